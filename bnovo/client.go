@@ -1,0 +1,599 @@
+package bnovo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hotelsync/syncd/retry"
+)
+
+// Config configures a Client.
+type Config struct {
+	BaseURL         string // origin, e.g. https://api.pms.bnovo.ru; the client adds /api/v1
+	AccountID       int64
+	APIKey          string
+	Location        *time.Location // zone for timestamps without an offset; nil = UTC
+	HTTPClient      *http.Client   // nil = a client with RequestTimeout; TLS verification always on
+	RequestTimeout  time.Duration  // per request, default 30s
+	PageSize        int            // default and max 50
+	Limiter         Limiter        // nil = unlimited; Wait is called before EVERY request incl. retries and auth
+	Tokens          TokenStore     // nil = keep the token in memory only
+	Retry           retry.Policy   // zero = retry.DefaultPolicy
+	MaxListRestarts int            // default 3
+	Logger          zerolog.Logger // debug per request (method, path, status, duration); never the token/key
+}
+
+const (
+	defaultRequestTimeout  = 30 * time.Second
+	defaultMaxListRestarts = 3
+	// A token this close to expiry is renewed rather than risked mid-run.
+	tokenRenewMargin = 5 * time.Minute
+	// Used when the login answer gives no lifetime; the documented lifetime is ~24 h, and a
+	// wrong guess only costs one re-auth on 401.
+	defaultTokenTTL  = 24 * time.Hour
+	maxResponseBytes = 32 << 20
+	redacted         = "[redacted]"
+)
+
+// Client calls the Bnovo API. It is safe for concurrent use.
+type Client struct {
+	apiURL          string // origin + APIPrefix
+	accountID       int64
+	apiKey          string
+	loc             *time.Location
+	httpClient      *http.Client
+	requestTimeout  time.Duration
+	pageSize        int
+	limiter         Limiter
+	tokens          TokenStore
+	retryPolicy     retry.Policy
+	maxListRestarts int
+	log             zerolog.Logger
+
+	calls atomic.Int64
+
+	// loginSlot serialises logins (and the one read of the token store) so concurrent callers
+	// that find no token do not each spend an auth call; a channel so waiting honours ctx.
+	loginSlot chan struct{}
+
+	mu           sync.Mutex
+	token        string
+	tokenExpires time.Time
+	storeChecked bool
+}
+
+// New checks cfg and returns a Client. It makes no call.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("bnovo: BaseURL must be an absolute http(s) URL such as https://api.pms.bnovo.ru")
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("bnovo: BaseURL must be an origin (scheme and host only, no credentials or path); the client adds " + APIPrefix)
+	}
+	if cfg.AccountID <= 0 {
+		return nil, errors.New("bnovo: AccountID must be a positive integer")
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("bnovo: APIKey is empty")
+	}
+	c := &Client{
+		apiURL:          u.Scheme + "://" + u.Host + APIPrefix,
+		accountID:       cfg.AccountID,
+		apiKey:          cfg.APIKey,
+		loc:             cfg.Location,
+		httpClient:      cfg.HTTPClient,
+		requestTimeout:  cfg.RequestTimeout,
+		pageSize:        cfg.PageSize,
+		limiter:         cfg.Limiter,
+		tokens:          cfg.Tokens,
+		retryPolicy:     cfg.Retry,
+		maxListRestarts: cfg.MaxListRestarts,
+		log:             cfg.Logger,
+		loginSlot:       make(chan struct{}, 1),
+	}
+	if c.loc == nil {
+		c.loc = time.UTC
+	}
+	if c.requestTimeout <= 0 {
+		c.requestTimeout = defaultRequestTimeout
+	}
+	if c.pageSize <= 0 || c.pageSize > MaxPageSize {
+		c.pageSize = MaxPageSize
+	}
+	if c.maxListRestarts <= 0 {
+		c.maxListRestarts = defaultMaxListRestarts
+	}
+	if c.retryPolicy == (retry.Policy{}) {
+		c.retryPolicy = retry.DefaultPolicy
+	}
+	if c.httpClient == nil {
+		c.httpClient = &http.Client{Timeout: c.requestTimeout}
+	} else if t, ok := c.httpClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
+		return nil, errors.New("bnovo: HTTPClient skips TLS verification; the API key would be exposed to anyone in the path")
+	}
+	return c, nil
+}
+
+// Calls returns how many HTTP requests the client has sent, logins included.
+func (c *Client) Calls() int64 { return c.calls.Load() }
+
+// Booking fetches one booking. An unknown id is a Permanent error for which IsNotFound holds.
+func (c *Client) Booking(ctx context.Context, id int64) (Booking, error) {
+	path := pathBooking(id)
+	var env envelope[json.RawMessage]
+	if err := c.call(ctx, http.MethodGet, path, nil, nil, &env); err != nil {
+		return Booking{}, err
+	}
+	b, _, err := decodeBooking(env.Data, c.loc)
+	if err == nil && b.ID != id {
+		err = fmt.Errorf("asked for booking %d, got %d", id, b.ID)
+	}
+	if err != nil {
+		return Booking{}, malformed(http.MethodGet+" "+path, err)
+	}
+	return b, nil
+}
+
+// Payments fetches the payments and refunds of a booking. One unreadable payment fails the whole
+// call (Permanent): a partial list would give a wrong paid total.
+func (c *Client) Payments(ctx context.Context, bookingID int64) ([]Payment, error) {
+	path := pathPayments(bookingID)
+	var env envelope[wirePaymentList]
+	if err := c.call(ctx, http.MethodGet, path, nil, nil, &env); err != nil {
+		return nil, err
+	}
+	payments := make([]Payment, 0, len(env.Data.Payments))
+	for i := range env.Data.Payments {
+		p, err := env.Data.Payments[i].toPayment(c.loc)
+		if err != nil {
+			return nil, malformed(http.MethodGet+" "+path, err)
+		}
+		if p.BookingID == 0 {
+			p.BookingID = bookingID
+		}
+		payments = append(payments, p)
+	}
+	return payments, nil
+}
+
+// Guests fetches the guest records of a booking, the main guest first.
+func (c *Client) Guests(ctx context.Context, bookingID int64) ([]Guest, error) {
+	path := pathGuests(bookingID)
+	var env envelope[wireGuestList]
+	if err := c.call(ctx, http.MethodGet, path, nil, nil, &env); err != nil {
+		return nil, err
+	}
+	guests := make([]Guest, 0, len(env.Data.Guests))
+	for i := range env.Data.Guests {
+		g, err := env.Data.Guests[i].toGuest()
+		if err != nil {
+			return nil, malformed(http.MethodGet+" "+path, err)
+		}
+		guests = append(guests, g)
+	}
+	return guests, nil
+}
+
+// UpdateGuest replaces a guest's notes and returns the record as stored. A read-only (v1)
+// account answers Forbidden. Retrying is safe: the PUT sets a value, it does not add one.
+func (c *Client) UpdateGuest(ctx context.Context, bookingID, guestID int64, notes string) (Guest, error) {
+	path := pathGuest(bookingID, guestID)
+	var env envelope[wireGuest]
+	if err := c.call(ctx, http.MethodPut, path, nil, wireGuestUpdate{Notes: notes}, &env); err != nil {
+		return Guest{}, err
+	}
+	g, err := env.Data.toGuest()
+	if err != nil {
+		return Guest{}, malformed(http.MethodPut+" "+path, err)
+	}
+	return g, nil
+}
+
+// ListBookings pages through the bookings matching q, starting at startOffset, and hands each
+// page to fn. Every booking id is delivered at most once per call, even when the listing is
+// restarted because offsets shifted under it (a page repeating an id, or meta.total changing).
+// fn is called for every page fetched, also when nothing on it is new, so a caller can follow
+// Page.Next. After MaxListRestarts restarts the error wraps ErrListingUnstable. An error from fn
+// stops the listing and is returned as is.
+func (c *Client) ListBookings(ctx context.Context, q ListQuery, startOffset int, fn func(Page) error) error {
+	if q.From.IsZero() || q.To.IsZero() {
+		return errors.New("bnovo: listing needs both From and To")
+	}
+	if q.From.Format(DateLayout) > q.To.Format(DateLayout) {
+		return fmt.Errorf("bnovo: listing range %s..%s is reversed", q.From.Format(DateLayout), q.To.Format(DateLayout))
+	}
+	if q.DataType == "" {
+		q.DataType = ByCreated
+	}
+	l := &listing{
+		delivered: make(map[int64]struct{}),
+		badSeen:   make(map[[sha256.Size]byte]struct{}),
+	}
+	offset := max(startOffset, 0)
+	for restarts := 0; ; restarts++ {
+		reason, err := c.listPass(ctx, q, offset, l, fn)
+		if err != nil || reason == "" {
+			return err
+		}
+		if restarts >= c.maxListRestarts {
+			return fmt.Errorf("bnovo: listing %s %s..%s: %s, restarted %d times: %w",
+				q.DataType, q.From.Format(DateLayout), q.To.Format(DateLayout), reason, restarts, ErrListingUnstable)
+		}
+		c.log.Info().Str("data_type", string(q.DataType)).Str("reason", reason).Int("restart", restarts+1).
+			Msg("bnovo listing changed while paging, restarting from offset 0")
+		offset = 0
+	}
+}
+
+// listing is what one ListBookings call remembers across restarts.
+type listing struct {
+	delivered map[int64]struct{}
+	// Records without a readable id are remembered by content, so a restart does not report
+	// the same unreadable record twice.
+	badSeen map[[sha256.Size]byte]struct{}
+}
+
+// listPass pages from offset to the end. It returns a non-empty reason when the listing must be
+// restarted.
+func (c *Client) listPass(ctx context.Context, q ListQuery, offset int, l *listing, fn func(Page) error) (string, error) {
+	seenThisPass := make(map[int64]struct{})
+	total := -1
+	for {
+		raw, meta, err := c.fetchPage(ctx, q, offset)
+		if err != nil {
+			return "", err
+		}
+		restart := ""
+		if total >= 0 && meta.Total != total {
+			restart = fmt.Sprintf("meta.total changed from %d to %d", total, meta.Total)
+		}
+		if total < 0 {
+			total = meta.Total
+		}
+		page := Page{Offset: offset, Next: offset + len(raw), Total: meta.Total}
+		for i, rec := range raw {
+			b, id, decodeErr := decodeBooking(rec, c.loc)
+			if id > 0 {
+				if _, dup := seenThisPass[id]; dup && restart == "" {
+					restart = fmt.Sprintf("booking %d repeated at offset %d", id, offset+i)
+				}
+				seenThisPass[id] = struct{}{}
+				if _, done := l.delivered[id]; done {
+					continue
+				}
+				l.delivered[id] = struct{}{}
+			}
+			if decodeErr == nil {
+				page.Bookings = append(page.Bookings, b)
+				continue
+			}
+			if id == 0 {
+				sum := sha256.Sum256(rec)
+				if _, done := l.badSeen[sum]; done {
+					continue
+				}
+				l.badSeen[sum] = struct{}{}
+			}
+			page.Bad = append(page.Bad, BadRecord{ID: id, Position: offset + i, Err: decodeErr})
+		}
+		if len(raw) == 0 && offset < meta.Total && restart == "" {
+			// An empty page short of the total would otherwise page forever at one offset.
+			restart = fmt.Sprintf("empty page at offset %d of %d", offset, meta.Total)
+		}
+		if err := fn(page); err != nil {
+			return "", err
+		}
+		if restart != "" {
+			return restart, nil
+		}
+		offset = page.Next
+		if offset >= total {
+			return "", nil
+		}
+	}
+}
+
+func (c *Client) fetchPage(ctx context.Context, q ListQuery, offset int) ([]json.RawMessage, wireMeta, error) {
+	query := url.Values{}
+	query.Set(paramDateFrom, q.From.Format(DateLayout))
+	query.Set(paramDateTo, q.To.Format(DateLayout))
+	query.Set(paramDataType, string(q.DataType))
+	query.Set(paramLimit, strconv.Itoa(c.pageSize))
+	query.Set(paramOffset, strconv.Itoa(offset))
+	var env envelope[wireBookingsPage]
+	if err := c.call(ctx, http.MethodGet, pathBookings(), query, nil, &env); err != nil {
+		return nil, wireMeta{}, err
+	}
+	if env.Data.Meta == nil {
+		return nil, wireMeta{}, malformed(http.MethodGet+" "+pathBookings(), errors.New("listing has no meta"))
+	}
+	return env.Data.Bookings, *env.Data.Meta, nil
+}
+
+// call sends one API call with retries for transient failures and decodes a 2xx body into out.
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("bnovo %s %s: encoding request: %w", method, path, err)
+		}
+	}
+	return retry.Do(ctx, c.retryPolicy, func(ctx context.Context) error {
+		return c.attempt(ctx, method, path, query, payload, out)
+	}, classifyForRetry, func(err error, wait time.Duration) {
+		c.log.Warn().Err(err).Dur("wait", wait).Msg("bnovo call failed, will retry")
+	})
+}
+
+func classifyForRetry(err error) (bool, time.Duration) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false, 0
+	}
+	switch e.Kind {
+	case Transient:
+		return true, 0
+	case RateLimited:
+		return true, e.RetryAfter
+	default:
+		return false, 0
+	}
+}
+
+// attempt is one try of a call: a token, the request, and on 401 one re-auth and one resend.
+func (c *Client) attempt(ctx context.Context, method, path string, query url.Values, payload []byte, out any) error {
+	op := method + " " + path
+	token, err := c.validToken(ctx)
+	if err != nil {
+		return err
+	}
+	r, err := c.send(ctx, false, method, path, query, payload, token)
+	if err != nil {
+		return err
+	}
+	if r.status == http.StatusUnauthorized {
+		c.log.Info().Str("op", op).Msg("bnovo token refused, logging in again")
+		c.dropToken(token)
+		if token, err = c.validToken(ctx); err != nil {
+			return err
+		}
+		if r, err = c.send(ctx, false, method, path, query, payload, token); err != nil {
+			return err
+		}
+	}
+	if r.status < 200 || r.status > 299 {
+		return c.httpError(op, r, kindOfStatus(r.status))
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(r.body, out); err != nil {
+		return malformed(op, err)
+	}
+	return nil
+}
+
+// reply is a response read in full; token is what the request carried, to scrub from messages.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+	token  string
+}
+
+// send waits for the limiter, then sends one request and reads the whole response.
+func (c *Client) send(ctx context.Context, auth bool, method, path string, query url.Values, payload []byte, token string) (reply, error) {
+	op := method + " " + path
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx, auth); err != nil {
+			return reply{}, fmt.Errorf("bnovo %s: waiting for the rate limiter: %w", op, err)
+		}
+	}
+	target := c.apiURL + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	reqCtx, cancel := context.WithTimeout(ctx, c.requestTimeout)
+	defer cancel()
+	var bodyReader io.Reader
+	if payload != nil {
+		bodyReader = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, method, target, bodyReader)
+	if err != nil {
+		return reply{}, fmt.Errorf("bnovo %s: building request: %w", op, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+
+	start := time.Now()
+	c.calls.Add(1)
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return reply{}, c.transportError(ctx, op, start, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return reply{}, c.transportError(ctx, op, start, fmt.Errorf("reading response: %w", err))
+	}
+	c.log.Debug().Str("method", method).Str("path", path).Int("status", resp.StatusCode).
+		Dur("duration", time.Since(start)).Msg("bnovo request")
+	return reply{status: resp.StatusCode, header: resp.Header, body: body, token: token}, nil
+}
+
+// transportError tells the caller's own cancellation (final, not an *Error) from a failure of
+// the request (a timeout or a broken connection: Transient).
+func (c *Client) transportError(ctx context.Context, op string, start time.Time, err error) error {
+	c.log.Debug().Str("op", op).Dur("duration", time.Since(start)).Err(err).Msg("bnovo request failed")
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("bnovo %s: %w", op, ctxErr)
+	}
+	return &Error{Op: op, Kind: Transient, Err: err}
+}
+
+func (c *Client) httpError(op string, r reply, kind ErrorKind) *Error {
+	e := &Error{Op: op, Status: r.status, Kind: kind, Message: c.scrub(serverMessage(r.body), r.token)}
+	if r.status == http.StatusTooManyRequests {
+		e.RetryAfter = parseRetryAfter(r.header.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// scrub keeps credentials out of messages even if a server echoes them back.
+func (c *Client) scrub(msg, token string) string {
+	msg = strings.ReplaceAll(msg, c.apiKey, redacted)
+	if token != "" {
+		msg = strings.ReplaceAll(msg, token, redacted)
+	}
+	return msg
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func malformed(op string, err error) *Error {
+	return &Error{Op: op, Status: http.StatusOK, Kind: Permanent, Message: "malformed response", Err: err}
+}
+
+// validToken returns a token that is not about to expire: the cached one, else the stored one
+// (read once per client), else a fresh login.
+func (c *Client) validToken(ctx context.Context) (string, error) {
+	if token := c.cachedToken(); token != "" {
+		return token, nil
+	}
+	select {
+	case c.loginSlot <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("bnovo: waiting to log in: %w", ctx.Err())
+	}
+	defer func() { <-c.loginSlot }()
+	if token := c.cachedToken(); token != "" {
+		return token, nil // another caller logged in meanwhile
+	}
+	if token := c.storedToken(); token != "" {
+		return token, nil
+	}
+	return c.login(ctx)
+}
+
+func (c *Client) cachedToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && time.Until(c.tokenExpires) > tokenRenewMargin {
+		return c.token
+	}
+	return ""
+}
+
+func (c *Client) storedToken() string {
+	c.mu.Lock()
+	checked := c.storeChecked
+	c.storeChecked = true
+	c.mu.Unlock()
+	if checked || c.tokens == nil {
+		return ""
+	}
+	token, expires, err := c.tokens.LoadToken()
+	if err != nil {
+		c.log.Warn().Err(err).Msg("bnovo: cannot read the stored token; logging in")
+		return ""
+	}
+	if token == "" || time.Until(expires) <= tokenRenewMargin {
+		return ""
+	}
+	c.setToken(token, expires)
+	return token
+}
+
+func (c *Client) setToken(token string, expires time.Time) {
+	c.mu.Lock()
+	c.token, c.tokenExpires = token, expires
+	c.mu.Unlock()
+}
+
+// dropToken forgets a refused token unless another caller has already replaced it.
+func (c *Client) dropToken(token string) {
+	c.mu.Lock()
+	if c.token == token {
+		c.token, c.tokenExpires = "", time.Time{}
+	}
+	c.storeChecked = true // the store holds the same refused token
+	c.mu.Unlock()
+}
+
+func (c *Client) login(ctx context.Context) (string, error) {
+	path := pathAuth()
+	op := http.MethodPost + " " + path
+	payload, err := json.Marshal(wireAuthRequest{ID: c.accountID, Password: c.apiKey})
+	if err != nil {
+		return "", fmt.Errorf("bnovo %s: encoding request: %w", op, err)
+	}
+	r, err := c.send(ctx, true, http.MethodPost, path, nil, payload, "")
+	if err != nil {
+		return "", err
+	}
+	if r.status < 200 || r.status > 299 {
+		kind := kindOfStatus(r.status)
+		if kind == Permanent || kind == Forbidden {
+			kind = Auth // 404 wrong credentials, 406 malformed id: logging in again will not help
+		}
+		return "", c.httpError(op, r, kind)
+	}
+	var env envelope[wireAuthResponse]
+	if err := json.Unmarshal(r.body, &env); err != nil || env.Data.AccessToken == "" {
+		if err == nil {
+			err = errors.New("no access_token in the answer")
+		}
+		return "", &Error{Op: op, Status: r.status, Kind: Auth, Message: "malformed login response", Err: err}
+	}
+	ttl := time.Duration(env.Data.ExpiresIn) * time.Second
+	if ttl <= 0 {
+		ttl = defaultTokenTTL
+	}
+	expires := time.Now().Add(ttl)
+	c.setToken(env.Data.AccessToken, expires)
+	if c.tokens != nil {
+		if err := c.tokens.SaveToken(env.Data.AccessToken, expires); err != nil {
+			c.log.Warn().Err(err).Msg("bnovo: cannot persist the token; a restart will log in again")
+		}
+	}
+	c.log.Info().Time("expires", expires).Msg("bnovo: logged in")
+	return env.Data.AccessToken, nil
+}

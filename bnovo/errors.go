@@ -1,0 +1,118 @@
+package bnovo
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrorKind says what a caller should do about a failed call.
+type ErrorKind int
+
+const (
+	Transient   ErrorKind = iota + 1 // 5xx, timeout, connection error: retry later
+	Permanent                        // 4xx other than 401/403/429: the record or request is bad
+	Auth                             // login refused (404/406 on /auth) or 401 persisting after one re-auth
+	RateLimited                      // 429
+	Forbidden                        // 403: read-only (v1) account on a write
+)
+
+func (k ErrorKind) String() string {
+	switch k {
+	case Transient:
+		return "transient"
+	case Permanent:
+		return "permanent"
+	case Auth:
+		return "auth"
+	case RateLimited:
+		return "rate limited"
+	case Forbidden:
+		return "forbidden"
+	default:
+		return fmt.Sprintf("ErrorKind(%d)", int(k))
+	}
+}
+
+// ErrListingUnstable is returned (wrapped) by ListBookings when offsets kept shifting under the
+// listing more often than Config.MaxListRestarts allows. Trying again later is the remedy.
+var ErrListingUnstable = errors.New("bnovo: listing kept changing while paging")
+
+// Error is a failed API call.
+type Error struct {
+	Op         string // e.g. "GET /bookings/48211734/payments" (never a token or key)
+	Status     int    // HTTP status, 0 for transport errors
+	Kind       ErrorKind
+	Message    string        // server's message, verbatim
+	RetryAfter time.Duration // from Retry-After on 429, 0 if absent
+	Err        error         // underlying transport error, if any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("bnovo ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "%d %s", e.Status, http.StatusText(e.Status))
+	} else {
+		b.WriteString(e.Kind.String())
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of the *Error that err is or wraps; 0 when there is none (for example
+// context.Canceled, or a Limiter's own error).
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}
+
+// IsTransient reports whether trying again later may succeed (Transient or RateLimited).
+func IsTransient(err error) bool {
+	k := KindOf(err)
+	return k == Transient || k == RateLimited
+}
+
+// IsForbidden reports a 403: the account may not write (API v1, read-only).
+func IsForbidden(err error) bool { return KindOf(err) == Forbidden }
+
+// IsNotFound reports a 404 on a call other than the login (a 404 there means bad credentials).
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound && e.Kind == Permanent
+}
+
+// kindOfStatus classifies an HTTP failure of a non-auth call.
+func kindOfStatus(status int) ErrorKind {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return RateLimited
+	case status == http.StatusForbidden:
+		return Forbidden
+	case status == http.StatusUnauthorized:
+		return Auth
+	case status >= 500, status == http.StatusRequestTimeout:
+		return Transient
+	default:
+		return Permanent
+	}
+}

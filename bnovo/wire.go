@@ -1,0 +1,447 @@
+package bnovo
+
+// Everything in this file is a wire detail of the Bnovo API: paths, JSON shapes, timestamp and
+// money formats. Much of it is modeled (see /work/shared/api/bnovo.md); when the vendor's OpenAPI
+// document becomes available, this is the one file to revise.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// APIPrefix is the path prefix of every API call; Config.BaseURL is the origin in front of it.
+const APIPrefix = "/api/v1"
+
+// Paths relative to APIPrefix. They double as the Op of an *Error, which is why they carry no
+// query string and never a credential.
+func pathAuth() string             { return "/auth" }
+func pathBookings() string         { return "/bookings" }
+func pathBooking(id int64) string  { return "/bookings/" + strconv.FormatInt(id, 10) }
+func pathPayments(id int64) string { return pathBooking(id) + "/payments" }
+func pathGuests(id int64) string   { return pathBooking(id) + "/guests" }
+func pathGuest(bookingID, guestID int64) string {
+	return pathGuests(bookingID) + "/" + strconv.FormatInt(guestID, 10)
+}
+
+// Listing query parameter names.
+const (
+	paramDateFrom = "date_from"
+	paramDateTo   = "date_to"
+	paramDataType = "data_type"
+	paramLimit    = "limit"
+	paramOffset   = "offset"
+)
+
+// DateLayout is the format of date_from/date_to.
+const DateLayout = "2006-01-02"
+
+// TimeLayout is Bnovo's timestamp format: not RFC 3339, a space and an hour-only offset.
+const TimeLayout = "2006-01-02 15:04:05-07"
+
+// MaxPageSize is the largest page the API serves.
+const MaxPageSize = 50
+
+// envelope wraps every success body.
+type envelope[T any] struct {
+	Data T `json:"data"`
+}
+
+type wireAuthRequest struct {
+	ID       int64  `json:"id"`
+	Password string `json:"password"`
+}
+
+type wireAuthResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"` // seconds
+}
+
+// wireErrorBody is the JSON error body; 500s may instead be plain text.
+type wireErrorBody struct {
+	Message string          `json:"message"`
+	Errors  json.RawMessage `json:"errors"`
+}
+
+type wireBookingsPage struct {
+	// Decoded one by one so a single malformed booking does not cost the whole page.
+	Bookings []json.RawMessage `json:"bookings"`
+	Meta     *wireMeta         `json:"meta"`
+}
+
+type wireMeta struct {
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+type wireRef struct {
+	ID   wireInt    `json:"id"`
+	Name wireString `json:"name"`
+}
+
+type wireCustomer struct {
+	ID      wireInt    `json:"id"`
+	Name    wireString `json:"name"`
+	Surname wireString `json:"surname"`
+	Phone   wireString `json:"phone"`
+	Email   wireString `json:"email"`
+	Notes   wireString `json:"notes"`
+}
+
+type wireDates struct {
+	CreateDate wireString `json:"create_date"`
+	UpdateDate wireString `json:"update_date"`
+	Arrival    wireString `json:"arrival"`
+	Departure  wireString `json:"departure"`
+	CancelDate wireString `json:"cancel_date"`
+}
+
+type wireBooking struct {
+	ID       wireInt       `json:"id"`
+	Number   wireString    `json:"number"`
+	Status   *wireRef      `json:"status"`
+	Source   *wireRef      `json:"source"`
+	Customer *wireCustomer `json:"customer"`
+	Dates    wireDates     `json:"dates"`
+	Amount   *wireMoney    `json:"amount"`
+}
+
+type wirePaymentList struct {
+	Payments []wirePayment `json:"payments"`
+}
+
+type wirePayment struct {
+	ID          wireInt    `json:"id"`
+	BookingID   wireInt    `json:"booking_id"`
+	Type        string     `json:"type"`
+	Amount      *wireMoney `json:"amount"`
+	PaymentType *wireRef   `json:"payment_type"`
+	Date        wireString `json:"date"`
+	CreateDate  wireString `json:"create_date"`
+	Comment     wireString `json:"comment"`
+}
+
+type wireGuestList struct {
+	Guests []wireGuest `json:"guests"`
+}
+
+type wireGuest struct {
+	ID      wireInt    `json:"id"`
+	Name    wireString `json:"name"`
+	Surname wireString `json:"surname"`
+	Phone   wireString `json:"phone"`
+	Email   wireString `json:"email"`
+	Notes   wireString `json:"notes"`
+}
+
+// wireGuestUpdate is the PUT body: only the fields to change.
+type wireGuestUpdate struct {
+	Notes string `json:"notes"`
+}
+
+// wireInt accepts a JSON integer or a string of digits (ids have been seen both ways in PHP
+// backends); null stays 0.
+type wireInt int64
+
+func (w *wireInt) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	text := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &text); err != nil {
+			return err
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+	if err != nil {
+		return fmt.Errorf("not an integer: %s", truncate(string(b), 40))
+	}
+	*w = wireInt(n)
+	return nil
+}
+
+// wireString accepts a string, a number or a boolean as text (free-text fields such as phone are
+// typed by people and stored loosely); null stays "".
+type wireString string
+
+func (w *wireString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*w = wireString(s)
+		return nil
+	case len(b) > 0 && (b[0] == '{' || b[0] == '['):
+		return fmt.Errorf("expected text, got %s", truncate(string(b), 40))
+	default:
+		*w = wireString(b)
+		return nil
+	}
+}
+
+// wireMoney is an amount in rubles as a JSON number or string, held as kopecks.
+type wireMoney int64
+
+func (w *wireMoney) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		return errors.New("amount is null")
+	}
+	text := string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &text); err != nil {
+			return err
+		}
+	}
+	k, err := ParseKopecks(text)
+	if err != nil {
+		return err
+	}
+	*w = wireMoney(k)
+	return nil
+}
+
+// ParseKopecks parses a ruble amount written in decimal ("22500", "22500.5", "-15000.00") into
+// kopecks, exactly: the text is parsed as digits, never through a float. More than two decimals,
+// exponents, separators or anything else is an error.
+func ParseKopecks(s string) (int64, error) {
+	orig := s
+	s = strings.TrimSpace(s)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	whole, frac, hasPoint := strings.Cut(s, ".")
+	if whole == "" || !allDigits(whole) || (hasPoint && (frac == "" || !allDigits(frac))) {
+		return 0, fmt.Errorf("bnovo: amount %q is not a decimal number", truncate(orig, 40))
+	}
+	if len(frac) > 2 {
+		return 0, fmt.Errorf("bnovo: amount %q has more than 2 decimals", truncate(orig, 40))
+	}
+	frac += strings.Repeat("0", 2-len(frac))
+	k, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bnovo: amount %q out of range", truncate(orig, 40))
+	}
+	if neg {
+		k = -k
+	}
+	return k, nil
+}
+
+// FormatRubles writes kopecks as a ruble amount with two decimals ("22500.00"), valid both as a
+// JSON number and as ParseKopecks input.
+func FormatRubles(kopecks int64) string {
+	sign := ""
+	u := uint64(kopecks)
+	if kopecks < 0 {
+		sign = "-"
+		u = uint64(-(kopecks + 1)) + 1 // no overflow at math.MinInt64
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Offset layouts tried in order; the bare layout last, read in the hotel's zone.
+var timeLayoutsWithOffset = []string{
+	"2006-01-02 15:04:05-07:00",
+	"2006-01-02 15:04:05-0700",
+	TimeLayout,
+	"2006-01-02 15:04:05Z07:00",
+}
+
+// ParseTime parses a Bnovo timestamp. Without an offset the time is read in loc (nil = UTC).
+// "" is the zero time (the field is absent or null). A "T" separator is tolerated.
+func ParseTime(s string, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	norm := s
+	if len(norm) > 10 && norm[10] == 'T' {
+		norm = norm[:10] + " " + norm[11:]
+	}
+	for _, layout := range timeLayoutsWithOffset {
+		if t, err := time.Parse(layout, norm); err == nil {
+			return t, nil
+		}
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", DateLayout} {
+		if t, err := time.ParseInLocation(layout, norm, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bnovo: timestamp %q is not in the form %q", truncate(s, 40), TimeLayout)
+}
+
+// FormatTime writes t in loc (nil = UTC) in Bnovo's format; "" for the zero time. Zones whose
+// offset is not whole hours get minutes (+05:30), which the hour-only layout would drop.
+func FormatTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	if _, off := t.Zone(); off%3600 != 0 {
+		return t.Format("2006-01-02 15:04:05-07:00")
+	}
+	return t.Format(TimeLayout)
+}
+
+func (w *wireBooking) toBooking(loc *time.Location) (Booking, error) {
+	if w.ID <= 0 {
+		return Booking{}, errors.New("booking has no id")
+	}
+	b := Booking{ID: int64(w.ID), Number: string(w.Number)}
+	if w.Status != nil {
+		b.StatusID, b.StatusName = int64(w.Status.ID), string(w.Status.Name)
+	}
+	if w.Source != nil {
+		b.SourceID, b.SourceName = int64(w.Source.ID), string(w.Source.Name)
+	}
+	if c := w.Customer; c != nil {
+		b.Customer = &Customer{
+			ID: int64(c.ID), Name: string(c.Name), Surname: string(c.Surname),
+			Phone: string(c.Phone), Email: string(c.Email), Notes: string(c.Notes),
+		}
+	}
+	if w.Amount != nil {
+		b.Amount = int64(*w.Amount)
+	}
+	for _, f := range []struct {
+		name string
+		raw  wireString
+		dst  *time.Time
+	}{
+		{"create_date", w.Dates.CreateDate, &b.CreateDate},
+		{"update_date", w.Dates.UpdateDate, &b.UpdateDate},
+		{"arrival", w.Dates.Arrival, &b.Arrival},
+		{"departure", w.Dates.Departure, &b.Departure},
+		{"cancel_date", w.Dates.CancelDate, &b.CancelDate},
+	} {
+		t, err := ParseTime(string(f.raw), loc)
+		if err != nil {
+			return Booking{}, fmt.Errorf("dates.%s: %w", f.name, err)
+		}
+		*f.dst = t
+	}
+	return b, nil
+}
+
+// decodeBooking decodes one booking record. On failure it still returns the id when the record
+// has a readable one, so the caller can park the booking by id.
+func decodeBooking(raw json.RawMessage, loc *time.Location) (Booking, int64, error) {
+	var w wireBooking
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Booking{}, readableID(raw), fmt.Errorf("bnovo: malformed booking: %w", err)
+	}
+	b, err := w.toBooking(loc)
+	if err != nil {
+		return Booking{}, max(int64(w.ID), 0), fmt.Errorf("bnovo: malformed booking: %w", err)
+	}
+	return b, b.ID, nil
+}
+
+// readableID digs the id out of a record that failed to decode as a whole; 0 when even that fails.
+func readableID(raw json.RawMessage) int64 {
+	var probe struct {
+		ID wireInt `json:"id"`
+	}
+	if json.Unmarshal(raw, &probe) != nil || probe.ID <= 0 {
+		return 0
+	}
+	return int64(probe.ID)
+}
+
+func (w *wirePayment) toPayment(loc *time.Location) (Payment, error) {
+	if w.ID <= 0 {
+		return Payment{}, errors.New("payment has no id")
+	}
+	if w.Type != PaymentIn && w.Type != PaymentOut {
+		return Payment{}, fmt.Errorf("payment %d: unknown type %q", w.ID, truncate(w.Type, 20))
+	}
+	if w.Amount == nil {
+		return Payment{}, fmt.Errorf("payment %d: no amount", w.ID)
+	}
+	if *w.Amount < 0 {
+		return Payment{}, fmt.Errorf("payment %d: negative amount", w.ID)
+	}
+	p := Payment{ID: int64(w.ID), BookingID: int64(w.BookingID), Type: w.Type, Amount: int64(*w.Amount)}
+	if w.PaymentType != nil {
+		p.PaymentTypeID, p.PaymentTypeName = int64(w.PaymentType.ID), string(w.PaymentType.Name)
+	}
+	date := w.Date
+	if date == "" {
+		date = w.CreateDate
+	}
+	t, err := ParseTime(string(date), loc)
+	if err != nil {
+		return Payment{}, fmt.Errorf("payment %d: date: %w", w.ID, err)
+	}
+	p.Date = t
+	return p, nil
+}
+
+func (w *wireGuest) toGuest() (Guest, error) {
+	if w.ID <= 0 {
+		return Guest{}, errors.New("guest has no id")
+	}
+	return Guest{
+		ID: int64(w.ID), Name: string(w.Name), Surname: string(w.Surname),
+		Phone: string(w.Phone), Email: string(w.Email), Notes: string(w.Notes),
+	}, nil
+}
+
+// serverMessage extracts the server's message from an error body: the JSON message (with the
+// field errors of a 406 appended verbatim) or, for plain-text bodies, the text itself.
+func serverMessage(body []byte) string {
+	var e wireErrorBody
+	if json.Unmarshal(body, &e) == nil && (e.Message != "" || len(e.Errors) > 0) {
+		msg := e.Message
+		if errs := bytes.TrimSpace(e.Errors); len(errs) > 0 && !bytes.Equal(errs, []byte("null")) {
+			if msg != "" {
+				msg += " "
+			}
+			msg += "(errors: " + truncate(string(errs), 300) + ")"
+		}
+		return msg
+	}
+	return truncate(strings.TrimSpace(string(body)), 300)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so a Cyrillic message stays valid UTF-8.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"time"
+)
+
+// runBackfill processes the bookings that checked out in the -backfill range, then exits.
+func runBackfill(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
+	a, err := setup(f, stdout, getenv)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	from, to, err := parseRange(f.backfill, a.cfg.Location)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	sum, err := a.engine.Backfill(ctx, from, to)
+	a.logSummary("backfill", sum, time.Since(start), err)
+	return err
+}
+
+// parseRange reads FROM:TO (YYYY-MM-DD, both inclusive) as dates in the hotel's zone.
+func parseRange(s string, loc *time.Location) (from, to time.Time, err error) {
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return from, to, usageError("-backfill %q: want FROM:TO, e.g. 2026-01-01:2026-03-31", s)
+	}
+	if from, err = time.ParseInLocation(time.DateOnly, a, loc); err != nil {
+		return from, to, usageError("-backfill: FROM %q is not a YYYY-MM-DD date", a)
+	}
+	if to, err = time.ParseInLocation(time.DateOnly, b, loc); err != nil {
+		return from, to, usageError("-backfill: TO %q is not a YYYY-MM-DD date", b)
+	}
+	if from.After(to) {
+		return from, to, usageError("-backfill: FROM %s is after TO %s", a, b)
+	}
+	return from, to, nil
+}
+

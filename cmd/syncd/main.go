@@ -1,0 +1,138 @@
+// Command syncd keeps a hotel's Bnovo PMS and its ProBonus loyalty program in step.
+//
+// Exit codes: 0 done (also after SIGTERM/SIGINT), 1 failed, 2 bad usage or config,
+// 3 the state file is locked by another syncd.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	exitLocked = 3
+)
+
+// exitError carries the process exit code for an error; errors without one exit 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// flags are the command line, parsed.
+type flags struct {
+	configPath  string
+	once        bool
+	backfill    string
+	dryRun      bool
+	status      bool
+	checkConfig bool
+	demo        bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("syncd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.configPath, "config", "/etc/syncd/syncd.yaml", "path of the YAML config file")
+	fs.BoolVar(&f.once, "once", false, "run one sync cycle, then exit")
+	fs.StringVar(&f.backfill, "backfill", "", "one-shot: process bookings that checked out in FROM:TO (YYYY-MM-DD:YYYY-MM-DD, inclusive)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "compute and log; write nothing to either API nor to state")
+	fs.BoolVar(&f.status, "status", false, "print state (cursors, counts, journal, parked, budget) and exit")
+	fs.BoolVar(&f.checkConfig, "check-config", false, "validate the config and exit")
+	fs.BoolVar(&f.demo, "demo", false, "run everything against built-in simulated Bnovo and ProBonus")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: syncd [-config FILE] [-once | -backfill FROM:TO | -status | -check-config | -demo] [-dry-run]\n\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nexit codes: 0 done, 1 failed, 2 bad usage or config, 3 state locked by another syncd\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return f, &exitError{code: exitOK, err: err}
+		}
+		return f, &exitError{code: exitUsage, err: err}
+	}
+	if fs.NArg() > 0 {
+		return f, usageError("unexpected argument %q", fs.Arg(0))
+	}
+	modes := 0
+	for _, on := range []bool{f.once, f.backfill != "", f.status, f.checkConfig, f.demo} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return f, usageError("-once, -backfill, -status, -check-config and -demo exclude each other")
+	}
+	if f.dryRun && (f.status || f.checkConfig) {
+		return f, usageError("-dry-run goes with the daemon, -once or -backfill")
+	}
+	return f, nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode prints err for the operator (plain text on stderr) and maps it to the exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if errors.Is(ee.err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "syncd:", err)
+		return ee.code
+	}
+	if errors.Is(err, context.Canceled) {
+		// SIGTERM or SIGINT: the in-flight operation was finished; the work resumes next run.
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "syncd:", err)
+	return exitFailed
+}
+
+// run is the whole program behind main: flags, then one mode.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.demo:
+		return runDemo(ctx, f, stdout, stderr)
+	case f.checkConfig:
+		return runCheckConfig(f, stdout, getenv)
+	case f.status:
+		return runStatus(ctx, f, stdout, getenv)
+	case f.once:
+		return runOnce(ctx, f, stdout, getenv)
+	case f.backfill != "":
+		return runBackfill(ctx, f, stdout, getenv)
+	default:
+		return runDaemon(ctx, f, stdout, getenv)
+	}
+}

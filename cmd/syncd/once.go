@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// runOnce runs one sync cycle and exits.
+func runOnce(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
+	a, err := setup(f, stdout, getenv)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	start := time.Now()
+	sum, err := a.engine.Cycle(ctx)
+	a.logSummary("cycle", sum, time.Since(start), err)
+	return err
+}
+
+// setup loads the config, builds the logger, reports config warnings and opens the app.
+func setup(f flags, stdout io.Writer, getenv func(string) string) (*app, error) {
+	cfg, warnings, err := loadConfig(f.configPath, getenv)
+	if err != nil {
+		return nil, err
+	}
+	log, err := newLogger(cfg, stdout)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		log.Warn().Msg(w)
+	}
+	if f.dryRun {
+		log.Info().Msg("dry run: nothing is written to Bnovo, ProBonus or the state file")
+	}
+	return openApp(cfg, log, f.dryRun)
+}

@@ -1,0 +1,194 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Percent is a percentage with at most two decimals, held exactly as hundredths of a percent
+// (7.5 → 750). YAML number or string. Never a float in arithmetic.
+type Percent int64
+
+// percentScale is how many Percent units make one percent.
+const percentScale = 100
+
+// maxPercent is 100 %: a bonus larger than what the guest paid is never meant.
+const maxPercent Percent = 100 * percentScale
+
+// ParsePercent reads "5", "7.5" or "7.25" exactly (no float on the way) and accepts 0 to 100.
+// Whether 0 is allowed is up to the key: accrual.percent must be above 0, while
+// accrual.source_percent may give a source 0 (no bonus for its bookings).
+func ParsePercent(s string) (Percent, error) {
+	text := strings.TrimSpace(s)
+	whole, frac, hasDot := strings.Cut(text, ".")
+	// Trailing zeros add no precision: "7.250" is 7.25.
+	frac = strings.TrimRight(frac, "0")
+	switch {
+	case text == "":
+		return 0, errors.New("empty, want a number like 5 or 7.5")
+	case whole == "" || !allDigits(whole) || (hasDot && !allDigits(frac)):
+		return 0, fmt.Errorf("%q is not a number like 5 or 7.5", s)
+	case len(frac) > 2:
+		return 0, fmt.Errorf("%q has more than two decimals", s)
+	case len(strings.TrimLeft(whole, "0")) > 3:
+		// Checked before converting so that a long digit string cannot overflow.
+		return 0, fmt.Errorf("%q is above 100", s)
+	}
+	wholeValue, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", s, err)
+	}
+	var fracValue int64
+	if frac != "" {
+		fracValue, err = strconv.ParseInt((frac + "0")[:2], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q: %w", s, err)
+		}
+	}
+	p := Percent(wholeValue*percentScale + fracValue)
+	if p > maxPercent {
+		return 0, fmt.Errorf("%q is above 100", s)
+	}
+	return p, nil
+}
+
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Hundredths is the percentage in hundredths of a percent, for exact integer arithmetic:
+// amount × p.Hundredths() / 10000.
+func (p Percent) Hundredths() int64 { return int64(p) }
+
+// String gives the shortest exact decimal: "7.5", "5", "7.25".
+func (p Percent) String() string {
+	sign := ""
+	v := int64(p)
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	whole, frac := v/percentScale, v%percentScale
+	switch {
+	case frac == 0:
+		return fmt.Sprintf("%s%d", sign, whole)
+	case frac%10 == 0:
+		return fmt.Sprintf("%s%d.%d", sign, whole, frac/10)
+	default:
+		return fmt.Sprintf("%s%d.%02d", sign, whole, frac)
+	}
+}
+
+// UnmarshalYAML reads the node's source text rather than a decoded float, so 7.1 stays exactly
+// 710 hundredths.
+func (p *Percent) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind != yaml.ScalarNode {
+		return errors.New("must be a number like 5 or 7.5")
+	}
+	switch node.ShortTag() {
+	case "!!int", "!!float", "!!str":
+	default:
+		return fmt.Errorf("must be a number like 5 or 7.5, not %q", node.Value)
+	}
+	parsed, err := ParsePercent(node.Value)
+	if err != nil {
+		return err
+	}
+	*p = parsed
+	return nil
+}
+
+// MarshalYAML writes a plain YAML number so that a marshalled config loads back unchanged.
+func (p Percent) MarshalYAML() (any, error) {
+	tag := "!!int"
+	if p%percentScale != 0 {
+		tag = "!!float"
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: p.String()}, nil
+}
+
+// Secret never prints: String/GoString/MarshalText give "[redacted]" (or "" when empty), which
+// covers fmt, encoding/json, YAML and zerolog's Interface/Any/Stringer. Only Reveal gives the
+// value, and zerolog's Str("k", s.Reveal()) would log it: don't.
+type Secret string
+
+const redacted = "[redacted]"
+
+// Reveal is the one way to the secret's value; call it only where the value is sent.
+func (s Secret) Reveal() string { return string(s) }
+
+func (s Secret) mask() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// String keeps secrets out of %v, %+v, %s, %q and %x: fmt formats a Stringer's result for
+// every verb that applies to strings, including inside structs.
+func (s Secret) String() string { return s.mask() }
+
+// GoString keeps secrets out of %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.mask()) }
+
+// MarshalText keeps secrets out of JSON (zerolog's Interface, encoding/json) and YAML output.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.mask()), nil }
+
+// Duration parses "30s", "2m" in YAML.
+type Duration time.Duration
+
+// Std is the value as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML insists on a unit: a bare 30 could mean seconds or nanoseconds.
+func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind != yaml.ScalarNode {
+		return errors.New("must be a duration like 30s or 2m")
+	}
+	parsed, err := time.ParseDuration(strings.TrimSpace(node.Value))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30s or 2m", node.Value)
+	}
+	*d = Duration(parsed)
+	return nil
+}
+
+// MarshalYAML writes the form UnmarshalYAML reads.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// RateLimit is one parsed "N/duration" budget: at most Calls calls in any window of Per.
+type RateLimit struct {
+	Calls int
+	Per   time.Duration
+}
+
+func (r RateLimit) String() string { return fmt.Sprintf("%d/%s", r.Calls, r.Per) }
+
+// ParseRateLimit reads "30/10s", "1000/1h" or "10000/24h".
+func ParseRateLimit(s string) (RateLimit, error) {
+	count, window, found := strings.Cut(strings.TrimSpace(s), "/")
+	if !found {
+		return RateLimit{}, fmt.Errorf("%q is not N/duration like 30/10s", s)
+	}
+	count, window = strings.TrimSpace(count), strings.TrimSpace(window)
+	calls, err := strconv.Atoi(count)
+	if err != nil || calls <= 0 {
+		return RateLimit{}, fmt.Errorf("%q: the call count must be a whole number above 0", s)
+	}
+	per, err := time.ParseDuration(window)
+	if err != nil || per <= 0 {
+		return RateLimit{}, fmt.Errorf("%q: the window must be a duration above 0 like 10s, 5m or 24h", s)
+	}
+	return RateLimit{Calls: calls, Per: per}, nil
+}

@@ -1,0 +1,325 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Problem is one thing wrong with the configuration, named by its dotted key.
+type Problem struct {
+	Key     string // dotted path, e.g. "bnovo.base_url" or "accrual.source_percent[\"Booking.com\"]"
+	Message string
+	Line    int // line in the config file; 0 when the problem is not tied to one
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.Key != "" {
+		b.WriteString(p.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, " (line %d)", p.Line)
+	}
+	return b.String()
+}
+
+// ValidationError lists every problem found, so one edit can fix them all.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error gives one problem per line.
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Limits the code relies on elsewhere: Bnovo refuses pages above 50, and a unix socket path
+// must fit sun_path (108 bytes with its terminating NUL).
+const (
+	maxPageSize          = 50
+	maxLookbackDays      = 3650
+	maxUnixSocketPath    = 107
+	minWebhookSecret     = 16
+	maxWebhookBody       = 16 << 20
+	webhookSecretAllowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+)
+
+type problems struct{ list []Problem }
+
+func (p *problems) add(key, format string, args ...any) {
+	p.list = append(p.list, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+// Validate fills Location; checks schedule parses with robfig/cron/v3 standard parser (5 fields).
+// It also normalises what has one obvious form: base URLs lose a trailing "/", and an empty
+// status.socket becomes "<state dir>/syncd.sock". Every problem is reported, as a
+// *ValidationError.
+func (c *Config) Validate() error {
+	var p problems
+
+	c.Bnovo.BaseURL = checkOrigin(&p, "bnovo.base_url", c.Bnovo.BaseURL, "https://api.pms.bnovo.ru", "/api/v1")
+	if c.Bnovo.AccountID <= 0 {
+		p.add("bnovo.account_id", "required: the Bnovo API account id, a whole number above 0")
+	}
+	checkSecretSet(&p, "bnovo.api_key", c.Bnovo.APIKey, EnvBnovoAPIKey, CredBnovoAPIKey)
+	if len(c.Bnovo.RateLimits) == 0 {
+		p.add("bnovo.rate_limits", "at least one limit like 30/10s is required")
+	}
+	for i, limit := range c.Bnovo.RateLimits {
+		if _, err := ParseRateLimit(limit); err != nil {
+			p.add(fmt.Sprintf("bnovo.rate_limits[%d]", i), "%v", err)
+		}
+	}
+	if _, err := ParseRateLimit(c.Bnovo.AuthRateLimit); err != nil {
+		p.add("bnovo.auth_rate_limit", "%v", err)
+	}
+	if share := c.Bnovo.BudgetShare; math.IsNaN(share) || share <= 0 || share > 1 {
+		p.add("bnovo.budget_share", "must be above 0 and at most 1, got %v", share)
+	}
+	checkPositive(&p, "bnovo.request_timeout", c.Bnovo.RequestTimeout)
+	if c.Bnovo.PageSize < 1 || c.Bnovo.PageSize > maxPageSize {
+		p.add("bnovo.page_size", "must be 1 to %d (Bnovo refuses larger pages), got %d", maxPageSize, c.Bnovo.PageSize)
+	}
+
+	c.ProBonus.BaseURL = checkOrigin(&p, "probonus.base_url", c.ProBonus.BaseURL, "http://host:6896", "/api/v0")
+	checkSecretSet(&p, "probonus.token", c.ProBonus.Token, EnvProBonusToken, CredProBonusToken)
+	if !isHTTPToken(c.ProBonus.TokenHeader) {
+		p.add("probonus.token_header", "must be an HTTP header name like Authorization or X-API-Key, got %q", c.ProBonus.TokenHeader)
+	}
+	switch {
+	case c.ProBonus.AccountGroupID < 0:
+		p.add("probonus.account_group_id", "must be above 0, got %d", c.ProBonus.AccountGroupID)
+	case c.ProBonus.AccountGroupID == 0 && c.ProBonus.CreatesAccounts():
+		p.add("probonus.account_group_id", "required when probonus.create_accounts is true: the group new accounts are created in")
+	}
+	checkPositive(&p, "probonus.request_timeout", c.ProBonus.RequestTimeout)
+
+	c.validateAccrual(&p)
+
+	c.Location = nil
+	c.validateSchedule(&p)
+
+	if strings.TrimSpace(c.State.Path) == "" {
+		p.add("state.path", "required: where the state file lives")
+	}
+	checkPositive(&p, "state.lock_timeout", c.State.LockTimeout)
+
+	c.validateWebhook(&p)
+
+	if c.Status.Socket == "" && strings.TrimSpace(c.State.Path) != "" {
+		c.Status.Socket = filepath.Join(filepath.Dir(c.State.Path), stateDirSocketName)
+	}
+	if len(c.Status.Socket) > maxUnixSocketPath {
+		p.add("status.socket", "%q is longer than the %d bytes a unix socket path may have", c.Status.Socket, maxUnixSocketPath)
+	}
+
+	if c.Metrics.Listen != "" {
+		host, ok := checkListen(&p, "metrics.listen", c.Metrics.Listen)
+		if ok && !isLoopbackHost(host) {
+			p.add("metrics.listen", "must be a loopback address like 127.0.0.1:9464, got %q: metrics are not for the network", c.Metrics.Listen)
+		}
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "json", "console":
+	default:
+		p.add("log.format", "must be auto, json or console, got %q", c.Log.Format)
+	}
+
+	if len(p.list) > 0 {
+		return &ValidationError{Problems: p.list}
+	}
+	return nil
+}
+
+func (c *Config) validateAccrual(p *problems) {
+	a := &c.Accrual
+	if a.Percent <= 0 || a.Percent > maxPercent {
+		p.add("accrual.percent", "must be above 0 and at most 100, got %s", a.Percent)
+	}
+	if len(a.Statuses) == 0 {
+		p.add("accrual.statuses", "at least one status (a name like Выехал, or an id) is required")
+	}
+	for i, status := range a.Statuses {
+		if strings.TrimSpace(status) == "" {
+			p.add(fmt.Sprintf("accrual.statuses[%d]", i), "must not be empty")
+		}
+	}
+	for source, percent := range a.SourcePercent {
+		key := "accrual.source_percent[" + strconv.Quote(source) + "]"
+		if strings.TrimSpace(source) == "" {
+			p.add(key, "the source name must not be empty")
+		}
+		if percent < 0 || percent > maxPercent {
+			p.add(key, "must be 0 to 100, got %s", percent)
+		}
+	}
+	for i, name := range a.ExcludePaymentTypes {
+		if strings.TrimSpace(name) == "" {
+			p.add(fmt.Sprintf("accrual.exclude_payment_types[%d]", i), "must not be empty")
+		}
+	}
+	if a.MinPaid < 0 {
+		p.add("accrual.min_paid", "must be 0 or more kopecks, got %d", a.MinPaid)
+	}
+	if a.LookbackDays < 1 || a.LookbackDays > maxLookbackDays {
+		p.add("accrual.lookback_days", "must be 1 to %d, got %d", maxLookbackDays, a.LookbackDays)
+	}
+}
+
+func (c *Config) validateSchedule(p *problems) {
+	spec := strings.TrimSpace(c.Schedule)
+	switch {
+	case spec == "":
+		p.add("schedule", "required: a cron expression like */5 * * * *")
+	case strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ="):
+		p.add("schedule", "set the time zone with the timezone key, not in the schedule")
+	default:
+		if _, err := cron.ParseStandard(spec); err != nil {
+			p.add("schedule", "%q is not a 5-field cron expression like */5 * * * *: %v", c.Schedule, err)
+		}
+	}
+
+	switch zone := strings.TrimSpace(c.Timezone); zone {
+	case "":
+		p.add("timezone", "required: an IANA zone like Europe/Moscow")
+	case "Local":
+		// The service's local zone depends on how it is started; the hotel's does not.
+		p.add("timezone", "name the hotel's zone, like Europe/Moscow, instead of Local")
+	default:
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			p.add("timezone", "unknown time zone %q: want an IANA name like Europe/Moscow", c.Timezone)
+			return
+		}
+		c.Location = loc
+	}
+}
+
+func (c *Config) validateWebhook(p *problems) {
+	w := &c.Webhook
+	if w.Listen != "" {
+		checkListen(p, "webhook.listen", w.Listen)
+		secret := w.Secret.Reveal()
+		switch {
+		case secret == "":
+			p.add("webhook.secret", "required when webhook.listen is set (or set %s, or credential %s)", EnvWebhookSecret, CredWebhookSecret)
+		case len(secret) < minWebhookSecret:
+			p.add("webhook.secret", "must be at least %d characters, got %d", minWebhookSecret, len(secret))
+		case strings.Trim(secret, webhookSecretAllowed) != "":
+			// It is a URL path segment: anything outside the unreserved set would need escaping
+			// and tends to be mangled by whoever types the URL into Bnovo.
+			p.add("webhook.secret", "may use only letters, digits and - . _ ~")
+		}
+	}
+	if w.MaxBody <= 0 || w.MaxBody > maxWebhookBody {
+		p.add("webhook.max_body", "must be 1 to %d bytes, got %d", maxWebhookBody, w.MaxBody)
+	}
+}
+
+// checkOrigin validates an API origin and returns it without a trailing "/", so clients can
+// append their path prefix.
+func checkOrigin(p *problems, key, raw, example, prefix string) string {
+	text := strings.TrimSpace(raw)
+	if text == "" {
+		p.add(key, "required: an origin like %s", example)
+		return raw
+	}
+	u, err := url.Parse(text)
+	if err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		// url.Error repeats the whole URL, password included; its inner error does not.
+		p.add(key, "not a URL: %v", err)
+		return raw
+	}
+	// A URL with user info would put a password in this message: show it redacted.
+	shown := u.Redacted()
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme != "http" && scheme != "https":
+		p.add(key, "must start with http:// or https://, got %q", shown)
+	case u.Host == "" || u.Hostname() == "":
+		p.add(key, "%q has no host", shown)
+	case u.User != nil:
+		p.add(key, "must not contain a user or password; credentials have their own keys")
+	case (u.Path != "" && u.Path != "/") || u.RawPath != "":
+		p.add(key, "must be an origin like %s without a path (the client adds %s), got path %q", example, prefix, u.Path)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		// The query is not echoed: it is where people put tokens.
+		p.add(key, "must not have a query or fragment")
+	default:
+		if port := u.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				p.add(key, "port %q is not 1 to 65535", port)
+				return raw
+			}
+		}
+		return scheme + "://" + u.Host
+	}
+	return raw
+}
+
+// checkListen validates host:port and returns the host.
+func checkListen(p *problems, key, addr string) (string, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.add(key, "%q is not host:port like 127.0.0.1:8080", addr)
+		return "", false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		p.add(key, "port %q is not 1 to 65535", port)
+		return "", false
+	}
+	return host, true
+}
+
+func checkSecretSet(p *problems, key string, s Secret, envName, credential string) {
+	if strings.TrimSpace(s.Reveal()) == "" {
+		p.add(key, "required (in the file, in %s, or as credential %s)", envName, credential)
+	}
+}
+
+func checkPositive(p *problems, key string, d Duration) {
+	if d <= 0 {
+		p.add(key, "must be a duration above 0 like 30s, got %s", d)
+	}
+}
+
+// isHTTPToken reports whether s is a valid header field name (RFC 9110 token).
+func isHTTPToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}

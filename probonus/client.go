@@ -1,0 +1,464 @@
+package probonus
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hotelsync/syncd/retry"
+)
+
+// DefaultRequestTimeout bounds one HTTP exchange when Config.RequestTimeout is zero.
+const DefaultRequestTimeout = 15 * time.Second
+
+// maxResponseBody bounds what is read from one response; a page of 100 operations is a few tens
+// of kilobytes, so anything near this is not the API talking.
+const maxResponseBody = 8 << 20
+
+// maxRedirects bounds same-origin redirects (FastAPI answers 307 for a missing trailing slash).
+const maxRedirects = 3
+
+// Config configures a Client.
+type Config struct {
+	BaseURL        string        // origin, e.g. http://host:6896; the client adds /api/v0
+	Token          string        // surrounding whitespace (a credential file's newline) is trimmed
+	TokenHeader    string        // default "Authorization" (then "Bearer <token>"); other names get the raw token
+	HTTPClient     *http.Client  // nil = own client with RequestTimeout; TLS verification always on
+	RequestTimeout time.Duration // default 15s
+	Retry          retry.Policy  // for reads; zero = retry.DefaultPolicy
+	Logger         zerolog.Logger
+}
+
+// Client talks to one ProBonus installation. It is safe for concurrent use.
+type Client struct {
+	apiBase     string // origin + APIPrefix
+	origin      *url.URL
+	token       string
+	tokenHeader string
+	http        *http.Client
+	timeout     time.Duration
+	retry       retry.Policy
+	log         zerolog.Logger
+	calls       atomic.Int64
+}
+
+// New validates cfg and returns a client. It makes no network call.
+func New(cfg Config) (*Client, error) {
+	origin, err := parseOrigin(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	token := strings.TrimSpace(cfg.Token)
+	if token == "" {
+		return nil, errors.New("probonus: token is empty")
+	}
+	// The message must not echo the token, so it only says what is wrong with it.
+	if !validHeaderValue(token) {
+		return nil, errors.New("probonus: token contains characters not allowed in an HTTP header")
+	}
+	header := strings.TrimSpace(cfg.TokenHeader)
+	if header == "" {
+		header = DefaultTokenHeader
+	}
+	if !validHeaderName(header) {
+		return nil, fmt.Errorf("probonus: token header %q is not a valid HTTP header name", header)
+	}
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	policy := cfg.Retry
+	if policy == (retry.Policy{}) {
+		policy = retry.DefaultPolicy
+	}
+	hc, err := httpClient(cfg.HTTPClient, origin)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{
+		apiBase:     strings.TrimSuffix(origin.String(), "/") + APIPrefix,
+		origin:      origin,
+		token:       token,
+		tokenHeader: header,
+		http:        hc,
+		timeout:     timeout,
+		retry:       policy,
+		log:         cfg.Logger,
+	}, nil
+}
+
+// validHeaderName reports an RFC 9110 token: the characters a header name may have.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue rejects control characters, which would make the request unsendable or split
+// the header.
+func validHeaderValue(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func parseOrigin(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, errors.New("probonus: base URL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("probonus: base URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("probonus: base URL %q: scheme must be http or https", raw)
+	case u.Host == "":
+		return nil, fmt.Errorf("probonus: base URL %q has no host", raw)
+	case u.User != nil:
+		return nil, errors.New("probonus: base URL must not contain credentials; use the token")
+	case u.Path != "" && u.Path != "/":
+		return nil, fmt.Errorf("probonus: base URL %q must be an origin without a path (the client adds %s)", raw, APIPrefix)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("probonus: base URL %q must not have a query or fragment", raw)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// errRedirectRefused marks a redirect the client would not follow: a configuration problem that
+// retrying cannot fix.
+var errRedirectRefused = errors.New("refusing a redirect to another origin or one too many (the token would follow it)")
+
+// httpClient returns the client to use. A caller's client is copied, not modified, and in both
+// cases redirects are confined to the API's origin: Go forwards custom headers such as X-API-Key
+// to any host a redirect names, which would leak the token.
+func httpClient(given *http.Client, origin *url.URL) (*http.Client, error) {
+	var hc http.Client
+	if given != nil {
+		if t, ok := given.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
+			return nil, errors.New("probonus: the HTTP client skips TLS verification; that is not allowed")
+		}
+		hc = *given
+	} else {
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		hc = http.Client{Transport: transport}
+	}
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("%w: more than %d redirects", errRedirectRefused, maxRedirects)
+		}
+		if req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
+			return errRedirectRefused
+		}
+		return nil
+	}
+	return &hc, nil
+}
+
+// RequestTimeout is the longest one HTTP exchange may take. A deposit that timed out may still
+// be executing at the server; after this much time (plus a margin) since it was sent, its
+// absence from the account's operations is conclusive.
+func (c *Client) RequestTimeout() time.Duration { return c.timeout }
+
+// Calls returns the number of HTTP requests attempted so far, retries included.
+func (c *Client) Calls() int64 { return c.calls.Load() }
+
+// FindAccount returns the account holding identifier (phone digits, lower-case e-mail or card
+// number), compared exactly by the server. No account → an error matching ErrNotFound.
+func (c *Client) FindAccount(ctx context.Context, identifier string) (Account, error) {
+	var w wireAccount
+	if err := c.get(ctx, pathFindAccount(), queryFindAccount(identifier), &w); err != nil {
+		return Account{}, err
+	}
+	return w.account(), nil
+}
+
+// CreateAccount creates an account. It is never retried: a retry after an unclear failure could
+// create the guest twice. An identifier held by another account → *Error Permanent (400) with
+// the server's Detail.
+func (c *Client) CreateAccount(ctx context.Context, a NewAccount) (Account, error) {
+	var w wireAccount
+	if err := c.post(ctx, pathAccounts(), newAccountToWire(a), &w); err != nil {
+		return Account{}, err
+	}
+	return w.account(), nil
+}
+
+// Account reads one account, with its current balance.
+func (c *Client) Account(ctx context.Context, id int64) (Account, error) {
+	var w wireAccount
+	if err := c.get(ctx, pathAccount(id), nil, &w); err != nil {
+		return Account{}, err
+	}
+	return w.account(), nil
+}
+
+// Operations reads one page of an account's operations, newest first, and the total count.
+func (c *Client) Operations(ctx context.Context, accountID int64, offset, limit int) (ops []Operation, total int, err error) {
+	if offset < 0 || limit <= 0 {
+		return nil, 0, fmt.Errorf("probonus: operations page offset %d limit %d: offset must be ≥ 0 and limit > 0", offset, limit)
+	}
+	var page wireOperationsPage
+	op := "GET " + pathAccountOperations(accountID)
+	if err := c.get(ctx, pathAccountOperations(accountID), queryOperations(offset, limit), &page); err != nil {
+		return nil, 0, err
+	}
+	ops = make([]Operation, 0, len(page.Items))
+	for _, w := range page.Items {
+		o, err := w.operation()
+		if err != nil {
+			return nil, 0, &Error{Op: op, Status: http.StatusOK, Kind: Permanent, Sent: true, Err: err}
+		}
+		ops = append(ops, o)
+	}
+	return ops, page.Total, nil
+}
+
+// Deposit credits sum kopecks to the account. It is NEVER retried: the API has no idempotency
+// key, so a blind retry could credit twice. On failure, IsOutcomeUnknown says whether the
+// server may nevertheless have executed it.
+func (c *Client) Deposit(ctx context.Context, accountID, sum int64, reason string) (Operation, error) {
+	return c.operation(ctx, pathDeposit(), accountID, sum, reason)
+}
+
+// Withdraw debits sum kopecks from the account. It is NEVER retried (see Deposit). A sum above
+// the balance → *Error Permanent (400), the balance unchanged.
+func (c *Client) Withdraw(ctx context.Context, accountID, sum int64, reason string) (Operation, error) {
+	return c.operation(ctx, pathWithdraw(), accountID, sum, reason)
+}
+
+func (c *Client) operation(ctx context.Context, path string, accountID, sum int64, reason string) (Operation, error) {
+	if sum <= 0 {
+		return Operation{}, fmt.Errorf("probonus: POST %s: sum %d kopecks must be positive (nothing was sent)", path, sum)
+	}
+	var w wireOperation
+	if err := c.post(ctx, path, wireOperationRequest{AccountID: accountID, Sum: moneyToWire(sum), Reason: reason}, &w); err != nil {
+		return Operation{}, err
+	}
+	o, err := w.operation()
+	if err != nil {
+		// The server answered 2xx, so the operation was executed; the caller must not treat
+		// this as "not posted", hence Transient (outcome unknown) rather than Permanent.
+		return Operation{}, &Error{Op: "POST " + path, Status: http.StatusOK, Kind: Transient, Sent: true, Err: err}
+	}
+	return o, nil
+}
+
+// DirectoryEntry is one entry of a directory such as identifier types or account groups.
+type DirectoryEntry struct {
+	ID   int64
+	Name string
+}
+
+// IdentifierTypes lists the installation's identifier types.
+func (c *Client) IdentifierTypes(ctx context.Context) ([]DirectoryEntry, error) {
+	return c.directory(ctx, pathIdentifierTypes())
+}
+
+// AccountGroups lists the installation's account groups (to check probonus.account_group_id).
+func (c *Client) AccountGroups(ctx context.Context) ([]DirectoryEntry, error) {
+	return c.directory(ctx, pathAccountGroups())
+}
+
+func (c *Client) directory(ctx context.Context, path string) ([]DirectoryEntry, error) {
+	var ws []wireDirectoryEntry
+	if err := c.get(ctx, path, nil, &ws); err != nil {
+		return nil, err
+	}
+	out := make([]DirectoryEntry, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, DirectoryEntry(w))
+	}
+	return out, nil
+}
+
+// get performs a read, retrying transient failures and 429s (honouring Retry-After).
+func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
+	return retry.Do(ctx, c.retry, func(ctx context.Context) error {
+		return c.exchange(ctx, http.MethodGet, path, query, nil, out)
+	}, func(err error) (bool, time.Duration) {
+		var e *Error
+		if !errors.As(err, &e) || (e.Kind != Transient && e.Kind != RateLimited) {
+			return false, 0
+		}
+		return true, e.RetryAfter
+	}, func(err error, wait time.Duration) {
+		c.log.Warn().Err(err).Dur("retry_in", wait).Msg("probonus read failed; retrying")
+	})
+}
+
+// post performs a write exactly once.
+func (c *Client) post(ctx context.Context, path string, body, out any) error {
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("probonus: POST %s: encoding request: %w", path, err)
+	}
+	// No retry here, ever: the API has no idempotency key, so a second send could execute twice.
+	// The caller settles an unclear outcome by reading the account's operations.
+	return c.exchange(ctx, http.MethodPost, path, nil, payload, out)
+}
+
+// exchange is one HTTP request and its response. Every failure is an *Error whose Sent field is
+// false only when the request surely never left this process.
+func (c *Client) exchange(ctx context.Context, method, path string, query url.Values, payload []byte, out any) error {
+	op := method + " " + path
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	var tr sendTrace
+	ctx = httptrace.WithClientTrace(ctx, tr.hooks())
+	target := c.apiBase + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return &Error{Op: op, Kind: Permanent, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	setToken(req.Header, c.tokenHeader, c.token)
+
+	if err := ctx.Err(); err != nil {
+		// Checked here so that a cancelled run reports "not sent" with certainty.
+		return &Error{Op: op, Kind: Transient, Err: err}
+	}
+	call := c.calls.Add(1)
+	start := time.Now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		e := c.transportError(op, err, tr.sent(err))
+		c.log.Debug().Str("op", op).Int64("call", call).Dur("took", time.Since(start)).Bool("sent", e.Sent).Err(e.Err).Msg("probonus request failed")
+		return e
+	}
+	defer resp.Body.Close()
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	c.log.Debug().Str("op", op).Int64("call", call).Int("status", resp.StatusCode).Dur("took", time.Since(start)).Msg("probonus request")
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// The status alone classifies the failure; a body that broke off only loses the detail.
+		e := &Error{
+			Op:     op,
+			Status: resp.StatusCode,
+			Kind:   kindOfStatus(resp.StatusCode),
+			Detail: c.redact(errorDetail(data)),
+			Sent:   true,
+		}
+		if e.Kind == RateLimited || resp.StatusCode == http.StatusServiceUnavailable {
+			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		return e
+	}
+	// From here on the server accepted the request: a failure to read what it said leaves a
+	// write's outcome unknown, which Transient+Sent expresses.
+	switch {
+	case readErr != nil:
+		return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Err: fmt.Errorf("reading response: %w", unwrapURLError(readErr))}
+	case len(data) > maxResponseBody:
+		return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Err: fmt.Errorf("response larger than %d bytes", maxResponseBody)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := decodeBody(data, out); err != nil {
+		return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Err: err}
+	}
+	return nil
+}
+
+// transportError classifies a failure without an HTTP response. The *url.Error wrapper is dropped
+// because its text repeats the URL, and the find URL carries a guest's phone or e-mail.
+func (c *Client) transportError(op string, err error, sent bool) *Error {
+	inner := unwrapURLError(err)
+	kind := Transient
+	var certErr *tls.CertificateVerificationError
+	if errors.As(inner, &certErr) || errors.Is(inner, errRedirectRefused) {
+		kind = Permanent // neither a bad certificate nor a foreign redirect heals by retrying
+	}
+	return &Error{Op: op, Kind: kind, Sent: sent, Err: inner}
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redact removes the token from server-supplied text, in case something between here and the API
+// echoes request headers into an error page.
+func (c *Client) redact(s string) string {
+	if c.token == "" || !strings.Contains(s, c.token) {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "[token]")
+}
+
+// sendTrace records how far a request got. Hooks run on the transport's goroutines, hence atomics.
+type sendTrace struct {
+	askedForConn atomic.Bool // the transport reports traces (it is, or behaves like, http.Transport)
+	gotConn      atomic.Bool // a connection existed, so bytes of the request may have been written
+}
+
+func (t *sendTrace) hooks() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn: func(string) { t.askedForConn.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { t.gotConn.Store(true) },
+	}
+}
+
+// sent reports whether the failed request may have reached the server. Having a connection is
+// the line: without one nothing was written. A transport that reports no traces at all gets the
+// benefit of the doubt only for errors that are plainly failures to connect.
+func (t *sendTrace) sent(err error) bool {
+	if t.gotConn.Load() {
+		return true
+	}
+	if t.askedForConn.Load() {
+		return false
+	}
+	return !isConnectFailure(err)
+}
+
+func isConnectFailure(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr)
+}

@@ -1,0 +1,129 @@
+package probonus
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrorKind says what a caller should do about a failed call.
+type ErrorKind int
+
+const (
+	Transient   ErrorKind = iota + 1 // 5xx, timeout, connection error
+	Permanent                        // 400/404/422 and other 4xx except below
+	Auth                             // 401 or 403 (FastAPI versions differ)
+	RateLimited                      // 429
+)
+
+func (k ErrorKind) String() string {
+	switch k {
+	case Transient:
+		return "transient"
+	case Permanent:
+		return "permanent"
+	case Auth:
+		return "auth"
+	case RateLimited:
+		return "rate limited"
+	default:
+		return fmt.Sprintf("ErrorKind(%d)", int(k))
+	}
+}
+
+// Error is a failed API call.
+type Error struct {
+	Op     string // e.g. "POST /operations/deposit" (never the token)
+	Status int    // 0 for transport errors
+	Kind   ErrorKind
+	Detail string // FastAPI detail, verbatim (list rendered as text)
+	Sent   bool   // the request may have reached the server (false only when it surely did not, e.g. dial refused)
+	Err    error
+	// RetryAfter is the server's Retry-After on a 429 (or 503), 0 when absent.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("probonus ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "%d %s", e.Status, http.StatusText(e.Status))
+	} else {
+		b.WriteString(e.Kind.String())
+		if e.Sent {
+			b.WriteString(" (the request may have reached the server)")
+		} else {
+			b.WriteString(" (the request was not sent)")
+		}
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes every 404 match ErrNotFound, whatever the call, so errors.Is works through wrapping.
+func (e *Error) Is(target error) bool {
+	return target == ErrNotFound && e.Status == http.StatusNotFound
+}
+
+// ErrNotFound is matched (errors.Is) by a 404: no account holds the identifier, or the account
+// does not exist.
+var ErrNotFound = errors.New("probonus: not found")
+
+// IsNotFound reports a 404.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// KindOf returns the kind of the *Error that err is or wraps; 0 when there is none (for example a
+// sum rejected before sending).
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}
+
+// IsOutcomeUnknown reports, for a deposit or withdrawal, that the server may have executed it:
+// a timeout or dropped connection after the request may have been written, a 5xx, or a success
+// status whose body could not be read. Only reading the account's operations can tell. It is
+// false for a 429 (rejected before execution), other 4xx, and failures before sending (dial).
+// Check it before KindOf: such an error is Transient but must not simply be sent again.
+func IsOutcomeUnknown(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Sent && e.Kind == Transient
+}
+
+// IsTransient reports whether trying again later may succeed (Transient or RateLimited).
+func IsTransient(err error) bool {
+	k := KindOf(err)
+	return k == Transient || k == RateLimited
+}
+
+// kindOfStatus classifies an HTTP failure status.
+func kindOfStatus(status int) ErrorKind {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return RateLimited
+	case status == http.StatusUnauthorized, status == http.StatusForbidden:
+		return Auth
+	case status >= 500, status == http.StatusRequestTimeout:
+		return Transient
+	default:
+		return Permanent
+	}
+}

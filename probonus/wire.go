@@ -1,0 +1,307 @@
+package probonus
+
+// Everything in this file is a wire detail of the ProBonus API: paths, JSON shapes, the token
+// header, the money unit, timestamps and FastAPI error bodies. Most of it is modeled (see
+// /work/shared/api/probonus.md); when the vendor's /openapi.json becomes available, this is the
+// one file to revise.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// APIPrefix is the path prefix of every API call; Config.BaseURL is the origin in front of it.
+const APIPrefix = "/api/v0"
+
+// Paths relative to APIPrefix. They double as the Op of an *Error, which is why they never carry
+// a query string: the find query holds a guest's phone or e-mail.
+func pathFindAccount() string               { return "/accounts/find" }
+func pathAccounts() string                  { return "/accounts" }
+func pathAccount(id int64) string           { return "/accounts/" + strconv.FormatInt(id, 10) }
+func pathAccountOperations(id int64) string { return pathAccount(id) + "/operations" }
+func pathDeposit() string                   { return "/operations/deposit" }
+func pathWithdraw() string                  { return "/operations/withdraw" }
+func pathIdentifierTypes() string           { return "/identifier_types/list" }
+func pathAccountGroups() string             { return "/account_groups/list" }
+
+func queryFindAccount(identifier string) url.Values {
+	return url.Values{"identifier": {identifier}}
+}
+
+func queryOperations(offset, limit int) url.Values {
+	return url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(limit)}}
+}
+
+// DefaultTokenHeader is the modeled header that carries the API user's token. Swagger names the
+// scheme APIKeyHeader without saying which header, so the name is configurable.
+const DefaultTokenHeader = "Authorization"
+
+// setToken puts the token in the configured header: "Bearer <token>" in Authorization, the raw
+// token in any other header (an API-key style header such as X-API-Key).
+func setToken(h http.Header, headerName, token string) {
+	if http.CanonicalHeaderKey(headerName) == DefaultTokenHeader {
+		h.Set(headerName, "Bearer "+token)
+		return
+	}
+	h.Set(headerName, token)
+}
+
+// wireMoney is a sum or balance as the API writes it: integer kopecks. It is the single
+// conversion point between the wire and the package's kopecks, so a vendor that turns out to
+// speak rubles with decimals is handled here and nowhere else.
+type wireMoney int64
+
+func moneyToWire(kopecks int64) wireMoney { return wireMoney(kopecks) }
+
+func (m wireMoney) kopecks() int64 { return int64(m) }
+
+// UnmarshalJSON accepts only whole numbers: a fractional amount means the unit assumption is
+// wrong, and silently truncating money would be worse than failing loudly.
+func (m *wireMoney) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*m = 0
+		return nil
+	}
+	n, err := strconv.ParseInt(string(data), 10, 64)
+	if err != nil {
+		return fmt.Errorf("money amount %s is not integer kopecks: %w", truncate(string(data), 40), err)
+	}
+	*m = wireMoney(n)
+	return nil
+}
+
+// parseCreatedAt reads an operation's createdAt: RFC 3339, optionally with fractional seconds.
+func parseCreatedAt(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("createdAt %q is not RFC 3339: %w", truncate(s, 40), err)
+	}
+	return t, nil
+}
+
+type wireIdentifier struct {
+	IdentifierTypeID int64  `json:"identifierTypeId"`
+	Value            string `json:"value"`
+}
+
+type wireAccount struct {
+	ID                int64            `json:"id"`
+	FirstName         string           `json:"firstName"`
+	LastName          string           `json:"lastName"`
+	MiddleName        string           `json:"middleName"`
+	Email             *string          `json:"email"`
+	Phones            []string         `json:"phones"`
+	AccountGroupID    int64            `json:"accountGroupId"`
+	Identifiers       []wireIdentifier `json:"identifiers"`
+	Balance           wireMoney        `json:"balance"`
+	DiscountLevelName string           `json:"discountLevelName"`
+	Blocked           bool             `json:"blocked"`
+}
+
+func (w wireAccount) account() Account {
+	a := Account{
+		ID:                w.ID,
+		FirstName:         w.FirstName,
+		LastName:          w.LastName,
+		MiddleName:        w.MiddleName,
+		Phones:            w.Phones,
+		AccountGroupID:    w.AccountGroupID,
+		Balance:           w.Balance.kopecks(),
+		DiscountLevelName: w.DiscountLevelName,
+		Blocked:           w.Blocked,
+	}
+	if w.Email != nil {
+		a.Email = *w.Email
+	}
+	for _, id := range w.Identifiers {
+		a.Identifiers = append(a.Identifiers, Identifier{TypeID: id.IdentifierTypeID, Value: id.Value})
+	}
+	return a
+}
+
+// wireNewAccount omits empty optional fields: a real server with an e-mail validator may reject
+// "email": "" where it accepts the field's absence.
+type wireNewAccount struct {
+	FirstName      string           `json:"firstName"`
+	LastName       string           `json:"lastName,omitempty"`
+	MiddleName     string           `json:"middleName,omitempty"`
+	Email          string           `json:"email,omitempty"`
+	Phones         []string         `json:"phones,omitempty"`
+	AccountGroupID int64            `json:"accountGroupId,omitempty"`
+	Identifiers    []wireIdentifier `json:"identifiers,omitempty"`
+}
+
+func newAccountToWire(a NewAccount) wireNewAccount {
+	w := wireNewAccount{
+		FirstName:      a.FirstName,
+		LastName:       a.LastName,
+		MiddleName:     a.MiddleName,
+		Email:          a.Email,
+		Phones:         a.Phones,
+		AccountGroupID: a.AccountGroupID,
+	}
+	for _, id := range a.Identifiers {
+		w.Identifiers = append(w.Identifiers, wireIdentifier{IdentifierTypeID: id.TypeID, Value: id.Value})
+	}
+	return w
+}
+
+type wireOperationRequest struct {
+	AccountID int64     `json:"accountId"`
+	Sum       wireMoney `json:"sum"`
+	Reason    string    `json:"reason"`
+}
+
+type wireOperation struct {
+	ID        int64     `json:"id"`
+	AccountID int64     `json:"accountId"`
+	Type      string    `json:"type"`
+	Sum       wireMoney `json:"sum"`
+	Reason    string    `json:"reason"`
+	CreatedAt string    `json:"createdAt"`
+	Balance   wireMoney `json:"balance"`
+}
+
+func (w wireOperation) operation() (Operation, error) {
+	created, err := parseCreatedAt(w.CreatedAt)
+	if err != nil {
+		return Operation{}, fmt.Errorf("operation %d: %w", w.ID, err)
+	}
+	return Operation{
+		ID:        w.ID,
+		AccountID: w.AccountID,
+		Type:      w.Type,
+		Sum:       w.Sum.kopecks(),
+		Reason:    w.Reason,
+		CreatedAt: created,
+		Balance:   w.Balance.kopecks(),
+	}, nil
+}
+
+type wireOperationsPage struct {
+	Items []wireOperation `json:"items"`
+	Total int             `json:"total"`
+}
+
+type wireDirectoryEntry struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// wireErrorBody is FastAPI's error shape. detail is a string for HTTPException and a list of
+// {loc, msg, type} for validation errors (422), so it is decoded lazily.
+type wireErrorBody struct {
+	Detail json.RawMessage `json:"detail"`
+}
+
+type wireValidationIssue struct {
+	Loc  []json.RawMessage `json:"loc"`
+	Msg  string            `json:"msg"`
+	Type string            `json:"type"`
+}
+
+// maxDetailLen bounds the text kept from a body that is not a FastAPI error (an HTML page from a
+// proxy): enough to recognise it, not enough to flood a log line.
+const maxDetailLen = 300
+
+// errorDetail renders an error response's body as one readable line: the string detail
+// verbatim, a validation list as "body.phones.0: msg; body.firstName: msg" with msgs verbatim,
+// and anything else as a trimmed excerpt.
+func errorDetail(body []byte) string {
+	var eb wireErrorBody
+	if err := json.Unmarshal(body, &eb); err != nil || len(eb.Detail) == 0 {
+		return excerpt(body)
+	}
+	var text string
+	if err := json.Unmarshal(eb.Detail, &text); err == nil {
+		return text
+	}
+	var issues []wireValidationIssue
+	if err := json.Unmarshal(eb.Detail, &issues); err == nil {
+		parts := make([]string, 0, len(issues))
+		for _, is := range issues {
+			parts = append(parts, renderIssue(is))
+		}
+		return strings.Join(parts, "; ")
+	}
+	// An object or other shape: keep it as compact JSON rather than lose it.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, eb.Detail); err != nil {
+		return excerpt(eb.Detail)
+	}
+	return truncate(compact.String(), maxDetailLen)
+}
+
+func renderIssue(is wireValidationIssue) string {
+	loc := make([]string, 0, len(is.Loc))
+	for _, raw := range is.Loc {
+		var s string
+		if err := json.Unmarshal(raw, &s); err == nil {
+			loc = append(loc, s)
+			continue
+		}
+		loc = append(loc, string(raw)) // list indexes are numbers
+	}
+	msg := is.Msg
+	if msg == "" {
+		msg = is.Type
+	}
+	if len(loc) == 0 {
+		return msg
+	}
+	return strings.Join(loc, ".") + ": " + msg
+}
+
+func excerpt(body []byte) string {
+	return truncate(strings.Join(strings.Fields(string(body)), " "), maxDetailLen)
+}
+
+// truncate cuts s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP date; 0 when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		if d := at.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+var errEmptyBody = errors.New("empty response body")
+
+// decodeBody unmarshals a success body; unknown fields are ignored so that a richer real API
+// does not break the client.
+func decodeBody(body []byte, out any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errEmptyBody
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("decoding response: %w", err)
+	}
+	return nil
+}

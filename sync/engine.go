@@ -1,0 +1,367 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/state"
+)
+
+// Options configure an Engine.
+type Options struct {
+	PMS            PMS
+	Ledger         Ledger
+	DB             *state.DB
+	Rules          Rules
+	Location       *time.Location // the hotel's time zone: "today" and listing dates
+	LookbackDays   int
+	AccountGroupID int64
+	CreateAccounts bool
+	WriteBack      bool // write the guest's loyalty line into Bnovo notes (spec §3)
+	DryRun         bool // compute and log; write nothing to either API nor to state
+
+	// SettleAfter is how long after an operation could last have been sent its absence from the
+	// account's operations proves it was not posted: ProBonus's request timeout plus a margin.
+	SettleAfter time.Duration
+	// UpdateDateTrust is how old a booking's update_date must be before an equal update_date
+	// proves the booking unchanged. Bnovo's dates have one-second resolution and its clock is
+	// not ours: a change in the same second as our read would otherwise be missed for good.
+	UpdateDateTrust time.Duration
+	// ChangedOverlap reaches back before the previous cycle's start when listing changed
+	// bookings, so a change made while that cycle ran is not missed.
+	ChangedOverlap time.Duration
+
+	Logger zerolog.Logger
+	Now    func() time.Time
+}
+
+// Engine runs sync cycles and backfills. Its methods must not be called concurrently: the
+// caller (the scheduler) serialises them, so cycles never overlap.
+type Engine struct {
+	opt     Options
+	log     zerolog.Logger
+	now     func() time.Time
+	started time.Time
+
+	// accounts caches matches made in this process; in a dry run it is the only place they live.
+	accounts map[string]int64
+	// handled holds the bookings finished in the current run, with the update_date they had,
+	// so a booking listed twice in one run (changed and checked out) is planned once.
+	handled map[int64]time.Time
+	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
+	writeBackOff bool
+}
+
+// New checks the options and returns an Engine.
+func New(opt Options) (*Engine, error) {
+	switch {
+	case opt.PMS == nil:
+		return nil, errors.New("sync: no Bnovo client")
+	case opt.Ledger == nil:
+		return nil, errors.New("sync: no ProBonus client")
+	case opt.DB == nil:
+		return nil, errors.New("sync: no state database")
+	case opt.CreateAccounts && opt.AccountGroupID <= 0:
+		return nil, errors.New("sync: creating accounts needs an account group id")
+	}
+	if opt.Location == nil {
+		opt.Location = time.UTC
+	}
+	if opt.LookbackDays <= 0 {
+		opt.LookbackDays = 30
+	}
+	if opt.SettleAfter <= 0 {
+		opt.SettleAfter = 30 * time.Second
+	}
+	if opt.UpdateDateTrust <= 0 {
+		opt.UpdateDateTrust = 2 * time.Minute
+	}
+	if opt.ChangedOverlap <= 0 {
+		opt.ChangedOverlap = 10 * time.Minute
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.DryRun {
+		opt.Ledger = dryLedger{Ledger: opt.Ledger}
+		opt.PMS = dryPMS{PMS: opt.PMS}
+	}
+	return &Engine{
+		opt:      opt,
+		log:      opt.Logger,
+		now:      opt.Now,
+		started:  opt.Now(),
+		accounts: make(map[string]int64),
+	}, nil
+}
+
+// Rules are the accrual rules the engine applies.
+func (e *Engine) Rules() Rules { return e.opt.Rules }
+
+// Summary counts what a run did. Money is kopecks.
+type Summary struct {
+	Seen            int   // bookings looked at
+	Unchanged       int   // skipped without a call: update_date had not moved
+	Earning         int   // bookings whose status earns
+	Deposits        int   // deposits posted
+	Withdrawals     int   // withdrawals posted
+	Credited        int64 // kopecks deposited
+	Withdrawn       int64 // kopecks withdrawn
+	AccountsMatched int
+	AccountsCreated int
+	Parked          int // records parked in this run
+	Shortfalls      int // withdrawals that could not be made in this run
+	Retrying        int // bookings left queued for a later run (transient trouble)
+	Resolved        int // unclear operations settled by reading the ledger
+	WriteBacks      int // guest notes written in Bnovo
+}
+
+func (s *Summary) MarshalZerologObject(e *zerolog.Event) {
+	e.Int("bookings_seen", s.Seen).Int("unchanged", s.Unchanged).Int("earning", s.Earning).
+		Int("deposits", s.Deposits).Int("withdrawals", s.Withdrawals).
+		Str("bonuses_credited", formatBonuses(s.Credited)).Str("bonuses_withdrawn", formatBonuses(s.Withdrawn)).
+		Int("accounts_matched", s.AccountsMatched).Int("accounts_created", s.AccountsCreated).
+		Int("parked", s.Parked).Int("shortfalls", s.Shortfalls).Int("retrying", s.Retrying).
+		Int("resolved", s.Resolved).Int("write_backs", s.WriteBacks)
+}
+
+// Cursor names in the state file.
+const (
+	cursorChanged  = "changed"  // RFC 3339 start of the last completed cycle
+	cursorCheckout = "checkout" // YYYY-MM-DD: checkouts up to this day were listed
+)
+
+// Cycle runs one sync cycle (spec §4): settle unclear operations, retry queued bookings, then
+// list bookings changed since the previous cycle and bookings that checked out since the last
+// listing (on a fresh state: the whole lookback window).
+func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
+	start := e.now()
+	var sum Summary
+	if err := e.prologue(ctx, &sum); err != nil {
+		return sum, err
+	}
+	today := e.day(start)
+	lookbackStart := today.AddDate(0, 0, -e.opt.LookbackDays)
+
+	var changedFrom, checkoutFrom time.Time
+	if err := e.opt.DB.View(func(tx *state.Tx) error {
+		changedFrom, checkoutFrom = lookbackStart, lookbackStart
+		if v, ok := tx.Cursor(cursorChanged); ok {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return fmt.Errorf("state: cursor %q: %w", cursorChanged, err)
+			}
+			changedFrom = e.day(t.Add(-e.opt.ChangedOverlap))
+		}
+		if v, ok := tx.Cursor(cursorCheckout); ok {
+			d, err := time.ParseInLocation(time.DateOnly, v, e.opt.Location)
+			if err != nil {
+				return fmt.Errorf("state: cursor %q: %w", cursorCheckout, err)
+			}
+			checkoutFrom = d
+		}
+		return nil
+	}); err != nil {
+		return sum, err
+	}
+	checkoutFrom = later(checkoutFrom, lookbackStart)
+
+	listings := []struct {
+		name string
+		q    bnovo.ListQuery
+	}{
+		{"changed", bnovo.ListQuery{DataType: bnovo.ByChanged, From: changedFrom, To: today}},
+		{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}},
+	}
+	for _, l := range listings {
+		if err := e.listing(ctx, l.name, l.q, 0, nil, &sum); err != nil {
+			return sum, fmt.Errorf("listing %s bookings %s..%s: %w", l.name, l.q.From.Format(time.DateOnly), l.q.To.Format(time.DateOnly), err)
+		}
+	}
+	if err := e.commit(func(tx *state.Tx) error {
+		if err := tx.SetCursor(cursorChanged, start.Format(time.RFC3339Nano)); err != nil {
+			return err
+		}
+		return tx.SetCursor(cursorCheckout, today.Format(time.DateOnly))
+	}); err != nil {
+		return sum, fmt.Errorf("advancing cursors: %w", err)
+	}
+	return sum, e.settle(ctx, &sum)
+}
+
+// Backfill processes bookings that checked out in [from, to] (dates in the hotel's zone, both
+// inclusive). Its position is kept per range, so an interrupted backfill resumes where it was.
+func (e *Engine) Backfill(ctx context.Context, from, to time.Time) (Summary, error) {
+	var sum Summary
+	from, to = e.day(from), e.day(to)
+	if today := e.day(e.now()); to.After(today) {
+		to = today
+	}
+	if from.After(to) {
+		return sum, fmt.Errorf("backfill: %s is after %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	if err := e.prologue(ctx, &sum); err != nil {
+		return sum, err
+	}
+	key := BackfillCursor(from, to)
+	offset := 0
+	if err := e.opt.DB.View(func(tx *state.Tx) error {
+		if v, ok := tx.Cursor(key); ok && v != backfillDone {
+			_, err := fmt.Sscanf(v, "%d", &offset)
+			return err
+		}
+		return nil
+	}); err != nil {
+		return sum, fmt.Errorf("state: cursor %q: %w", key, err)
+	}
+	if offset > 0 {
+		e.log.Info().Str("range", from.Format(time.DateOnly)+":"+to.Format(time.DateOnly)).Int("offset", offset).Msg("backfill resumes")
+	}
+	q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: from, To: to}
+	err := e.listing(ctx, key, q, offset, func(tx *state.Tx, p bnovo.Page) error {
+		e.log.Info().Str("backfill", key).Int("done", min(p.Next, p.Total)).Int("total", p.Total).Msg("backfill progress")
+		return tx.SetCursor(key, fmt.Sprint(p.Next))
+	}, &sum)
+	if err != nil {
+		return sum, fmt.Errorf("backfill %s: %w", key, err)
+	}
+	if err := e.commit(func(tx *state.Tx) error { return tx.SetCursor(key, backfillDone) }); err != nil {
+		return sum, err
+	}
+	return sum, e.settle(ctx, &sum)
+}
+
+const backfillDone = "done"
+
+// BackfillCursor names a backfill range's cursor in the state file.
+func BackfillCursor(from, to time.Time) string {
+	return "backfill:" + from.Format(time.DateOnly) + ":" + to.Format(time.DateOnly)
+}
+
+// prologue settles operations left unclear by an earlier run, then retries queued bookings.
+func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
+	e.handled = make(map[int64]time.Time)
+	if err := e.resolveOpen(ctx, sum, false); err != nil {
+		return err
+	}
+	return e.drainQueue(ctx, sum)
+}
+
+// settle ends a run: unclear operations of this run are resolved (waiting, at most SettleAfter,
+// until the ledger's answer is conclusive) and the bookings they held back are retried once.
+func (e *Engine) settle(ctx context.Context, sum *Summary) error {
+	if err := e.resolveOpen(ctx, sum, true); err != nil {
+		return err
+	}
+	return e.drainQueue(ctx, sum)
+}
+
+// listing runs one bookings listing, processing each page as one batch. afterPage, when set,
+// runs inside the batch's final transaction (a backfill stores its position there).
+func (e *Engine) listing(ctx context.Context, name string, q bnovo.ListQuery, offset int,
+	afterPage func(*state.Tx, bnovo.Page) error, sum *Summary) error {
+	return e.opt.PMS.ListBookings(ctx, q, offset, func(p bnovo.Page) error {
+		var final func(*state.Tx) error
+		if afterPage != nil {
+			final = func(tx *state.Tx) error { return afterPage(tx, p) }
+		}
+		return e.batch(ctx, p.Bookings, e.badRecordParks(name, p.Bad), nil, final, sum)
+	})
+}
+
+func (e *Engine) badRecordParks(listing string, bad []bnovo.BadRecord) []state.Parked {
+	var parks []state.Parked
+	for _, r := range bad {
+		key := state.ParkKeyPosition(listing, r.Position)
+		if r.ID != 0 {
+			key = state.ParkKeyBooking(r.ID)
+		}
+		e.log.Warn().Str("park", key).Err(r.Err).Msg("unreadable booking parked; fix it in Bnovo or report it")
+		parks = append(parks, state.Parked{Key: key, BookingID: r.ID, Reason: "unreadable booking: " + r.Err.Error()})
+	}
+	return parks
+}
+
+// drainQueue processes bookings queued for a retry (or by a webhook), fetching each by id.
+func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
+	const batchSize = 50
+	var ids []int64
+	if err := e.opt.DB.View(func(tx *state.Tx) error {
+		var err error
+		ids, err = tx.Queued(10 * batchSize)
+		return err
+	}); err != nil {
+		return err
+	}
+	for len(ids) > 0 {
+		n := min(batchSize, len(ids))
+		chunk := ids[:n]
+		ids = ids[n:]
+		var bookings []bnovo.Booking
+		var parks []state.Parked
+		var taken []int64
+		for _, id := range chunk {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b, err := e.opt.PMS.Booking(ctx, id)
+			switch {
+			case err == nil:
+				bookings = append(bookings, b)
+			case bnovo.IsNotFound(err):
+				parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "booking no longer exists in Bnovo: " + err.Error()})
+			case bnovo.KindOf(err) == bnovo.Permanent:
+				parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "fetching the booking failed: " + err.Error()})
+			default:
+				// Bnovo trouble: it stays queued for the next run.
+				e.log.Warn().Int64("booking", id).Err(err).Msg("queued booking could not be fetched; retrying next run")
+				sum.Retrying++
+				continue
+			}
+			taken = append(taken, id)
+		}
+		dequeue := func(tx *state.Tx) error { return tx.Dequeue(taken...) }
+		if err := e.batch(ctx, bookings, parks, dequeue, nil, sum); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) day(t time.Time) time.Time {
+	y, m, d := t.In(e.opt.Location).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, e.opt.Location)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// errDryRun rolls back a dry run's transaction after it has been built and logged.
+var errDryRun = errors.New("dry run: not committed")
+
+// commit runs fn in one write transaction; in a dry run the transaction is rolled back so the
+// run computes everything but keeps nothing.
+func (e *Engine) commit(fn func(*state.Tx) error) error {
+	err := e.opt.DB.Update(func(tx *state.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if e.opt.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
+	return err
+}
