@@ -13,8 +13,8 @@ import (
 type AuditReport struct {
 	Bookings   int      // bookings checked
 	Parked     int      // of which parked: checked only never to exceed their target
-	Expected   int64    // Σ targets, kopecks
-	Posted     int64    // Σ posted by syncd (deposits − withdrawals), kopecks
+	Expected   int64    // Σ targets of bookings not parked, kopecks
+	Posted     int64    // Σ posted for them by syncd (deposits − withdrawals), kopecks
 	Mismatches []string // bookings whose posted total is not target + recorded shortfall
 	Duplicates []string // markers that appear on more than one operation
 }
@@ -58,9 +58,11 @@ func Audit(targets, shortfalls map[int64]int64, parked map[int64]bool, ops []pro
 	}
 	for id, target := range targets {
 		r.Bookings++
-		r.Expected += target
-		r.Posted += posted[id]
 		got, want := posted[id], target+shortfalls[id]
+		if !parked[id] {
+			r.Expected += target
+			r.Posted += got
+		}
 		if parked[id] {
 			r.Parked++
 			if got > want {

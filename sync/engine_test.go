@@ -190,7 +190,6 @@ func (h *harness) parked() map[string]string {
 	return out
 }
 
-
 func probonusAccount(email string) probonus.Account {
 	return probonus.Account{FirstName: "Анна", LastName: "Петрова", Email: email, AccountGroupID: 1}
 }

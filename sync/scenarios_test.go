@@ -65,9 +65,9 @@ func TestCorrectionsKeepTheInvariant(t *testing.T) {
 	h.wantPosted(cancelled, 50000)
 	h.wantPosted(topped, 50000)
 
-	h.pay(refunded, bnovo.PaymentOut, 250000, card)           // partial refund: 20 000 ₽ → 1 000 bonuses
-	h.setStatus(cancelled, 2, "Отменен")                   // cancellation: target 0
-	h.pay(topped, bnovo.PaymentIn, 500000, "Наличные")        // extra payment: 15 000 ₽ → 750
+	h.pay(refunded, bnovo.PaymentOut, 250000, card)    // partial refund: 20 000 ₽ → 1 000 bonuses
+	h.setStatus(cancelled, 2, "Отменен")               // cancellation: target 0
+	h.pay(topped, bnovo.PaymentIn, 500000, "Наличные") // extra payment: 15 000 ₽ → 750
 	sum := h.cycle()
 	h.wantPosted(refunded, 100000)
 	h.wantPosted(cancelled, 0)

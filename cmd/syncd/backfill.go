@@ -41,4 +41,3 @@ func parseRange(s string, loc *time.Location) (from, to time.Time, err error) {
 	}
 	return from, to, nil
 }
-
