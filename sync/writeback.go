@@ -1,13 +1,170 @@
 package sync
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
 
-// writeBacks writes the guest's loyalty line into Bnovo for bookings that got an operation.
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/state"
+)
+
+// loyaltyPrefix marks the one line of a Bnovo guest's notes that syncd owns (spec §3).
+const loyaltyPrefix = "ProBonus:"
+
+// writeBacks writes the guest's loyalty line into Bnovo for bookings whose operations were
+// just posted or whose guest was just matched. Only stays within the lookback window are
+// written: the front desk reads recent guests, and a backfill of old stays should not spend the
+// Bnovo budget rewriting notes nobody reads. Trouble here never affects accrual: the line is
+// written again the next time the booking is processed.
 func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 	if !e.opt.WriteBack || e.writeBackOff {
 		return
 	}
-	_ = ctx
-	_ = plans
-	_ = sum
+	horizon := e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays)
+	written := map[int64]string{}
+	for _, p := range plans {
+		if ctx.Err() != nil || e.writeBackOff {
+			break
+		}
+		posted := p.op != nil && p.op.State == state.OpPosted
+		if (!posted && len(p.matched) == 0) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
+			continue
+		}
+		line, err := e.loyaltyLine(ctx, p.rec.AccountID)
+		if err != nil {
+			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("write-back skipped: reading the ProBonus account failed")
+			continue
+		}
+		if line == p.rec.NotesLine {
+			continue // Bnovo already shows exactly this: no call spent
+		}
+		if err := e.writeNotesLine(ctx, p.b.ID, p.b.Customer.ID, line); err != nil {
+			if bnovo.IsForbidden(err) {
+				e.writeBackOff = true
+				e.log.Warn().Err(err).Msg("Bnovo refused to write guest notes (a read-only API v1 account?): write-back is off until syncd restarts; accrual goes on")
+				break
+			}
+			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("write-back failed; it is tried again next time the booking is processed")
+			continue
+		}
+		sum.WriteBacks++
+		written[p.b.ID] = line
+	}
+	if len(written) == 0 {
+		return
+	}
+	err := e.commit(func(tx *state.Tx) error {
+		for id, line := range written {
+			rec, ok, err := tx.Booking(id)
+			if err != nil || !ok {
+				return err
+			}
+			rec.NotesLine = line
+			if err := tx.PutBooking(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn().Err(err).Msg("recording write-backs failed; they may be written again")
+	}
+}
+
+func (e *Engine) loyaltyLine(ctx context.Context, accountID int64) (string, error) {
+	a, err := e.opt.Ledger.Account(ctx, accountID)
+	if err != nil {
+		return "", err
+	}
+	who := "счёт " + fmt.Sprint(a.ID)
+	if c := a.Card(); c != "" {
+		who = "карта " + c
+	}
+	line := fmt.Sprintf("%s %s, баланс %s бонусов", loyaltyPrefix, who, formatBonuses(a.Balance))
+	if a.DiscountLevelName != "" {
+		line += ", уровень " + a.DiscountLevelName
+	}
+	return line, nil
+}
+
+// writeNotesLine reads the guest's notes, replaces our line and writes them back, then reads
+// again: if staff saved the notes in between and our line is missing, it is done once more.
+func (e *Engine) writeNotesLine(ctx context.Context, bookingID, guestID int64, line string) error {
+	for attempt := 0; attempt < 2; attempt++ {
+		notes, err := e.guestNotes(ctx, bookingID, guestID)
+		if err != nil {
+			return err
+		}
+		updated := withLoyaltyLine(notes, line)
+		if updated == notes {
+			return nil
+		}
+		if _, err := e.opt.PMS.UpdateGuest(ctx, bookingID, guestID, updated); err != nil {
+			return err
+		}
+		if e.opt.DryRun {
+			return nil
+		}
+		after, err := e.guestNotes(ctx, bookingID, guestID)
+		if err != nil {
+			return err
+		}
+		if withLoyaltyLine(after, line) == after {
+			return nil
+		}
+	}
+	return fmt.Errorf("guest %d of booking %d: the notes keep changing while being written", guestID, bookingID)
+}
+
+func (e *Engine) guestNotes(ctx context.Context, bookingID, guestID int64) (string, error) {
+	guests, err := e.opt.PMS.Guests(ctx, bookingID)
+	if err != nil {
+		return "", err
+	}
+	for _, g := range guests {
+		if g.ID == guestID {
+			return g.Notes, nil
+		}
+	}
+	return "", fmt.Errorf("booking %d has no guest %d", bookingID, guestID)
+}
+
+// withLoyaltyLine puts line in place of the notes' first line starting with "ProBonus:", drops
+// any further such lines, or appends it when there is none. Every other line is kept byte for
+// byte with its own line ending.
+func withLoyaltyLine(notes, line string) string {
+	var b strings.Builder
+	placed := false
+	newline := "\n"
+	for rest := notes; rest != ""; {
+		var l string
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			l, rest = rest[:i+1], rest[i+1:]
+		} else {
+			l, rest = rest, ""
+		}
+		ending := ""
+		switch {
+		case strings.HasSuffix(l, "\r\n"):
+			ending, newline = "\r\n", "\r\n"
+		case strings.HasSuffix(l, "\n"):
+			ending = "\n"
+		}
+		if !strings.HasPrefix(l, loyaltyPrefix) {
+			b.WriteString(l)
+			continue
+		}
+		if !placed {
+			b.WriteString(line + ending)
+			placed = true
+		}
+	}
+	if !placed {
+		if notes != "" && !strings.HasSuffix(notes, "\n") {
+			b.WriteString(newline)
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }

@@ -1,0 +1,110 @@
+package sync
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
+)
+
+func TestWithLoyaltyLine(t *testing.T) {
+	const line = "ProBonus: карта 2000000000123, баланс 1 125 бонусов, уровень Серебро"
+	tests := []struct{ name, notes, want string }{
+		{"empty", "", line},
+		{"appended after staff text", "Поздний заезд", "Поздний заезд\n" + line},
+		{"appended keeping CRLF", "Поздний заезд\r\nVIP", "Поздний заезд\r\nVIP\r\n" + line},
+		{"appended after trailing newline", "Поздний заезд\n", "Поздний заезд\n" + line},
+		{"replaced in place", "a\nProBonus: old\nb", "a\n" + line + "\nb"},
+		{"replaced keeping CRLF", "a\r\nProBonus: old\r\nb\r\n", "a\r\n" + line + "\r\nb\r\n"},
+		{"several collapse into one", "ProBonus: 1\nx \n\nProBonus: 2\ny", line + "\nx \n\ny"},
+		{"indented is not ours", "  ProBonus: staff\n", "  ProBonus: staff\n" + line},
+		{"lowercase is not ours", "probonus: staff", "probonus: staff\n" + line},
+		{"empty lines and trailing spaces kept", "Кириллица  \n\n\t\nProBonus: old", "Кириллица  \n\n\t\n" + line},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := withLoyaltyLine(tt.notes, line)
+			if got != tt.want {
+				t.Fatalf("got  %q\nwant %q", got, tt.want)
+			}
+			if again := withLoyaltyLine(got, line); again != got {
+				t.Fatalf("not idempotent: %q", again)
+			}
+		})
+	}
+}
+
+func TestWriteBackKeepsStaffLinesAndWritesOnce(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true })
+	id := h.checkedOut("+79161234567", "", "")
+	b, _ := h.bn.Booking(id)
+	staff := "Поздний заезд  \r\n\r\nАллергия на орехи\r\nProBonus: устарело\r\nProBonus: ещё старее\r\nVIP"
+	b.Customer.Notes = staff
+	h.tick()
+	h.bn.PutBooking(b)
+	h.pay(id, bnovo.PaymentIn, 2250000, card)
+
+	sum := h.cycle()
+	if sum.WriteBacks != 1 {
+		t.Fatalf("summary %+v: want one write-back", sum)
+	}
+	notes := h.bn.Guests(id)[0].Notes
+	want := "Поздний заезд  \r\n\r\nАллергия на орехи\r\nProBonus: карта "
+	if !strings.HasPrefix(notes, want) || !strings.HasSuffix(notes, "\r\nVIP") || strings.Count(notes, "ProBonus:") != 1 {
+		t.Fatalf("notes after write-back:\n%q", notes)
+	}
+	if !strings.Contains(notes, "баланс 1 125 бонусов") {
+		t.Fatalf("notes do not show the balance after the operation: %q", notes)
+	}
+
+	writes := h.bn.Stats().GuestWrites
+	for i := 0; i < 2; i++ {
+		h.cycle()
+	}
+	if got := h.bn.Stats().GuestWrites; got != writes {
+		t.Fatalf("later cycles wrote the notes again: %d → %d writes", writes, got)
+	}
+	if _, ops := h.posted(id); ops != 1 {
+		t.Fatalf("the write-back's update_date change led to re-posting: %d operations", ops)
+	}
+}
+
+func TestReadOnlyBnovoTurnsWriteBackOffOnceAndAccrualGoesOn(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true })
+	h.bn.Close()
+	h.bn = bnovotest.NewServer(bnovotest.Options{Location: moscow, Now: h.simNow, ReadOnly: true,
+		Windows: []bnovotest.Window{{Limit: 100000, Per: 1e9}}})
+	t.Cleanup(h.bn.Close)
+	pms, err := bnovo.New(bnovo.Config{BaseURL: h.bn.URL, AccountID: 1, APIKey: "test-key", Location: moscow, Retry: fastRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	opt := h.opt
+	opt.PMS = pms
+	opt.WriteBack = true
+	opt.Logger = opt.Logger.Output(&logs)
+	if h.eng, err = New(opt); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i := 0; i < 3; i++ {
+		id := h.checkedOut("+7916123450"+itoa(int64(i)), "", "")
+		h.pay(id, bnovo.PaymentIn, 1000000, card)
+		ids = append(ids, id)
+	}
+	sum := h.cycle()
+	for _, id := range ids {
+		h.wantPosted(id, 50000)
+	}
+	if sum.WriteBacks != 0 {
+		t.Fatalf("write-backs on a read-only account: %d", sum.WriteBacks)
+	}
+	if n := strings.Count(logs.String(), "write-back is off"); n != 1 {
+		t.Fatalf("%d read-only warnings, want exactly 1:\n%s", n, logs.String())
+	}
+	if n := h.bn.Stats().ByPath["PUT /api/v1/bookings/{id}/guests/{guestID}"]; n != 1 {
+		t.Fatalf("%d guest writes tried after the first 403", n)
+	}
+}
