@@ -36,8 +36,18 @@ type Options struct {
 	// bookings, so a change made while that cycle ran is not missed.
 	ChangedOverlap time.Duration
 
+	// Budget, when set, lets backfill progress logs say how many Bnovo calls are left now and
+	// when the backfill should finish. *ratelimit.Limiter implements it.
+	Budget Budget
+
 	Logger zerolog.Logger
 	Now    func() time.Time
+}
+
+// Budget reports on the Bnovo call budget.
+type Budget interface {
+	Remaining() int          // calls that could be sent right now
+	ETA(calls int) time.Time // when that many more calls could be done at the fastest allowed pace
 }
 
 // Engine runs sync cycles and backfills. Its methods must not be called concurrently: the
@@ -50,6 +60,8 @@ type Engine struct {
 
 	// accounts caches matches made in this process; in a dry run it is the only place they live.
 	accounts map[string]int64
+	// pmsCalls counts the Bnovo calls made through the engine (for progress estimates).
+	pmsCalls *int64
 	// handled holds the bookings finished in the current run, with the update_date they had,
 	// so a booking listed twice in one run (changed and checked out) is planned once.
 	handled map[int64]time.Time
@@ -91,8 +103,11 @@ func New(opt Options) (*Engine, error) {
 		opt.Ledger = dryLedger{Ledger: opt.Ledger}
 		opt.PMS = dryPMS{PMS: opt.PMS}
 	}
+	counted := &countingPMS{PMS: opt.PMS}
+	opt.PMS = counted
 	return &Engine{
 		opt:      opt,
+		pmsCalls: &counted.calls,
 		log:      opt.Logger,
 		now:      opt.Now,
 		started:  opt.Now(),
@@ -223,8 +238,9 @@ func (e *Engine) Backfill(ctx context.Context, from, to time.Time) (Summary, err
 		e.log.Info().Str("range", from.Format(time.DateOnly)+":"+to.Format(time.DateOnly)).Int("offset", offset).Msg("backfill resumes")
 	}
 	q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: from, To: to}
+	progress := e.newProgress(key, offset)
 	err := e.listing(ctx, key, q, offset, func(tx *state.Tx, p bnovo.Page) error {
-		e.log.Info().Str("backfill", key).Int("done", min(p.Next, p.Total)).Int("total", p.Total).Msg("backfill progress")
+		progress.page(p)
 		return tx.SetCursor(key, fmt.Sprint(p.Next))
 	}, &sum)
 	if err != nil {

@@ -95,7 +95,7 @@ func (a *app) build(dryRun bool) error {
 		Location:       cfg.Location,
 		RequestTimeout: time.Duration(cfg.Bnovo.RequestTimeout),
 		PageSize:       cfg.Bnovo.PageSize,
-		Limiter:        a.limits,
+		Limiter:        announcingLimiter{Pair: a.limits, log: a.log},
 		Tokens:         a.db.TokenStore("bnovo"),
 		Logger:         a.log.With().Str("api", "bnovo").Logger(),
 	})
@@ -124,6 +124,7 @@ func (a *app) build(dryRun bool) error {
 		WriteBack:      true,
 		DryRun:         dryRun,
 		SettleAfter:    settleAfter(a.ledger.RequestTimeout()),
+		Budget:         a.limits.API,
 		Logger:         a.log,
 	})
 	return err
@@ -161,4 +162,29 @@ func (a *app) logSummary(kind string, sum syncer.Summary, took time.Duration, er
 		budget.Str(u.Window.String(), fmt.Sprintf("%d/%d", u.Used, u.Limit))
 	}
 	ev.Str("run", kind).EmbedObject(&sum).Dict("budget", budget).Dur("took", took).Msgf("%s finished", kind)
+}
+
+// announcingLimiter says in the log when a Bnovo call has to wait for the budget, and until
+// when, so an operator watching a long backfill or -once knows it is waiting, not stuck.
+type announcingLimiter struct {
+	ratelimit.Pair
+	log zerolog.Logger
+}
+
+func (l announcingLimiter) Wait(ctx context.Context, auth bool) error {
+	limiter := l.API
+	if auth {
+		limiter = l.Auth
+	}
+	if wait := limiter.Reserve(); wait >= 5*time.Second {
+		ev := l.log.Info()
+		if wait >= 10*time.Minute {
+			// Not an error, but worth a look when it keeps happening: another integration may
+			// be spending the same key's budget, or bnovo.budget_share is too small.
+			ev = l.log.Warn()
+		}
+		ev.Bool("login", auth).Time("resume_at", time.Now().Add(wait)).Str("wait", wait.Round(time.Second).String()).
+			Msg("Bnovo budget spent for now: waiting")
+	}
+	return l.Pair.Wait(ctx, auth)
 }
