@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -194,7 +195,7 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 		{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}},
 	}
 	for _, l := range listings {
-		if err := e.listing(ctx, l.name, l.q, 0, nil, &sum); err != nil {
+		if err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil); err != nil {
 			return sum, fmt.Errorf("listing %s bookings %s..%s: %w", l.name, l.q.From.Format(time.DateOnly), l.q.To.Format(time.DateOnly), err)
 		}
 	}
@@ -212,16 +213,27 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 // Backfill processes bookings that checked out in [from, to] (dates in the hotel's zone, both
 // inclusive). Its position is kept per range, so an interrupted backfill resumes where it was.
 func (e *Engine) Backfill(ctx context.Context, from, to time.Time) (Summary, error) {
+	sum, _, err := e.BackfillPages(ctx, from, to, 0)
+	return sum, err
+}
+
+// errEnoughPages stops a listing after the pages a BackfillPages call was given.
+var errEnoughPages = errors.New("page allowance used")
+
+// BackfillPages advances the backfill of [from, to] by at most pages listing pages (0: to the
+// end) and reports whether it is complete. The daemon uses it to interleave a long backfill with
+// its cycles, one page at a time.
+func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages int) (Summary, bool, error) {
 	var sum Summary
 	from, to = e.day(from), e.day(to)
 	if today := e.day(e.now()); to.After(today) {
 		to = today
 	}
 	if from.After(to) {
-		return sum, fmt.Errorf("backfill: %s is after %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+		return sum, false, fmt.Errorf("backfill: %s is after %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
 	if err := e.prologue(ctx, &sum); err != nil {
-		return sum, err
+		return sum, false, err
 	}
 	key := BackfillCursor(from, to)
 	offset := 0
@@ -232,24 +244,68 @@ func (e *Engine) Backfill(ctx context.Context, from, to time.Time) (Summary, err
 		}
 		return nil
 	}); err != nil {
-		return sum, fmt.Errorf("state: cursor %q: %w", key, err)
+		return sum, false, fmt.Errorf("state: cursor %q: %w", key, err)
 	}
 	if offset > 0 {
 		e.log.Info().Str("range", from.Format(time.DateOnly)+":"+to.Format(time.DateOnly)).Int("offset", offset).Msg("backfill resumes")
 	}
 	q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: from, To: to}
 	progress := e.newProgress(key, offset)
+	taken := 0
 	err := e.listing(ctx, key, q, offset, func(tx *state.Tx, p bnovo.Page) error {
 		progress.page(p)
 		return tx.SetCursor(key, fmt.Sprint(p.Next))
-	}, &sum)
+	}, &sum, func(p bnovo.Page) bool {
+		taken++
+		return pages == 0 || taken < pages || p.Next >= p.Total
+	})
+	if errors.Is(err, errEnoughPages) {
+		return sum, false, nil
+	}
 	if err != nil {
-		return sum, fmt.Errorf("backfill %s: %w", key, err)
+		return sum, false, fmt.Errorf("backfill %s: %w", key, err)
 	}
 	if err := e.commit(func(tx *state.Tx) error { return tx.SetCursor(key, backfillDone) }); err != nil {
-		return sum, err
+		return sum, false, err
 	}
-	return sum, e.settle(ctx, &sum)
+	return sum, true, e.settle(ctx, &sum)
+}
+
+// PendingBackfills lists the ranges of backfills started and not finished, from the state.
+func (e *Engine) PendingBackfills() ([][2]time.Time, error) {
+	var out [][2]time.Time
+	err := e.opt.DB.View(func(tx *state.Tx) error {
+		for name, v := range tx.Cursors() {
+			from, to, ok := parseBackfillCursor(name, e.opt.Location)
+			if ok && v != backfillDone {
+				out = append(out, [2]time.Time{from, to})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RequestBackfill records a backfill of [from, to] as pending (from its start, unless it is
+// already under way), for the daemon to run between its cycles.
+func (e *Engine) RequestBackfill(from, to time.Time) error {
+	key := BackfillCursor(e.day(from), e.day(to))
+	return e.commit(func(tx *state.Tx) error {
+		if v, ok := tx.Cursor(key); ok && v != backfillDone {
+			return nil
+		}
+		return tx.SetCursor(key, "0")
+	})
+}
+
+func parseBackfillCursor(name string, loc *time.Location) (from, to time.Time, ok bool) {
+	var a, b string
+	if n, _ := fmt.Sscanf(strings.ReplaceAll(name, ":", " "), "backfill %s %s", &a, &b); n != 2 {
+		return from, to, false
+	}
+	from, err1 := time.ParseInLocation(time.DateOnly, a, loc)
+	to, err2 := time.ParseInLocation(time.DateOnly, b, loc)
+	return from, to, err1 == nil && err2 == nil
 }
 
 const backfillDone = "done"
@@ -257,6 +313,15 @@ const backfillDone = "done"
 // BackfillCursor names a backfill range's cursor in the state file.
 func BackfillCursor(from, to time.Time) string {
 	return "backfill:" + from.Format(time.DateOnly) + ":" + to.Format(time.DateOnly)
+}
+
+// Drain settles unclear operations and processes the queued bookings (those a webhook
+// announced, or that hit passing trouble) without listing anything: the daemon's prompt answer
+// to a webhook.
+func (e *Engine) Drain(ctx context.Context) (Summary, error) {
+	var sum Summary
+	err := e.prologue(ctx, &sum)
+	return sum, err
 }
 
 // prologue settles operations left unclear by an earlier run, then retries queued bookings.
@@ -279,14 +344,21 @@ func (e *Engine) settle(ctx context.Context, sum *Summary) error {
 
 // listing runs one bookings listing, processing each page as one batch. afterPage, when set,
 // runs inside the batch's final transaction (a backfill stores its position there).
+// more, when set, is asked after each page whether to go on.
 func (e *Engine) listing(ctx context.Context, name string, q bnovo.ListQuery, offset int,
-	afterPage func(*state.Tx, bnovo.Page) error, sum *Summary) error {
+	afterPage func(*state.Tx, bnovo.Page) error, sum *Summary, more func(bnovo.Page) bool) error {
 	return e.opt.PMS.ListBookings(ctx, q, offset, func(p bnovo.Page) error {
 		var final func(*state.Tx) error
 		if afterPage != nil {
 			final = func(tx *state.Tx) error { return afterPage(tx, p) }
 		}
-		return e.batch(ctx, p.Bookings, e.badRecordParks(name, p.Bad), nil, final, sum)
+		if err := e.batch(ctx, p.Bookings, e.badRecordParks(name, p.Bad), nil, final, sum); err != nil {
+			return err
+		}
+		if more != nil && !more(p) {
+			return errEnoughPages
+		}
+		return nil
 	})
 }
 

@@ -1,8 +1,10 @@
 package sync
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/state"
@@ -141,5 +143,45 @@ func TestMalformedBookingParkedWhileTheRestSucceed(t *testing.T) {
 	h.wantPosted(b, 50000)
 	if _, ok := h.parked()[state.ParkKeyBooking(a+1)]; !ok {
 		t.Fatalf("malformed booking not parked; parked: %v", h.parked())
+	}
+}
+
+func TestBackfillByPagesResumesAndFinishes(t *testing.T) {
+	h := newHarness(t, nil)
+	now := time.Now().In(moscow)
+	from, to := now.AddDate(0, 0, -120), now.AddDate(0, 0, -60)
+	h.tick()
+	ids := h.bn.Seed(120, 7, from, to)
+	if err := h.eng.RequestBackfill(from, to); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := h.eng.PendingBackfills()
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending backfills %v, %v: want the one requested", pending, err)
+	}
+	steps := 0
+	for done := false; !done; steps++ {
+		if steps > 10 {
+			t.Fatal("backfill did not finish in 10 steps of one page")
+		}
+		_, done, err = h.eng.BackfillPages(context.Background(), pending[0][0], pending[0][1], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if steps != 3 { // 120 bookings, 50 a page
+		t.Fatalf("finished in %d one-page steps, want 3", steps)
+	}
+	if pending, _ := h.eng.PendingBackfills(); len(pending) != 0 {
+		t.Fatalf("still pending after completion: %v", pending)
+	}
+	credited := 0
+	for _, id := range ids {
+		if net, _ := h.posted(id); net > 0 {
+			credited++
+		}
+	}
+	if credited == 0 {
+		t.Fatal("the backfill credited nothing")
 	}
 }

@@ -38,6 +38,7 @@ func (s *Server) PutBooking(b bnovo.Booking) {
 		*t = t.Truncate(time.Second)
 	}
 	s.bookings[b.ID] = &record{booking: copyBooking(b)}
+	s.webhookLocked(b.ID)
 }
 
 // stamp is the time of a change as Bnovo records it: whole seconds, so what the server holds
@@ -52,6 +53,7 @@ func (s *Server) PutRawBooking(id int64, raw string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bookings[id] = &record{raw: raw}
+	s.webhookLocked(id)
 }
 
 // AddPayment stores a payment or refund, assigning its id; a zero Date becomes now. The
@@ -69,6 +71,7 @@ func (s *Server) AddPayment(p bnovo.Payment) int64 {
 	s.payments[p.BookingID] = append(s.payments[p.BookingID], p)
 	if rec, ok := s.bookings[p.BookingID]; ok && rec.raw == "" {
 		rec.booking.UpdateDate = now
+		s.webhookLocked(p.BookingID)
 	}
 	return p.ID
 }
@@ -88,6 +91,7 @@ func (s *Server) SetStatus(bookingID, statusID int64, name string) {
 	if name == StatusNames[StatusCancelled] {
 		rec.booking.CancelDate = now
 	}
+	s.webhookLocked(bookingID)
 }
 
 // Booking returns a copy of a stored booking; false for unknown ids and raw records.

@@ -290,6 +290,7 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 	rec.booking.Customer = &c
 	rec.booking.UpdateDate = s.stamp()
 	s.stats.GuestWrites++
+	s.webhookLocked(bookingID)
 	guest := guestsOf(rec.booking)[0]
 	s.mu.Unlock()
 	writeData(w, guestJSON(guest))

@@ -4,6 +4,7 @@
 package bnovotest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"maps"
@@ -56,6 +57,9 @@ type Stats struct {
 	// "unmatched" for anything else.
 	ByPath      map[string]int
 	GuestWrites int // successful guest PUTs
+	// WebhookDeliveries counts webhook POSTs answered 2xx; WebhookFailures counts the others:
+	// transport errors, other statuses, and changes dropped because the delivery queue was full.
+	WebhookDeliveries, WebhookFailures int
 }
 
 // Server is a running simulator. All methods are safe for concurrent use.
@@ -67,6 +71,12 @@ type Server struct {
 	mux     *http.ServeMux
 	closing chan struct{}
 	closeMu sync.Once
+
+	webhooks      chan webhookDelivery // bounded: a burst of changes cannot pile up goroutines
+	webhookClient *http.Client
+	webhookCtx    context.Context // cancelled by Close, cutting a delivery in flight
+	stopWebhooks  context.CancelFunc
+	webhookDone   sync.WaitGroup
 
 	mu            sync.Mutex
 	bookings      map[int64]*record
@@ -80,6 +90,7 @@ type Server struct {
 	hangNext      int
 	hangFor       time.Duration
 	latency       time.Duration
+	webhookURL    string
 	stats         Stats
 }
 
@@ -132,6 +143,7 @@ func NewServer(opts Options) *Server {
 		},
 	}
 	s.mux = s.routes()
+	s.startWebhooks()
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.ts.URL
 	return s
@@ -141,7 +153,10 @@ func NewServer(opts Options) *Server {
 func (s *Server) Close() {
 	s.closeMu.Do(func() {
 		close(s.closing)
+		s.stopWebhooks()
 		s.ts.Close()
+		s.webhookDone.Wait()
+		s.webhookClient.CloseIdleConnections()
 	})
 }
 

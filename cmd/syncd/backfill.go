@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -11,6 +12,18 @@ import (
 func runBackfill(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
 	a, err := setup(f, stdout, getenv)
 	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) && ee.code == exitLocked && !f.dryRun {
+			// The daemon runs: hand it the backfill, to run between its cycles.
+			cfg, _, cfgErr := loadConfig(f.configPath, getenv)
+			if cfgErr != nil {
+				return cfgErr
+			}
+			if _, _, err := parseRange(f.backfill, cfg.Location); err != nil {
+				return err
+			}
+			return askDaemon(ctx, cfg.Status.Socket, "backfill "+f.backfill, stdout)
+		}
 		return err
 	}
 	defer a.Close()

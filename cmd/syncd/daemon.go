@@ -5,15 +5,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
+
+	syncer "github.com/hotelsync/syncd/sync"
 )
 
 // runDaemon runs sync cycles on the schedule until SIGTERM/SIGINT, holding the state lock for
-// its whole life. Under systemd (Type=notify) it reports READY once the config is valid, the
+// its whole life. Between cycles it advances pending backfills a page at a time with the budget
+// the cycles leave. Under systemd (Type=notify) it reports READY once the config is valid, the
 // state is open and the scheduler runs, a STATUS line after each cycle, and feeds the watchdog
 // from its own loop.
 func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
@@ -25,28 +29,11 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	d := &daemonState{app: a, cycles: make(chan string, 1), backfillKick: make(chan struct{}, 1)}
 
-	statusDone, err := serveStatus(ctx, a.cfg.Status.Socket, func() ([]string, error) {
-		return statusLines(a.db, a.limits.API, "running")
-	}, a.log)
+	controlDone, err := serveControl(ctx, a.cfg.Status.Socket, d.control, a.log)
 	if err != nil {
 		return err
-	}
-
-	cycles := make(chan string, 1)
-	runCycle := func() {
-		start := time.Now()
-		sum, err := a.engine.Cycle(ctx)
-		a.logSummary("cycle", sum, time.Since(start), err)
-		line := fmt.Sprintf("last cycle %s ok: %d bookings, %d credited, %d parked; budget %s",
-			start.In(a.cfg.Location).Format("15:04"), sum.Seen, sum.Deposits, sum.Parked, a.budgetLine())
-		if err != nil && ctx.Err() == nil {
-			line = fmt.Sprintf("last cycle %s FAILED: %s; budget %s", start.In(a.cfg.Location).Format("15:04"), firstLine(err.Error()), a.budgetLine())
-		}
-		select {
-		case cycles <- line:
-		default:
-		}
 	}
 
 	c := cron.New(
@@ -55,10 +42,13 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 		// SkipIfStillRunning outside, Recover inside: a panicking cycle is logged and the next one runs.
 		cron.WithChain(cron.SkipIfStillRunning(cronLogger{a.log}), cron.Recover(cronLogger{a.log})),
 	)
-	if _, err := c.AddFunc(a.cfg.Schedule, runCycle); err != nil {
+	if _, err := c.AddFunc(a.cfg.Schedule, func() { d.cycle(ctx) }); err != nil {
 		return usageError("schedule: %v", err)
 	}
 	c.Start()
+	var workers gosync.WaitGroup
+	workers.Go(func() { d.backfills(ctx) })
+
 	a.log.Info().Str("schedule", a.cfg.Schedule).Str("timezone", a.cfg.Location.String()).Msg("syncd started")
 	notify(a.log, daemon.SdNotifyReady, "STATUS=started; waiting for the first cycle ("+a.cfg.Schedule+")")
 
@@ -75,14 +65,130 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 			notify(a.log, daemon.SdNotifyStopping, "STATUS=stopping: finishing the operation in flight")
 			a.log.Info().Msg("stopping: finishing the operation in flight")
 			<-c.Stop().Done()
-			<-statusDone
+			workers.Wait()
+			<-controlDone
 			a.log.Info().Msg("syncd stopped")
 			return nil
-		case line := <-cycles:
+		case line := <-d.cycles:
 			notify(a.log, "STATUS="+line)
 		case <-tick:
 			notify(a.log, daemon.SdNotifyWatchdog)
 		}
+	}
+}
+
+// daemonState is what the daemon's goroutines share. The engine is not safe for concurrent
+// use: every run (cycle, backfill page, queue drain) holds engine.
+type daemonState struct {
+	app          *app
+	engine       gosync.Mutex
+	cycles       chan string   // STATUS lines for the main loop
+	backfillKick chan struct{} // a backfill was requested
+}
+
+func (d *daemonState) cycle(ctx context.Context) {
+	a := d.app
+	d.engine.Lock()
+	start := time.Now()
+	sum, err := a.engine.Cycle(ctx)
+	d.engine.Unlock()
+	a.logSummary("cycle", sum, time.Since(start), err)
+	at := start.In(a.cfg.Location).Format("15:04")
+	line := fmt.Sprintf("last cycle %s ok: %d bookings, %d credited, %d parked; budget %s", at, sum.Seen, sum.Deposits, sum.Parked, a.budgetLine())
+	if err != nil && ctx.Err() == nil {
+		line = fmt.Sprintf("last cycle %s FAILED: %s; budget %s", at, firstLine(err.Error()), a.budgetLine())
+	}
+	select {
+	case d.cycles <- line:
+	default:
+	}
+}
+
+// backfillHeadroom is the Bnovo budget a backfill page leaves untouched for the cycles: it
+// starts a page only when this many calls could be sent right now.
+const backfillHeadroom = 60
+
+// backfills advances pending backfills one page at a time, each page only when the budget has
+// headroom, so the scheduled cycles keep running and keep their share.
+func (d *daemonState) backfills(ctx context.Context) {
+	a := d.app
+	for ctx.Err() == nil {
+		pending, err := a.engine.PendingBackfills()
+		if err != nil {
+			a.log.Error().Err(err).Msg("reading pending backfills")
+		}
+		if len(pending) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.backfillKick:
+				continue
+			}
+		}
+		r := pending[0]
+		if wait := d.headroomWait(); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+				continue
+			}
+		}
+		d.engine.Lock()
+		start := time.Now()
+		sum, done, err := a.engine.BackfillPages(ctx, r[0], r[1], 1)
+		d.engine.Unlock()
+		if err != nil && ctx.Err() == nil {
+			a.log.Error().Err(err).Msg("backfill page failed; retrying in a minute")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Minute):
+			}
+		}
+		if done {
+			a.logSummary("backfill "+syncer.BackfillCursor(r[0], r[1]), sum, time.Since(start), err)
+		}
+	}
+}
+
+// headroomWait is how long until the budget can afford a backfill page beside the cycles.
+func (d *daemonState) headroomWait() time.Duration {
+	api := d.app.limits.API
+	if api.Remaining() >= backfillHeadroom {
+		return 0
+	}
+	return max(api.Reserve(), 5*time.Second)
+}
+
+// control answers a command of the control socket.
+func (d *daemonState) control(cmd string) []string {
+	a := d.app
+	verb, arg, _ := strings.Cut(cmd, " ")
+	switch verb {
+	case "status":
+		lines, err := statusLines(a.db, a.limits.API, "running")
+		if err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		return lines
+	case "backfill":
+		from, to, err := parseRange(arg, a.cfg.Location)
+		if err == nil {
+			d.engine.Lock()
+			err = a.engine.RequestBackfill(from, to)
+			d.engine.Unlock()
+		}
+		if err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		select {
+		case d.backfillKick <- struct{}{}:
+		default:
+		}
+		a.log.Info().Str("range", arg).Msg("backfill requested over the control socket; it runs between cycles")
+		return []string{"backfill " + arg + ": accepted; the running daemon works on it between its cycles (journalctl -u syncd shows its progress)"}
+	default:
+		return []string{fmt.Sprintf("error: unknown command %q", cmd)}
 	}
 }
 

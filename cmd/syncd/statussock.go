@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,10 +18,10 @@ import (
 
 func isLocked(err error) bool { return errors.Is(err, state.ErrLocked) }
 
-// serveStatus answers every connection on the Unix socket at path with the status lines, so
-// `syncd -status` works while the daemon holds the state file's lock. The returned channel
-// closes when the listener has stopped after ctx ends.
-func serveStatus(ctx context.Context, path string, lines func() ([]string, error), log zerolog.Logger) (<-chan struct{}, error) {
+// serveControl answers one-line commands on the Unix socket at path (mode 0600), so
+// `syncd -status` and `syncd -backfill` work while the daemon holds the state file's lock.
+// The returned channel closes once the listener has stopped after ctx ends.
+func serveControl(ctx context.Context, path string, handle func(cmd string) []string, log zerolog.Logger) (<-chan struct{}, error) {
 	done := make(chan struct{})
 	if path == "" {
 		close(done)
@@ -55,10 +56,11 @@ func serveStatus(ctx context.Context, path string, lines func() ([]string, error
 			go func() {
 				defer conn.Close()
 				_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-				out, err := lines()
+				line, err := bufio.NewReader(io.LimitReader(conn, 256)).ReadString('\n')
 				if err != nil {
-					out = []string{"error: " + err.Error()}
+					return
 				}
+				out := handle(strings.TrimSpace(line))
 				_, _ = io.WriteString(conn, strings.Join(out, "\n")+"\n")
 			}()
 		}
@@ -66,8 +68,8 @@ func serveStatus(ctx context.Context, path string, lines func() ([]string, error
 	return done, nil
 }
 
-// statusFromDaemon reads the running daemon's status lines from its socket.
-func statusFromDaemon(ctx context.Context, path string, stdout io.Writer) error {
+// askDaemon sends one command to the running daemon's control socket and copies its answer.
+func askDaemon(ctx context.Context, path, cmd string, stdout io.Writer) error {
 	if path == "" {
 		return &exitError{code: exitLocked, err: errors.New("the state file is locked by a running syncd and no status.socket is configured")}
 	}
@@ -80,6 +82,14 @@ func statusFromDaemon(ctx context.Context, path string, stdout io.Writer) error 
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
+		return err
+	}
 	_, err = io.Copy(stdout, conn)
 	return err
+}
+
+// statusFromDaemon reads the running daemon's status lines.
+func statusFromDaemon(ctx context.Context, path string, stdout io.Writer) error {
+	return askDaemon(ctx, path, "status", stdout)
 }

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// runArgs is one start of syncd.
+type runArgs struct {
+	Backfill bool // -backfill over the rig's whole range; otherwise -once
+	// Interrupt, when it delivers, stops the run: a child gets that signal (SIGTERM is a graceful
+	// stop, SIGKILL a crash); in process the run's context is cancelled, whatever the signal.
+	Interrupt <-chan syscall.Signal
+}
+
+// runResult is what one start cost.
+type runResult struct {
+	Wall        time.Duration
+	Interrupted bool
+	MaxRSS      int64 // bytes, peak resident set of the child (0 in process)
+}
+
+// runner starts syncd against a rig: in this process, or as the real binary in a child process.
+type runner interface {
+	Name() string
+	Run(ctx context.Context, r *rig, args runArgs) (runResult, error)
+}
+
+// inProcess builds the pipeline in this process for every run and closes it after, so each
+// run is a restart: state, limiters and clients are loaded again from the state file.
+type inProcess struct{}
+
+func (inProcess) Name() string { return "in-process" }
+
+func (inProcess) Run(ctx context.Context, r *rig, args runArgs) (runResult, error) {
+	var res runResult
+	cfg, err := loadConfig(r.cfgPath)
+	if err != nil {
+		return res, err
+	}
+	logs, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return res, err
+	}
+	defer logs.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-args.Interrupt:
+			cancel()
+		case <-stopped:
+		}
+	}()
+	defer close(stopped)
+
+	start := time.Now()
+	p, err := openPipeline(cfg, logs)
+	if err != nil {
+		return res, err
+	}
+	if args.Backfill {
+		_, err = p.engine.Backfill(ctx, r.from, r.to)
+	} else {
+		_, err = p.engine.Cycle(ctx)
+	}
+	res.Wall = time.Since(start)
+	err = errors.Join(err, p.Close())
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		res.Interrupted = true
+		err = nil
+	}
+	return res, err
+}
+
+// child runs the real syncd binary, so the pipeline is wired exactly as cmd/syncd wires it.
+type child struct{ bin string }
+
+func (c child) Name() string { return "syncd child process" }
+
+func (c child) Run(ctx context.Context, r *rig, args runArgs) (runResult, error) {
+	var res runResult
+	logs, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return res, err
+	}
+	defer logs.Close()
+	argv := []string{"-config", r.cfgPath}
+	if args.Backfill {
+		argv = append(argv, "-backfill", r.backfillArg())
+	} else {
+		argv = append(argv, "-once")
+	}
+	cmd := exec.CommandContext(ctx, c.bin, argv...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return res, fmt.Errorf("starting syncd: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var signalled bool
+	for {
+		select {
+		case sig := <-args.Interrupt:
+			if !signalled {
+				signalled = true
+				_ = cmd.Process.Signal(sig)
+			}
+			args.Interrupt = nil
+			continue
+		case err = <-exited:
+		}
+		break
+	}
+	res.Wall = time.Since(start)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		res.MaxRSS = ru.Maxrss * 1024 // Linux reports KiB
+	}
+	if signalled {
+		// SIGTERM ends with exit 0 (syncd finishes the in-flight operation); SIGKILL ends with
+		// "signal: killed". Either is the interruption we asked for.
+		res.Interrupted = true
+		var exitErr *exec.ExitError
+		if err == nil || errors.As(err, &exitErr) && !exitErr.Exited() {
+			err = nil
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("syncd %s: %w (log: %s)", strings.Join(argv[2:], " "), err, r.logPath)
+	}
+	return res, nil
+}
+
+// buildSyncd builds cmd/syncd from the module this command is run in.
+func buildSyncd(dir string) (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the syncd module: run syncbench from the repository, or pass -syncd")
+	}
+	bin := filepath.Join(dir, "syncd")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/syncd")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/syncd: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// interruptAfter delivers sig once after d (or never, when ctx ends first).
+func interruptAfter(ctx context.Context, d time.Duration, sig syscall.Signal) <-chan syscall.Signal {
+	ch := make(chan syscall.Signal, 1)
+	go func() {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			ch <- sig
+		case <-ctx.Done():
+		}
+	}()
+	return ch
+}

@@ -1,0 +1,235 @@
+package metrics
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Names of syncd's metrics, all prefixed "syncd_".
+const (
+	NameCycles          = "syncd_cycles_total"
+	NameOperations      = "syncd_operations_total"
+	NameBonuses         = "syncd_bonuses_kopecks_total"
+	NameParked          = "syncd_parked"
+	NameShortfalls      = "syncd_shortfalls"
+	NameBudgetRemaining = "syncd_bnovo_budget_remaining"
+	NameAPIDuration     = "syncd_api_request_duration_seconds"
+	NameAPIErrors       = "syncd_api_errors_total"
+	NameLastSuccess     = "syncd_last_success_timestamp_seconds"
+)
+
+// Label values used by syncd.
+const (
+	ResultOK     = "ok"
+	ResultFailed = "failed"
+
+	KindDeposit    = "deposit"
+	KindWithdrawal = "withdrawal"
+
+	APIBnovo    = "bnovo"
+	APIProBonus = "probonus"
+
+	// Error classes of API calls: transport failures, then HTTP statuses worth telling apart
+	// (401 = credentials, 403 = read-only account, 404 = a clean "not found", 429 = another
+	// integration spent the budget).
+	ClassTimeout      = "timeout"
+	ClassConnection   = "connection"
+	ClassUnauthorized = "unauthorized"
+	ClassForbidden    = "forbidden"
+	ClassNotFound     = "not_found"
+	ClassRateLimited  = "rate_limited"
+	ClassClient       = "client_error"
+	ClassServer       = "server_error"
+)
+
+// Syncd holds typed handles to syncd's metrics. The methods are safe on a nil *Syncd (they do
+// nothing), so code paths without metrics (-once, -backfill, -demo) need no checks.
+type Syncd struct {
+	Cycles          *Counter // result: ok|failed
+	Operations      *Counter // kind: deposit|withdrawal — ProBonus operations posted
+	Bonuses         *Counter // kind: deposit|withdrawal — kopecks
+	Parked          *Gauge   // records parked now
+	Shortfalls      *Gauge   // withdrawal shortfalls awaiting a person now
+	BudgetRemaining *Gauge   // window ("300/5m"...): Bnovo calls left in the window
+	APIDuration     *Summary // api: bnovo|probonus — seconds until response headers
+	APIErrors       *Counter // api, class
+	LastSuccess     *Gauge   // Unix time of the last successful cycle's end
+}
+
+// NewSyncd registers syncd's metrics in reg and creates the series whose label values are known
+// in advance at 0, so that rates exist before the first event.
+func NewSyncd(reg *Registry) (*Syncd, error) {
+	var s Syncd
+	var errs []error
+	must := func(err error) { errs = append(errs, err) }
+	var err error
+	s.Cycles, err = reg.NewCounter(NameCycles, "Sync cycles finished, by result.", "result")
+	must(err)
+	s.Operations, err = reg.NewCounter(NameOperations, "ProBonus operations posted, by kind.", "kind")
+	must(err)
+	s.Bonuses, err = reg.NewCounter(NameBonuses, "Bonuses posted to ProBonus, in kopecks, by kind.", "kind")
+	must(err)
+	s.Parked, err = reg.NewGauge(NameParked, "Records parked for a person to fix.")
+	must(err)
+	s.Shortfalls, err = reg.NewGauge(NameShortfalls, "Withdrawals that could not be made because the guest had spent the bonuses; settle by hand.")
+	must(err)
+	s.BudgetRemaining, err = reg.NewGauge(NameBudgetRemaining, "Bnovo API calls syncd may still send in each rate-limit window.", "window")
+	must(err)
+	s.APIDuration, err = reg.NewSummary(NameAPIDuration, "Time from sending an API request to its response headers (or failure), in seconds.", "api")
+	must(err)
+	s.APIErrors, err = reg.NewCounter(NameAPIErrors, "API requests that failed, by API and class.", "api", "class")
+	must(err)
+	s.LastSuccess, err = reg.NewGauge(NameLastSuccess, "Unix time at which the last successful sync cycle ended.")
+	must(err)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("registering syncd metrics: %w", err)
+	}
+	for _, r := range []string{ResultOK, ResultFailed} {
+		s.Cycles.Touch(r)
+	}
+	for _, k := range []string{KindDeposit, KindWithdrawal} {
+		s.Operations.Touch(k)
+		s.Bonuses.Touch(k)
+	}
+	for _, api := range []string{APIBnovo, APIProBonus} {
+		s.APIDuration.Touch(api)
+	}
+	return &s, nil
+}
+
+// CycleDone counts a finished cycle. A cycle cut short by shutdown (context.Canceled) is not
+// counted: it is neither a success nor a failure of the sync.
+func (s *Syncd) CycleDone(err error) {
+	if s == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	if err != nil {
+		s.Cycles.Inc(ResultFailed)
+		return
+	}
+	s.Cycles.Inc(ResultOK)
+	s.LastSuccess.SetToCurrentTime()
+}
+
+// Posted adds a run's posted operations: counts and kopecks of deposits and withdrawals.
+func (s *Syncd) Posted(deposits, withdrawals int, credited, withdrawn int64) {
+	if s == nil {
+		return
+	}
+	s.Operations.Add(float64(deposits), KindDeposit)
+	s.Operations.Add(float64(withdrawals), KindWithdrawal)
+	s.Bonuses.Add(float64(credited), KindDeposit)
+	s.Bonuses.Add(float64(withdrawn), KindWithdrawal)
+}
+
+// SetBudget records one Bnovo window's budget: limit is the effective limit (after the budget
+// share), used the calls counted in it now.
+func (s *Syncd) SetBudget(window string, limit, used int) {
+	if s == nil {
+		return
+	}
+	s.BudgetRemaining.Set(float64(max(limit-used, 0)), window)
+}
+
+// SetBacklog records the parked records and shortfalls waiting for a person.
+func (s *Syncd) SetBacklog(parked, shortfalls int) {
+	if s == nil {
+		return
+	}
+	s.Parked.Set(float64(parked))
+	s.Shortfalls.Set(float64(shortfalls))
+}
+
+// HTTPClient is an *http.Client for the given API ("bnovo", "probonus") whose requests are timed
+// and whose failures are classified. It sets no Timeout: both API clients bound every request
+// with their own per-request context. On a nil *Syncd it returns nil, which the clients read as
+// "build your own".
+func (s *Syncd) HTTPClient(api string) *http.Client {
+	if s == nil {
+		return nil
+	}
+	return &http.Client{Transport: s.Transport(api, nil)}
+}
+
+// Transport wraps next (nil = a clone of http.DefaultTransport with TLS 1.2 or newer and
+// certificate checks on) so that every round trip is observed. The request goes through
+// unchanged, context and httptrace hooks included: the ProBonus client relies on those to know
+// whether a request was sent.
+func (s *Syncd) Transport(api string, next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		next = t
+	}
+	if s == nil {
+		return next
+	}
+	return &instrumented{api: api, next: next, m: s}
+}
+
+type instrumented struct {
+	api  string
+	next http.RoundTripper
+	m    *Syncd
+}
+
+func (t *instrumented) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	took := time.Since(start)
+	if err != nil {
+		// Our own shutdown or a caller giving up is not the API's failure, and its duration
+		// says nothing about the API's speed.
+		if errors.Is(err, context.Canceled) {
+			return resp, err
+		}
+		t.m.APIDuration.ObserveDuration(took, t.api)
+		t.m.APIErrors.Inc(t.api, classifyTransportError(err))
+		return resp, err
+	}
+	t.m.APIDuration.ObserveDuration(took, t.api)
+	if class := ClassifyStatus(resp.StatusCode); class != "" {
+		t.m.APIErrors.Inc(t.api, class)
+	}
+	return resp, nil
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the wrapped transport.
+func (t *instrumented) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func classifyTransportError(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return ClassTimeout
+	}
+	return ClassConnection
+}
+
+// ClassifyStatus names the error class of an HTTP status; "" for a success (below 400).
+func ClassifyStatus(status int) string {
+	switch {
+	case status < 400:
+		return ""
+	case status == http.StatusUnauthorized:
+		return ClassUnauthorized
+	case status == http.StatusForbidden:
+		return ClassForbidden
+	case status == http.StatusNotFound:
+		return ClassNotFound
+	case status == http.StatusTooManyRequests:
+		return ClassRateLimited
+	case status >= 500:
+		return ClassServer
+	default:
+		return ClassClient
+	}
+}
