@@ -21,6 +21,7 @@ type plan struct {
 	park     string    // reason, when the booking cannot be processed
 	retry    bool      // transient trouble: queue the booking for a later run
 	complete bool      // nothing more to do once op (if any) is posted
+	created  bool      // the guest's account was created in this run
 }
 
 // batch processes a page of bookings with two commits at most: one that journals every
@@ -217,6 +218,24 @@ func (e *Engine) plan(ctx context.Context, b bnovo.Booking, rec state.Booking, s
 				return p
 			}
 			p.rec.AccountID = account
+			if !seen && !p.created {
+				// A booking new to the state may still have operations in ProBonus: the state
+				// file was restored from an older backup, or lost. Adopt them, never re-credit.
+				if err := e.adopt(ctx, p); err != nil {
+					e.trouble(p, "reading the account's operations", err, probonus.KindOf(err) == probonus.Permanent)
+					return p
+				}
+				need = p.accrual.Target - p.rec.Posted
+				if need <= 0 {
+					if need < 0 {
+						// Over-credited by operations the state did not know: plan again with the
+						// adopted total, which leads to the usual withdrawal or shortfall.
+						p.retry = true
+					}
+					p.complete = need == 0
+					return p
+				}
+			}
 		}
 		p.op = &state.Op{AccountID: account, Kind: probonus.OpDeposit, Sum: need}
 		p.complete = true

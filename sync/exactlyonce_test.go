@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/hotelsync/syncd/bnovo"
@@ -180,5 +181,43 @@ func TestDryRunPostsNothingAndAdvancesNoCursor(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A state file restored from an older backup does not know operations posted since; they are
+// found by marker and adopted, never credited again.
+func TestRestoredOlderStateDoesNotCreditTwice(t *testing.T) {
+	h := newHarness(t, nil)
+	old := filepath.Join(t.TempDir(), "backup.db")
+	// The "backup" is an empty state; the live run credits a stay, then the backup is restored.
+	backup, err := state.Open(old, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup.Close()
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	h.wantPosted(id, 50000)
+
+	restored, err := state.Open(old, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { restored.Close() })
+	opt := h.opt
+	opt.DB = restored
+	if h.eng, err = New(opt); err != nil {
+		t.Fatal(err)
+	}
+	h.db = restored
+	h.pay(id, bnovo.PaymentIn, 500000, card) // and the stay changes: 15 000 ₽ → 750 bonuses
+	h.cycle()
+	h.wantPosted(id, 75000)
+	if _, ops := h.posted(id); ops != 2 {
+		t.Fatalf("%d operations, want the original and one top-up", ops)
+	}
+	if rec := h.record(id); rec.Seq != 2 || rec.Posted != 75000 {
+		t.Fatalf("record %+v: want seq 2 (after the adopted #1) and posted 75000", rec)
 	}
 }

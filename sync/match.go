@@ -70,6 +70,7 @@ func (e *Engine) match(ctx context.Context, c *bnovo.Customer, p *plan, sum *Sum
 		created = again
 	} else {
 		sum.AccountsCreated++
+		p.created = true
 		e.log.Info().Int64("account", created.ID).Str("phone", contact.MaskPhone(phone)).
 			Str("email", contact.MaskEmail(email)).Msg("ProBonus account created")
 	}

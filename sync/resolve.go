@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hotelsync/syncd/probonus"
@@ -133,4 +134,44 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	case <-timer.C:
 		return nil
 	}
+}
+
+// adopt reads the account's operations for ones carrying the booking's marker and takes them
+// as posted: their net sum and highest number. It is how a state file restored from an older
+// backup (or lost) never leads to crediting a stay twice.
+func (e *Engine) adopt(ctx context.Context, p *plan) error {
+	id := strconv.FormatInt(p.b.ID, 10)
+	const pageSize = 100
+	var posted int64
+	seq, found := 0, 0
+	for offset := 0; ; offset += pageSize {
+		ops, total, err := e.opt.Ledger.Operations(ctx, p.rec.AccountID, offset, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, o := range ops {
+			m := markerRE.FindStringSubmatch(o.Reason)
+			if m == nil || m[1] != id {
+				continue
+			}
+			n, _ := strconv.Atoi(m[2])
+			found++
+			seq = max(seq, n)
+			if o.Type == probonus.OpWithdraw {
+				posted -= o.Sum
+			} else {
+				posted += o.Sum
+			}
+		}
+		if len(ops) == 0 || offset+len(ops) >= total {
+			break
+		}
+	}
+	if found > 0 {
+		p.rec.Posted, p.rec.Seq = posted, seq
+		e.log.Warn().Int64("booking", p.b.ID).Int64("account", p.rec.AccountID).Int("operations", found).
+			Str("bonuses", formatBonuses(posted)).
+			Msg("the booking already has operations in ProBonus that the state did not know (state restored from an older backup, or lost?): adopted, not credited again")
+	}
+	return nil
 }
