@@ -320,8 +320,8 @@ func (c *Client) post(ctx context.Context, path string, body, out any) error {
 	if err != nil {
 		return fmt.Errorf("probonus: POST %s: encoding request: %w", path, err)
 	}
-	// No retry here, ever: the API has no idempotency key, so a second send could execute twice.
-	// The caller settles an unclear outcome by reading the account's operations.
+	// Never retried: the API has no idempotency key, so a second send could execute twice. The
+	// caller settles an unclear outcome by reading the account's operations.
 	return c.exchange(ctx, http.MethodPost, path, nil, payload, out)
 }
 
