@@ -185,7 +185,7 @@ func (w *wireString) UnmarshalJSON(b []byte) error {
 		*w = wireString(s)
 		return nil
 	case len(b) > 0 && (b[0] == '{' || b[0] == '['):
-		return fmt.Errorf("expected text, got %s", truncate(string(b), 40))
+		return errors.New("expected text, got an object or a list")
 	default:
 		*w = wireString(b)
 		return nil

@@ -342,14 +342,19 @@ func escapeLabelValue(s string) string {
 	return labelValueEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
 
-// maxExactInteger bounds the values written as plain integers; above it floats lose units and
-// Go's shortest form (1e+21) is clearer than a long run of made-up digits.
-const maxExactInteger = 1 << 53
+// Values whose magnitude lies in [minPlain, maxPlain] are written without an exponent: kopeck
+// totals and Unix timestamps stay readable (1234500, 1763890474.25 rather than 1.2345e+06,
+// 1.76389047425e+09). Beyond 2^53 a float no longer holds every integer, and an exponent is more
+// honest than a long run of made-up digits.
+const (
+	minPlain = 1e-4
+	maxPlain = 1 << 53
+)
 
-// formatValue writes whole numbers as integers (kopeck totals stay readable: 1234500, not
-// 1.2345e+06) and everything else in Go's shortest exact form, which Prometheus parses.
+// formatValue writes v in the shortest form that parses back to exactly v, as Prometheus
+// expects.
 func formatValue(v float64) string {
-	switch {
+	switch abs := math.Abs(v); {
 	case math.IsNaN(v):
 		return "NaN"
 	case math.IsInf(v, 1):
@@ -358,7 +363,7 @@ func formatValue(v float64) string {
 		return "-Inf"
 	case v == 0:
 		return "0" // also for -0
-	case v == math.Trunc(v) && math.Abs(v) <= maxExactInteger:
+	case abs >= minPlain && abs <= maxPlain:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	default:
 		return strconv.FormatFloat(v, 'g', -1, 64)

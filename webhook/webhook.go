@@ -53,10 +53,13 @@ const (
 	readTimeout       = 10 * time.Second
 	// writeTimeout covers the handler too, including waiting for bbolt's single writer while the
 	// engine commits a page: generous, since answering late is better than not queueing.
-	writeTimeout    = 20 * time.Second
-	idleTimeout     = 30 * time.Second
-	maxHeaderBytes  = 8 << 10
-	shutdownTimeout = 5 * time.Second
+	writeTimeout   = 20 * time.Second
+	idleTimeout    = 30 * time.Second
+	maxHeaderBytes = 8 << 10
+	// shutdownTimeout bounds how long a stop waits: a delivery needs only one local transaction,
+	// and a client that connected without sending anything would otherwise hold shutdown until
+	// net/http gives up on it.
+	shutdownTimeout = 2 * time.Second
 )
 
 // Options configures a Server. Zero fields take the documented defaults.
@@ -94,6 +97,8 @@ type Server struct {
 	failed     atomic.Int64
 	inFlight   atomic.Int64
 	peakFlight atomic.Int64 // most handlers running at once: lets tests check the connection cap
+	// shutdownTimeout is a field so tests need not wait out the real one.
+	shutdownTimeout time.Duration
 }
 
 // New checks opt and builds a Server; it does not listen yet.
@@ -123,6 +128,8 @@ func New(opt Options) (*Server, error) {
 		opt:       opt,
 		routeHash: sha256.Sum256([]byte(routePrefix + opt.Secret)),
 		log:       opt.Logger.With().Str("component", "webhook").Logger(),
+
+		shutdownTimeout: shutdownTimeout,
 	}, nil
 }
 
@@ -153,8 +160,8 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve answers deliveries on ln until ctx ends, then shuts down gracefully: in-flight deliveries
-// get shutdownTimeout to finish queueing, the rest are cut. It returns nil after ctx ends and
-// closes ln in every case.
+// get a short grace period (2 s) to finish queueing, then every connection is closed. It returns
+// nil after ctx ends and closes ln in every case.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
@@ -181,10 +188,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("webhook: serve on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		s.log.Warn().Err(err).Msg("webhook receiver: deliveries still running at shutdown were cut")
+		s.log.Warn().Err(err).Msg("webhook receiver: connections still open at shutdown were closed")
 		_ = srv.Close()
 	}
 	<-served // http.ErrServerClosed once Shutdown or Close has begun

@@ -125,11 +125,18 @@ func TestWebhookFailuresCounted(t *testing.T) {
 func TestWebhookBurstIsBoundedAndCloseStops(t *testing.T) {
 	s := NewServer(Options{Location: msk})
 	var received atomic.Int64
+	stop := make(chan struct{})
 	rs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		received.Add(1)
-		<-r.Context().Done() // a receiver that never answers
+		// The body must be read to the end before net/http notices the client leaving.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select { // a receiver that never answers
+		case <-r.Context().Done():
+		case <-stop:
+		}
 	}))
 	defer rs.Close()
+	defer close(stop)
 	s.PutBooking(bnovo.Booking{ID: 5})
 	s.SetWebhook(rs.URL)
 	const extra = 50

@@ -12,6 +12,15 @@ import (
 // so call k may go no earlier than call k-Limit plus Per. The limiter's safety margin is not
 // part of the floor: it is a cost the floor makes visible.
 func floorTime(calls int, windows []ratelimit.Window, share float64) time.Duration {
+	return floorWithMargin(calls, windows, share, 0)
+}
+
+// limiterMargin is ratelimit's default margin, which cmd/syncd uses: each call occupies its
+// windows for Per plus this, so transit jitter cannot put one call too many in a window.
+const limiterMargin = 250 * time.Millisecond
+
+// floorWithMargin is floorTime with every window margin longer: the schedule the limiter aims at.
+func floorWithMargin(calls int, windows []ratelimit.Window, share float64, margin time.Duration) time.Duration {
 	if calls <= 1 {
 		return 0
 	}
@@ -21,7 +30,7 @@ func floorTime(calls int, windows []ratelimit.Window, share float64) time.Durati
 		for _, w := range windows {
 			limit := ratelimit.EffectiveLimit(w, share)
 			if k >= limit {
-				t = max(t, at[k-limit]+w.Per)
+				t = max(t, at[k-limit]+w.Per+margin)
 			}
 		}
 		at[k] = t

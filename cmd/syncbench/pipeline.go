@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,6 +17,24 @@ import (
 	"github.com/hotelsync/syncd/state"
 	syncer "github.com/hotelsync/syncd/sync"
 )
+
+// limiterReserve is ratelimit.Options.Reserve for the in-process pipeline's Bnovo limiter.
+// cmd/syncd leaves it at 0 (one durable write per call); -limiter-reserve shows what batching
+// the writes would change.
+var limiterReserve int
+
+// pipelineWatch, when set, times the in-process pipeline's HTTP exchanges and limiter writes.
+// Only the local scenario sets it: the wrappers change nothing but add two clock reads.
+var pipelineWatch *stopwatch
+
+// httpClient is what the Bnovo and ProBonus clients build for themselves when given none (a
+// client with the request timeout on the default transport), timed when pipelineWatch is set.
+func httpClient(api string, timeout time.Duration) *http.Client {
+	if pipelineWatch == nil {
+		return nil
+	}
+	return &http.Client{Timeout: timeout, Transport: timedTransport{what: api + " http", watch: pipelineWatch, next: http.DefaultTransport}}
+}
 
 // pipeline is syncd in this process: state open, limiters loaded from it, clients and engine
 // built. The wiring mirrors cmd/syncd's app.build, which is unexported in a main package; an
@@ -63,7 +82,11 @@ func (p *pipeline) build(cfg config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("bnovo.auth_rate_limit: %w", err)
 	}
-	api, err := ratelimit.New(windows, ratelimit.Options{Share: cfg.Bnovo.BudgetShare, Store: p.db.CallLog("bnovo")})
+	var apiLog ratelimit.Store = p.db.CallLog("bnovo")
+	if pipelineWatch != nil {
+		apiLog = timedStore{Store: apiLog, watch: pipelineWatch}
+	}
+	api, err := ratelimit.New(windows, ratelimit.Options{Share: cfg.Bnovo.BudgetShare, Store: apiLog, Reserve: limiterReserve})
 	if err != nil {
 		return fmt.Errorf("bnovo rate limiter: %w", err)
 	}
@@ -78,6 +101,7 @@ func (p *pipeline) build(cfg config.Config, log zerolog.Logger) error {
 		APIKey:         cfg.Bnovo.APIKey.Reveal(),
 		Location:       cfg.Location,
 		RequestTimeout: time.Duration(cfg.Bnovo.RequestTimeout),
+		HTTPClient:     httpClient("bnovo", time.Duration(cfg.Bnovo.RequestTimeout)),
 		PageSize:       cfg.Bnovo.PageSize,
 		Limiter:        p.limits,
 		Tokens:         p.db.TokenStore("bnovo"),
@@ -91,6 +115,7 @@ func (p *pipeline) build(cfg config.Config, log zerolog.Logger) error {
 		Token:          cfg.ProBonus.Token.Reveal(),
 		TokenHeader:    cfg.ProBonus.TokenHeader,
 		RequestTimeout: time.Duration(cfg.ProBonus.RequestTimeout),
+		HTTPClient:     httpClient("probonus", time.Duration(cfg.ProBonus.RequestTimeout)),
 		Logger:         log.With().Str("api", "probonus").Logger(),
 	})
 	if err != nil {

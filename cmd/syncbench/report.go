@@ -106,19 +106,27 @@ func byPath(counts map[string]int) string {
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // peakRSS reads this process's high-water resident set (VmHWM) from /proc.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
+func peakRSS() int64 { return vmHWM("/proc/self/status") }
+
+// vmHWM reads the VmHWM line of a /proc/<pid>/status file; 0 when unreadable.
+func vmHWM(path string) int64 { return readProcStatus(path)["VmHWM"] }
+
+// readProcStatus reads the kB-valued lines of a /proc/<pid>/status file, in bytes.
+func readProcStatus(path string) map[string]int64 {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return nil
 	}
+	out := make(map[string]int64)
 	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			fields := strings.Fields(rest)
-			if len(fields) >= 1 {
-				kib, _ := strconv.ParseInt(fields[0], 10, 64)
-				return kib * 1024
-			}
+		name, rest, ok := strings.Cut(line, ":")
+		fields := strings.Fields(rest)
+		if !ok || len(fields) != 2 || fields[1] != "kB" {
+			continue
+		}
+		if kib, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
+			out[name] = kib * 1024
 		}
 	}
-	return 0
+	return out
 }

@@ -22,11 +22,17 @@ type rigSpec struct {
 	AuthWindow  string   // bnovo.auth_rate_limit
 	Share       float64  // bnovo.budget_share
 	Bookings    int      // how many to seed
-	Days        int      // departures spread over the Days days before today
+	Days        int      // departures spread over Days days ...
+	EndDaysAgo  int      // ... ending this many days before today (default 1: yesterday)
 	Seed        int64
 	BnovoDelay  time.Duration // simulated latency of every Bnovo request
 	LedgerDelay time.Duration // simulated latency of every ProBonus request
 	LogLevel    string        // syncd's log.level; default info
+	PageSize    int           // bnovo.page_size; default 50, the API's maximum
+	// BnovoClockLag sets the simulated Bnovo's clock this far behind ours, so the changes syncd
+	// itself makes (write-backs move update_date) are older than the engine's UpdateDateTrust
+	// (2 min) at once, as they are in the daemon whose cycles run 5 minutes apart.
+	BnovoClockLag time.Duration
 }
 
 // rig is the simulated world of one scenario: both simulators, the config file syncd reads and
@@ -62,8 +68,14 @@ func newRig(spec rigSpec) (*rig, error) {
 	if spec.Days <= 0 {
 		spec.Days = 30
 	}
+	if spec.EndDaysAgo <= 0 {
+		spec.EndDaysAgo = 1
+	}
 	if spec.LogLevel == "" {
 		spec.LogLevel = "info"
+	}
+	if spec.PageSize <= 0 {
+		spec.PageSize = bnovo.MaxPageSize
 	}
 	windows, err := ratelimit.ParseWindows(spec.Windows)
 	if err != nil {
@@ -90,7 +102,9 @@ func newRig(spec rigSpec) (*rig, error) {
 	for i, w := range windows {
 		simWindows[i] = bnovotest.Window{Limit: w.Limit, Per: w.Per}
 	}
+	lag := spec.BnovoClockLag
 	r.bn = bnovotest.NewServer(bnovotest.Options{
+		Now:        func() time.Time { return time.Now().Add(-lag) },
 		Location:   loc,
 		Windows:    simWindows,
 		AuthWindow: bnovotest.Window{Limit: authWindow.Limit, Per: authWindow.Per},
@@ -100,7 +114,8 @@ func newRig(spec rigSpec) (*rig, error) {
 	r.pb.SetLatency(spec.LedgerDelay)
 
 	today := dayOf(time.Now().In(loc))
-	r.from, r.to = today.AddDate(0, 0, -spec.Days), today.AddDate(0, 0, -1)
+	r.to = today.AddDate(0, 0, -spec.EndDaysAgo)
+	r.from = r.to.AddDate(0, 0, 1-spec.Days)
 	// Departures at noon on days before today: every seeded booking lies in the backfill range.
 	r.ids = r.bn.Seed(spec.Bookings, spec.Seed, r.from, r.to)
 	if err := os.WriteFile(r.cfgPath, []byte(r.configYAML()), 0o600); err != nil {
@@ -110,9 +125,16 @@ func newRig(spec rigSpec) (*rig, error) {
 	return r, nil
 }
 
+// keepRigs leaves every rig's directory (config, state file, syncd's log) for inspection.
+var keepRigs bool
+
 func (r *rig) Close() {
 	r.bn.Close()
 	r.pb.Close()
+	if keepRigs {
+		fmt.Fprintf(os.Stderr, "syncbench: kept %s\n", r.dir)
+		return
+	}
 	_ = os.RemoveAll(r.dir)
 }
 
@@ -131,6 +153,7 @@ func (r *rig) configYAML() string {
   auth_rate_limit: %q
   budget_share: %v
   request_timeout: 5s
+  page_size: %d
 probonus:
   base_url: %s
   token: test-token
@@ -142,7 +165,7 @@ state:
 log:
   level: %s
   format: json
-`, r.bn.URL, strings.Join(quoted, ", "), r.spec.AuthWindow, r.spec.Share, r.pb.URL, hotelZone, r.statePath, r.spec.LogLevel)
+`, r.bn.URL, strings.Join(quoted, ", "), r.spec.AuthWindow, r.spec.Share, r.spec.PageSize, r.pb.URL, hotelZone, r.statePath, r.spec.LogLevel)
 }
 
 // backfillArg is the -backfill argument covering every seeded booking.
@@ -157,7 +180,8 @@ type work struct {
 	Pages    int // listing pages at the API's maximum page size
 }
 
-// Minimum is the fewest Bnovo calls that can do the work: every page, one payments call per
+// Minimum is the fewest Bnovo calls that can do the work: every page (at the configured page
+// size, the API's maximum unless a scenario says otherwise), one payments call per
 // earning booking, and the logins given.
 func (w work) Minimum(logins int) int { return w.Pages + w.Earning + logins }
 
@@ -179,7 +203,7 @@ func (r *rig) backfillWork(rules syncer.Rules) work {
 			w.Earning++
 		}
 	}
-	w.Pages = max(1, (w.Bookings+bnovo.MaxPageSize-1)/bnovo.MaxPageSize)
+	w.Pages = max(1, (w.Bookings+r.spec.PageSize-1)/r.spec.PageSize)
 	return w
 }
 

@@ -24,7 +24,8 @@ type runArgs struct {
 type runResult struct {
 	Wall        time.Duration
 	Interrupted bool
-	MaxRSS      int64 // bytes, peak resident set of the child (0 in process)
+	MaxRSS      int64 // bytes, peak resident set of the child, sampled (0 in process)
+	MaxAnon     int64 // bytes, the most anonymous resident memory sampled (heap, stacks)
 }
 
 // runner starts syncd against a rig: in this process, or as the real binary in a child process.
@@ -108,24 +109,29 @@ func (c child) Run(ctx context.Context, r *rig, args runArgs) (runResult, error)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	// getrusage's maxrss cannot be used: Go starts children with vfork semantics, so the child's
+	// figure starts at this process's own peak. VmHWM is read from /proc while the child runs;
+	// it only grows, so the last reading is the peak up to the last 20 ms.
+	sample := time.NewTicker(20 * time.Millisecond)
+	defer sample.Stop()
+	statusPath := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
 	var signalled bool
-	for {
+	for exitedNow := false; !exitedNow; {
 		select {
-		case sig := <-args.Interrupt:
-			if !signalled {
-				signalled = true
-				_ = cmd.Process.Signal(sig)
+		case <-sample.C:
+			if st := readProcStatus(statusPath); st["VmHWM"] > 0 {
+				res.MaxRSS = st["VmHWM"]
+				res.MaxAnon = max(res.MaxAnon, st["RssAnon"])
 			}
-			args.Interrupt = nil
-			continue
+		case sig := <-args.Interrupt:
+			signalled = true
+			_ = cmd.Process.Signal(sig)
+			args.Interrupt = nil // one signal per run
 		case err = <-exited:
+			exitedNow = true
 		}
-		break
 	}
 	res.Wall = time.Since(start)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.MaxRSS = ru.Maxrss * 1024 // Linux reports KiB
-	}
 	if signalled {
 		// SIGTERM ends with exit 0 (syncd finishes the in-flight operation); SIGKILL ends with
 		// "signal: killed". Either is the interruption we asked for.

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/hotelsync/syncd/ratelimit"
+)
+
+// The limits property of issue 3, on the real pipeline (in process, against the simulators):
+// a backfill under scaled windows gets no 429, never puts more calls in a window than allowed,
+// and spends no more than 5 % above the calls its work needs; restarts in quick succession
+// never spend a small budget twice.
+
+func TestBackfillStaysWithinWindowsAndSpendsTheMinimum(t *testing.T) {
+	tests := []struct {
+		name string
+		spec rigSpec
+		stop time.Duration // stop once no call came for this long (the share case)
+	}{
+		{"two short windows", rigSpec{Windows: []string{"8/1s", "20/3s"}, Share: 1, Bookings: 40, Seed: 7, EndDaysAgo: 31}, 0},
+		{"share of an hourly window", rigSpec{Windows: []string{"8/1s", "15/1h"}, Share: 0.8, Bookings: 30, Seed: 8, EndDaysAgo: 31}, 2 * time.Second},
+	}
+	for _, tc := range tests {
+		// Not parallel: logging.New sets zerolog's process-wide settings, once per pipeline.
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := runLimits(t.Context(), inProcess{}, tc.spec, tc.stop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.TooMany != 0 {
+				t.Errorf("the simulator answered %d calls with 429", res.TooMany)
+			}
+			for i, w := range res.Windows {
+				limit := ratelimit.EffectiveLimit(w, tc.spec.Share)
+				if res.MaxInWindow[i] > limit {
+					t.Errorf("window %s held %d calls, syncd may use %d", w, res.MaxInWindow[i], limit)
+				}
+			}
+			if tc.stop > 0 {
+				// The work needs more than the hourly share: syncd must have stopped exactly there.
+				i := longest(res.Windows)
+				if want := ratelimit.EffectiveLimit(res.Windows[i], tc.spec.Share); res.MaxInWindow[i] != want || !res.Stopped {
+					t.Errorf("hourly window held %d calls (stopped %v), want syncd to use its whole share %d and wait", res.MaxInWindow[i], res.Stopped, want)
+				}
+				return
+			}
+			if res.Minimum < res.Work.Earning || res.Work.Earning == 0 {
+				t.Fatalf("minimum %d for %d earning bookings: the rig computed nothing", res.Minimum, res.Work.Earning)
+			}
+			if r := res.CallRatio(); r > 1.05 {
+				t.Errorf("used %d Bnovo calls for a minimum of %d (%.3f), want <= 1.05; by route: %s", res.Used(), res.Minimum, r, byPath(res.ByPath))
+			}
+		})
+	}
+}
+
+func TestRestartsNeverSpendTheBudgetTwice(t *testing.T) {
+	spec := rigSpec{Windows: []string{"8/1s", "12/1m"}, Share: 1, Bookings: 60, Seed: 9}
+	res, err := runRestarts(t.Context(), inProcess{}, spec, 5, 2*time.Second, rand.New(rand.NewPCG(9, 9)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget, i := res.Budget()
+	if res.Span >= budget.Per {
+		t.Fatalf("the restarts took %v, longer than the %s window they must share", res.Span, budget)
+	}
+	if res.MaxInWindow[i] > res.Limits[i] {
+		t.Errorf("%d calls in the %s window over %d restarts, limit %d", res.MaxInWindow[i], budget, len(res.Runs), res.Limits[i])
+	}
+	if res.TooMany != 0 {
+		t.Errorf("the simulator answered %d calls with 429", res.TooMany)
+	}
+	// The budget must actually have been the limit, or the test shows nothing.
+	if res.Calls < res.Limits[i] {
+		t.Errorf("only %d calls made: the restarts never reached the %d-call budget", res.Calls, res.Limits[i])
+	}
+	if res.AuthCalls != 1 {
+		t.Errorf("%d logins over the restarts, want 1 (the token is kept in the state file)", res.AuthCalls)
+	}
+}
+
+func TestFloorTime(t *testing.T) {
+	w := func(s string) ratelimit.Window {
+		x, err := ratelimit.ParseWindow(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	tests := []struct {
+		calls   int
+		windows []ratelimit.Window
+		share   float64
+		want    time.Duration
+	}{
+		{1, []ratelimit.Window{w("6/1s")}, 1, 0},
+		{6, []ratelimit.Window{w("6/1s")}, 1, 0},
+		{7, []ratelimit.Window{w("6/1s")}, 1, time.Second},
+		// 30/10s binds after the first 30: calls 31..36 at 10 s.
+		{31, []ratelimit.Window{w("6/1s"), w("30/10s")}, 1, 10 * time.Second},
+		{60, []ratelimit.Window{w("6/1s"), w("30/10s")}, 1, 14 * time.Second},
+		// The share cuts 10/1h to 8: the 9th call waits an hour.
+		{9, []ratelimit.Window{w("10/1h")}, 0.8, time.Hour},
+	}
+	for _, tc := range tests {
+		if got := floorTime(tc.calls, tc.windows, tc.share); got != tc.want {
+			t.Errorf("floorTime(%d, %v, %v) = %v, want %v", tc.calls, tc.windows, tc.share, got, tc.want)
+		}
+	}
+}
+
+func TestFloorWithMarginIsTheLimiterSchedule(t *testing.T) {
+	windows := []ratelimit.Window{{Limit: 6, Per: time.Second}, {Limit: 30, Per: 10 * time.Second}}
+	// 30 calls at 6 per 1.25 s (t = 0 .. 5 s); the 31st when the first leaves 10.25 s later.
+	if got, want := floorWithMargin(31, windows, 1, limiterMargin), 10250*time.Millisecond; got != want {
+		t.Errorf("floorWithMargin(31) = %v, want %v", got, want)
+	}
+}

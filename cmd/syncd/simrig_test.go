@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/probonus/probonustest"
+)
+
+// simRig is a pair of simulators in the test process plus a config file pointing at them, for
+// running syncd in-process (run) or as a real process.
+type simRig struct {
+	bn      *bnovotest.Server
+	pb      *probonustest.Server
+	ids     []int64
+	dir     string
+	cfgPath string
+	state   string
+	socket  string
+	env     map[string]string // the whole environment an in-process run sees
+}
+
+type rigOptions struct {
+	bookings  int    // seeded bookings, checked out over the last 20 days; default 30
+	apiKey    string // Bnovo API key: simulator and syncd; default "test-key"
+	token     string // ProBonus token: simulator and syncd; default "test-token"
+	inFile    bool   // secrets in the config file; else in the environment only
+	schedule  string // default "*/5 * * * *"
+	logLevel  string // default "info"
+	extraYAML string // appended to the config (top-level keys)
+}
+
+func newSimRig(t *testing.T, o rigOptions) *simRig {
+	t.Helper()
+	if o.bookings == 0 {
+		o.bookings = 30
+	}
+	if o.apiKey == "" {
+		o.apiKey = "test-key"
+	}
+	if o.token == "" {
+		o.token = "test-token"
+	}
+	if o.schedule == "" {
+		o.schedule = "*/5 * * * *"
+	}
+	if o.logLevel == "" {
+		o.logLevel = "info"
+	}
+	loc, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &simRig{env: map[string]string{}}
+	r.bn = bnovotest.NewServer(bnovotest.Options{
+		Location:   loc,
+		APIKey:     o.apiKey,
+		Windows:    []bnovotest.Window{{Limit: 100000, Per: time.Second}},
+		AuthWindow: bnovotest.Window{Limit: 1000, Per: time.Minute},
+	})
+	t.Cleanup(r.bn.Close)
+	r.pb = probonustest.NewServer(probonustest.Options{Token: o.token})
+	t.Cleanup(r.pb.Close)
+	now := time.Now().In(loc)
+	r.ids = r.bn.Seed(o.bookings, 77, now.AddDate(0, 0, -20), now.AddDate(0, 0, -1))
+
+	// Unix socket paths are limited to ~108 bytes; t.TempDir() embeds the test's name.
+	r.dir, err = os.MkdirTemp("", "syncd-t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(r.dir) })
+	r.state = filepath.Join(r.dir, "state.db")
+	r.socket = filepath.Join(r.dir, "status.sock")
+	r.cfgPath = filepath.Join(r.dir, "syncd.yaml")
+
+	secrets := ""
+	if o.inFile {
+		secrets = fmt.Sprintf("  api_key: %s\n", o.apiKey)
+	} else {
+		r.env["SYNCD_BNOVO_API_KEY"] = o.apiKey
+		r.env["SYNCD_PROBONUS_TOKEN"] = o.token
+	}
+	yaml := fmt.Sprintf(`bnovo:
+  base_url: %s
+  account_id: 1
+%s  rate_limits: ["100000/1s", "100000/1h"]
+  auth_rate_limit: "1000/1m"
+  request_timeout: 2s
+probonus:
+  base_url: %s
+  account_group_id: 1
+  request_timeout: 1s
+%sschedule: %q
+state:
+  path: %s
+status:
+  socket: %s
+log:
+  format: json
+  level: %s
+%s`, r.bn.URL, secrets, r.pb.URL, probonusTokenLine(o), o.schedule, r.state, r.socket, o.logLevel, o.extraYAML)
+	r.writeConfig(t, yaml, 0o600)
+	return r
+}
+
+func probonusTokenLine(o rigOptions) string {
+	if !o.inFile {
+		return ""
+	}
+	return fmt.Sprintf("  token: %s\n", o.token)
+}
+
+func (r *simRig) writeConfig(t *testing.T, yaml string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(r.cfgPath, []byte(yaml), mode); err != nil {
+		t.Fatal(err)
+	}
+	// WriteFile's mode is filtered by the umask; the tests need the exact bits.
+	if err := os.Chmod(r.cfgPath, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (r *simRig) getenv(k string) string { return r.env[k] }
+
+// run runs syncd in-process and returns its output and exit code.
+func (r *simRig) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	code = exitCode(run(ctx, append([]string{"-config", r.cfgPath}, args...), &out, &errOut, r.getenv), &errOut)
+	return out.String(), errOut.String(), code
+}
+
+// statusValues parses -status output ("key: value" lines).
+func statusValues(out string) map[string]string {
+	values := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			values[k] = v
+		}
+	}
+	return values
+}
+
+// keysWithPrefix lists the -status keys that start with prefix.
+func keysWithPrefix(values map[string]string, prefix string) []string {
+	var keys []string
+	for k := range values {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
