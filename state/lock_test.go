@@ -142,7 +142,7 @@ func writeUntilKilled(path string) int {
 			intended.State = OpIntended
 			return errors.Join(
 				tx.PutOp(intended), tx.PutOp(op), tx.PutBooking(b),
-				tx.AppendCalls("bnovo", op.IntendedAt), tx.Enqueue(id), tx.Dequeue(id-1),
+				tx.AppendCalls("bnovo", op.IntendedAt), tx.Enqueue(id), tx.Dequeue(QueueEntry{ID: id - 1, Mark: uint64(id - 1)}), // one Enqueue per transaction: marks follow ids
 				tx.SetCursor("committed", strconv.FormatInt(id, 10)),
 			)
 		})

@@ -531,7 +531,16 @@ func (tx *Tx) DeleteToken(name string) error {
 
 // ---- durable queue of booking ids
 
-// Enqueue adds booking ids to the queue; ids already queued are not added twice.
+// QueueEntry is a queued booking id and the mark of its latest enqueueing. Dequeue removes an
+// entry only while its mark is unchanged: an id queued again (a newer webhook) while a run was
+// fetching it stays queued, so that change is not lost until the next scheduled cycle.
+type QueueEntry struct {
+	ID   int64
+	Mark uint64
+}
+
+// Enqueue adds booking ids to the queue, or marks again ids already queued; each id is counted
+// once however often it is queued.
 func (tx *Tx) Enqueue(ids ...int64) error {
 	if err := tx.writable(); err != nil {
 		return err
@@ -545,16 +554,23 @@ func (tx *Tx) Enqueue(ids ...int64) error {
 			return fmt.Errorf("enqueue: booking id %d is not positive", id)
 		}
 	}
+	if len(ids) == 0 {
+		return nil
+	}
+	mark, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	value := binary.BigEndian.AppendUint64(nil, mark)
 	var added int64
 	for _, id := range ids {
 		key := int64Key(id)
-		if has(b, key) {
-			continue
+		if !has(b, key) {
+			added++
 		}
-		if err := b.Put(key, nil); err != nil {
+		if err := b.Put(key, value); err != nil {
 			return fmt.Errorf("enqueue %d: %w", id, err)
 		}
-		added++
 	}
 	if added == 0 {
 		return nil
@@ -562,25 +578,34 @@ func (tx *Tx) Enqueue(ids ...int64) error {
 	return tx.addCounter(counterQueue, added)
 }
 
-// Queued returns up to limit queued ids, ascending; limit <= 0 means all.
-func (tx *Tx) Queued(limit int) ([]int64, error) {
+// Queued returns up to limit queued entries, by ascending id; limit <= 0 means all.
+func (tx *Tx) Queued(limit int) ([]QueueEntry, error) {
 	b, err := tx.bucket(bucketQueue)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
+	var entries []QueueEntry
 	c := b.Cursor()
-	for k, _ := c.First(); k != nil && (limit <= 0 || len(ids) < limit); k, _ = c.Next() {
+	for k, v := c.First(); k != nil && (limit <= 0 || len(entries) < limit); k, v = c.Next() {
 		if len(k) != 8 {
 			return nil, fmt.Errorf("queue key has %d bytes, want 8", len(k))
 		}
-		ids = append(ids, int64(bigEndianUint64(k)))
+		e := QueueEntry{ID: int64(bigEndianUint64(k))}
+		switch len(v) {
+		case 0: // queued by a syncd before marks existed
+		case 8:
+			e.Mark = bigEndianUint64(v)
+		default:
+			return nil, fmt.Errorf("queue entry %d has a %d-byte mark, want 8", e.ID, len(v))
+		}
+		entries = append(entries, e)
 	}
-	return ids, nil
+	return entries, nil
 }
 
-// Dequeue removes ids from the queue; ids not queued are ignored.
-func (tx *Tx) Dequeue(ids ...int64) error {
+// Dequeue removes entries whose id is still queued with the same mark; ids queued again since
+// they were read stay queued.
+func (tx *Tx) Dequeue(entries ...QueueEntry) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
@@ -589,13 +614,21 @@ func (tx *Tx) Dequeue(ids ...int64) error {
 		return err
 	}
 	var removed int64
-	for _, id := range ids {
-		key := int64Key(id)
-		if !has(b, key) {
+	for _, e := range entries {
+		key := int64Key(e.ID)
+		v, found := lookup(b, key)
+		if !found {
+			continue
+		}
+		var mark uint64
+		if len(v) == 8 {
+			mark = bigEndianUint64(v)
+		}
+		if mark != e.Mark {
 			continue
 		}
 		if err := b.Delete(key); err != nil {
-			return fmt.Errorf("dequeue %d: %w", id, err)
+			return fmt.Errorf("dequeue %d: %w", e.ID, err)
 		}
 		removed++
 	}

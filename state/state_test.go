@@ -130,7 +130,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		if v, exp, ok := tx.Token("bnovo"); !ok || v != "secret-token" || !exp.Equal(t0.Add(time.Hour)) {
 			t.Errorf("token = %q %v %v", v, exp, ok)
 		}
-		if q, err := tx.Queued(0); err != nil || !slices.Equal(q, []int64{1, 2, 3}) {
+		if q, err := tx.Queued(0); err != nil || !slices.Equal(queueIDs(q), []int64{1, 2, 3}) {
 			t.Errorf("queue = %v %v", q, err)
 		}
 		want := Counts{Bookings: 1, Accounts: 1, Parked: 1, Shortfalls: 1,
@@ -628,18 +628,21 @@ func TestQueueDedupe(t *testing.T) {
 	db := openTemp(t)
 	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(30, 10, 10, 20) })
 	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(20, 40) })
+	var first []QueueEntry
 	mustView(t, db, func(tx *Tx) error {
-		all, _ := tx.Queued(0)
+		first, _ = tx.Queued(0)
 		two, _ := tx.Queued(2)
-		if !slices.Equal(all, []int64{10, 20, 30, 40}) || !slices.Equal(two, []int64{10, 20}) || tx.QueueLen() != 4 {
-			t.Errorf("queued = %v, first two %v, len %d", all, two, tx.QueueLen())
+		if !slices.Equal(queueIDs(first), []int64{10, 20, 30, 40}) || !slices.Equal(queueIDs(two), []int64{10, 20}) || tx.QueueLen() != 4 {
+			t.Errorf("queued = %v, first two %v, len %d", first, two, tx.QueueLen())
 		}
 		return nil
 	})
-	mustUpdate(t, db, func(tx *Tx) error { return tx.Dequeue(10, 20, 20, 99) })
+	mustUpdate(t, db, func(tx *Tx) error {
+		return tx.Dequeue(append(first[:2:2], first[1], QueueEntry{ID: 99})...)
+	})
 	mustView(t, db, func(tx *Tx) error {
 		all, _ := tx.Queued(0)
-		if !slices.Equal(all, []int64{30, 40}) || tx.QueueLen() != 2 {
+		if !slices.Equal(queueIDs(all), []int64{30, 40}) || tx.QueueLen() != 2 {
 			t.Errorf("after dequeue = %v, len %d", all, tx.QueueLen())
 		}
 		return tx.CheckIntegrity()
@@ -653,6 +656,35 @@ func TestQueueDedupe(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A webhook that queues an id again while a run is fetching it must not be swallowed by that
+// run's Dequeue: the run saw the booking before the change the webhook announces.
+func TestQueueRequeuedWhileFetchingStays(t *testing.T) {
+	db := openTemp(t)
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(7, 8) })
+	var read []QueueEntry
+	mustView(t, db, func(tx *Tx) (err error) { read, err = tx.Queued(0); return err })
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(7) }) // the webhook, mid-run
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Dequeue(read...) })
+	mustView(t, db, func(tx *Tx) error {
+		left, _ := tx.Queued(0)
+		if !slices.Equal(queueIDs(left), []int64{7}) || tx.QueueLen() != 1 {
+			t.Errorf("after the run's dequeue = %v (len %d), want [7] still queued", left, tx.QueueLen())
+		}
+		if left[0].Mark <= read[0].Mark {
+			t.Errorf("re-queued mark %d is not newer than %d", left[0].Mark, read[0].Mark)
+		}
+		return tx.CheckIntegrity()
+	})
+}
+
+func queueIDs(entries []QueueEntry) []int64 {
+	ids := make([]int64, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	return ids
 }
 
 func TestCursorsAccountsTokens(t *testing.T) {
@@ -750,7 +782,7 @@ func TestIndexesWithinOneTransaction(t *testing.T) {
 			tx.PutOp(sampleOp(1, 1, OpPosted)),
 			tx.SetCursor("empty", ""),
 			tx.Enqueue(4, 4),
-			tx.Dequeue(4),
+			tx.Dequeue(QueueEntry{ID: 4, Mark: 1}), // the file's first Enqueue
 		); err != nil {
 			return err
 		}

@@ -375,28 +375,30 @@ func (e *Engine) badRecordParks(listing string, bad []bnovo.BadRecord) []state.P
 	return parks
 }
 
-// drainQueue processes bookings queued for a retry (or by a webhook), fetching each by id.
+// drainQueue processes bookings queued for a retry (or by a webhook), fetching each by id. A
+// booking queued again while it was being fetched stays queued for the next drain.
 func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
 	const batchSize = 50
-	var ids []int64
+	var entries []state.QueueEntry
 	if err := e.opt.DB.View(func(tx *state.Tx) error {
 		var err error
-		ids, err = tx.Queued(10 * batchSize)
+		entries, err = tx.Queued(10 * batchSize)
 		return err
 	}); err != nil {
 		return err
 	}
-	for len(ids) > 0 {
-		n := min(batchSize, len(ids))
-		chunk := ids[:n]
-		ids = ids[n:]
+	for len(entries) > 0 {
+		n := min(batchSize, len(entries))
+		chunk := entries[:n]
+		entries = entries[n:]
 		var bookings []bnovo.Booking
 		var parks []state.Parked
-		var taken []int64
-		for _, id := range chunk {
+		var taken []state.QueueEntry
+		for _, q := range chunk {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			id := q.ID
 			b, err := e.opt.PMS.Booking(ctx, id)
 			switch {
 			case err == nil:
@@ -411,7 +413,7 @@ func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
 				sum.Retrying++
 				continue
 			}
-			taken = append(taken, id)
+			taken = append(taken, q)
 		}
 		dequeue := func(tx *state.Tx) error { return tx.Dequeue(taken...) }
 		if err := e.batch(ctx, bookings, parks, dequeue, nil, sum); err != nil {

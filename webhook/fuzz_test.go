@@ -88,14 +88,7 @@ func FuzzHandler(f *testing.F) {
 			}
 			ids = append(ids, id)
 		}
-		var queue []int64
-		if err := db.View(func(tx *state.Tx) error {
-			var err error
-			queue, err = tx.Queued(0)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		queue := queued(t, db)
 		for _, id := range ids {
 			if !slices.Contains(queue, id) {
 				t.Fatalf("accepted id %d but it is not queued", id)

@@ -70,8 +70,10 @@ func queued(t testing.TB, db *state.DB) []int64 {
 	t.Helper()
 	var ids []int64
 	err := db.View(func(tx *state.Tx) error {
-		var err error
-		ids, err = tx.Queued(0)
+		entries, err := tx.Queued(0)
+		for _, e := range entries {
+			ids = append(ids, e.ID)
+		}
 		if err == nil && tx.QueueLen() != len(ids) {
 			err = fmt.Errorf("QueueLen %d but %d ids queued", tx.QueueLen(), len(ids))
 		}
