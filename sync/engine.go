@@ -404,7 +404,15 @@ func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
 			case err == nil:
 				bookings = append(bookings, b)
 			case bnovo.IsNotFound(err):
-				parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "booking no longer exists in Bnovo: " + err.Error()})
+				// Only a booking syncd has seen is worth a person's look (bonuses may have been
+				// credited for it); an id Bnovo never had came from a bad webhook and is dropped.
+				if known, kerr := e.known(id); kerr != nil {
+					return kerr
+				} else if known {
+					parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "booking no longer exists in Bnovo: " + err.Error()})
+				} else {
+					e.log.Warn().Int64("booking", id).Msg("a queued booking id is unknown to Bnovo and to syncd: dropped (a webhook named a booking that does not exist)")
+				}
 			case bnovo.KindOf(err) == bnovo.Permanent:
 				parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "fetching the booking failed: " + err.Error()})
 			default:
@@ -421,6 +429,17 @@ func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
 		}
 	}
 	return nil
+}
+
+// known tells whether the state holds a record of the booking.
+func (e *Engine) known(id int64) (bool, error) {
+	var ok bool
+	err := e.opt.DB.View(func(tx *state.Tx) error {
+		var err error
+		_, ok, err = tx.Booking(id)
+		return err
+	})
+	return ok, err
 }
 
 func (e *Engine) day(t time.Time) time.Time {

@@ -12,6 +12,7 @@ import (
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/config"
 	"github.com/hotelsync/syncd/logging"
+	"github.com/hotelsync/syncd/metrics"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/ratelimit"
 	"github.com/hotelsync/syncd/state"
@@ -27,6 +28,8 @@ type app struct {
 	pms    *bnovo.Client
 	ledger *probonus.Client
 	engine *syncer.Engine
+	// metrics is nil unless the daemon serves metrics.listen; its methods are no-ops on nil.
+	metrics *daemonMetrics
 }
 
 // loadConfig loads and validates the config file; any problem is a usage error (exit 2).
@@ -47,8 +50,8 @@ func newLogger(cfg config.Config, stdout io.Writer) (zerolog.Logger, error) {
 }
 
 // openApp opens the state file (exit 3 when another syncd holds it) and builds the clients and
-// the engine from cfg.
-func openApp(cfg config.Config, log zerolog.Logger, dryRun bool) (*app, error) {
+// the engine from cfg. dm, when not nil, instruments the API clients' HTTP.
+func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetrics) (*app, error) {
 	db, err := state.Open(cfg.State.Path, state.Options{LockTimeout: time.Duration(cfg.State.LockTimeout)})
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
@@ -56,7 +59,7 @@ func openApp(cfg config.Config, log zerolog.Logger, dryRun bool) (*app, error) {
 		}
 		return nil, fmt.Errorf("opening state: %w", err)
 	}
-	a := &app{cfg: cfg, log: log, db: db}
+	a := &app{cfg: cfg, log: log, db: db, metrics: dm}
 	if err := a.build(dryRun); err != nil {
 		db.Close()
 		return nil, err
@@ -95,6 +98,7 @@ func (a *app) build(dryRun bool) error {
 		Location:       cfg.Location,
 		RequestTimeout: time.Duration(cfg.Bnovo.RequestTimeout),
 		PageSize:       cfg.Bnovo.PageSize,
+		HTTPClient:     a.metrics.httpClient(metrics.APIBnovo),
 		Limiter:        announcingLimiter{Pair: a.limits, log: a.log},
 		Tokens:         a.db.TokenStore("bnovo"),
 		Logger:         a.log.With().Str("api", "bnovo").Logger(),
@@ -107,6 +111,7 @@ func (a *app) build(dryRun bool) error {
 		Token:          cfg.ProBonus.Token.Reveal(),
 		TokenHeader:    cfg.ProBonus.TokenHeader,
 		RequestTimeout: time.Duration(cfg.ProBonus.RequestTimeout),
+		HTTPClient:     a.metrics.httpClient(metrics.APIProBonus),
 		Logger:         a.log.With().Str("api", "probonus").Logger(),
 	})
 	if err != nil {

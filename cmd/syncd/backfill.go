@@ -10,7 +10,7 @@ import (
 
 // runBackfill processes the bookings that checked out in the -backfill range, then exits.
 func runBackfill(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
-	a, err := setup(f, stdout, getenv)
+	a, err := setup(f, stdout, getenv, false)
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == exitLocked && !f.dryRun {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	gosync "sync"
 	"time"
@@ -12,16 +13,18 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
 
+	"github.com/hotelsync/syncd/state"
 	syncer "github.com/hotelsync/syncd/sync"
+	"github.com/hotelsync/syncd/webhook"
 )
 
 // runDaemon runs sync cycles on the schedule until SIGTERM/SIGINT, holding the state lock for
 // its whole life. Between cycles it advances pending backfills a page at a time with the budget
-// the cycles leave. Under systemd (Type=notify) it reports READY once the config is valid, the
-// state is open and the scheduler runs, a STATUS line after each cycle, and feeds the watchdog
-// from its own loop.
+// the cycles leave, and syncs the bookings a webhook announced as soon as they are queued. Under
+// systemd (Type=notify) it reports READY once the config is valid, the state is open and the
+// scheduler runs, a STATUS line after each cycle, and feeds the watchdog from its own loop.
 func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
-	a, err := setup(f, stdout, getenv)
+	a, err := setup(f, stdout, getenv, true)
 	if err != nil {
 		return err
 	}
@@ -29,9 +32,25 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := &daemonState{app: a, cycles: make(chan string, 1), backfillKick: make(chan struct{}, 1)}
+	d := &daemonState{
+		app:          a,
+		cycles:       make(chan string, 1),
+		backfillKick: make(chan struct{}, 1),
+		drainKick:    make(chan struct{}, 1),
+	}
 
+	// Listeners first: a port that cannot be bound is a failure before READY, not a surprise
+	// found later in the journal.
 	controlDone, err := serveControl(ctx, a.cfg.Status.Socket, d.control, a.log)
+	if err != nil {
+		return err
+	}
+	a.metrics.watch(a)
+	metricsDone, err := a.metrics.serve(ctx, a.cfg.Metrics.Listen, a.log)
+	if err != nil {
+		return err
+	}
+	webhookDone, err := d.serveWebhook(ctx)
 	if err != nil {
 		return err
 	}
@@ -48,6 +67,10 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 	c.Start()
 	var workers gosync.WaitGroup
 	workers.Go(func() { d.backfills(ctx) })
+	workers.Go(func() { d.drains(ctx) })
+	// Bookings queued before a restart (a webhook received just before it, or passing trouble)
+	// need not wait for the first scheduled cycle.
+	d.kickDrain()
 
 	a.log.Info().Str("schedule", a.cfg.Schedule).Str("timezone", a.cfg.Location.String()).Msg("syncd started")
 	notify(a.log, daemon.SdNotifyReady, "STATUS=started; waiting for the first cycle ("+a.cfg.Schedule+")")
@@ -67,6 +90,8 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 			<-c.Stop().Done()
 			workers.Wait()
 			<-controlDone
+			<-metricsDone
+			<-webhookDone
 			a.log.Info().Msg("syncd stopped")
 			return nil
 		case line := <-d.cycles:
@@ -78,12 +103,14 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 }
 
 // daemonState is what the daemon's goroutines share. The engine is not safe for concurrent
-// use: every run (cycle, backfill page, queue drain) holds engine.
+// use: every run (cycle, backfill page, queue drain) holds engine, so a webhook's drain never
+// overlaps a scheduled cycle.
 type daemonState struct {
 	app          *app
 	engine       gosync.Mutex
 	cycles       chan string   // STATUS lines for the main loop
 	backfillKick chan struct{} // a backfill was requested
+	drainKick    chan struct{} // a webhook queued bookings
 }
 
 func (d *daemonState) cycle(ctx context.Context) {
@@ -93,6 +120,7 @@ func (d *daemonState) cycle(ctx context.Context) {
 	sum, err := a.engine.Cycle(ctx)
 	d.engine.Unlock()
 	a.logSummary("cycle", sum, time.Since(start), err)
+	a.metrics.cycleDone(sum, err)
 	at := start.In(a.cfg.Location).Format("15:04")
 	line := fmt.Sprintf("last cycle %s ok: %d bookings, %d credited, %d parked; budget %s", at, sum.Seen, sum.Deposits, sum.Parked, a.budgetLine())
 	if err != nil && ctx.Err() == nil {
@@ -102,6 +130,86 @@ func (d *daemonState) cycle(ctx context.Context) {
 	case d.cycles <- line:
 	default:
 	}
+}
+
+// serveWebhook starts the webhook receiver when webhook.listen is set; the returned channel
+// closes once it has stopped (at once when it is off). Deliveries are queued in the state file
+// by the receiver and wake the drain worker.
+func (d *daemonState) serveWebhook(ctx context.Context) (<-chan struct{}, error) {
+	a := d.app
+	done := make(chan struct{})
+	if a.cfg.Webhook.Listen == "" {
+		close(done)
+		return done, nil
+	}
+	srv, err := webhook.New(webhook.Options{
+		Listen:  a.cfg.Webhook.Listen,
+		Secret:  a.cfg.Webhook.Secret.Reveal(),
+		MaxBody: a.cfg.Webhook.MaxBody,
+		DB:      a.db,
+		Notify:  d.kickDrain,
+		Logger:  a.log,
+	})
+	if err != nil {
+		return nil, usageError("webhook: %v", err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", a.cfg.Webhook.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("webhook.listen: %w", err)
+	}
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ctx, ln); err != nil {
+			a.log.Error().Err(err).Msg("webhook receiver stopped; bookings still sync on the schedule")
+		}
+	}()
+	return done, nil
+}
+
+// kickDrain wakes the drain worker; it never blocks, and kicks while a drain runs collapse into
+// one more drain.
+func (d *daemonState) kickDrain() {
+	select {
+	case d.drainKick <- struct{}{}:
+	default:
+	}
+}
+
+// drains syncs queued bookings whenever a webhook queued some. Each drain costs one Bnovo call
+// per queued booking through the same limiter as everything else, so a flood of deliveries
+// waits for the budget instead of crossing it; a booking announced many times is queued (and
+// fetched) once.
+func (d *daemonState) drains(ctx context.Context) {
+	a := d.app
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.drainKick:
+		}
+		if queued := queueLen(a.db); queued == 0 {
+			continue
+		}
+		d.engine.Lock()
+		start := time.Now()
+		sum, err := a.engine.Drain(ctx)
+		d.engine.Unlock()
+		a.metrics.posted(sum)
+		if err != nil && ctx.Err() == nil {
+			a.log.Error().Err(err).Msg("syncing queued bookings failed; they stay queued for the next cycle")
+			continue
+		}
+		if sum.Seen > 0 || sum.Parked > 0 {
+			a.logSummary("queue", sum, time.Since(start), nil)
+		}
+	}
+}
+
+func queueLen(db *state.DB) int {
+	n := 0
+	_ = db.View(func(tx *state.Tx) error { n = tx.QueueLen(); return nil })
+	return n
 }
 
 // backfillHeadroom is the Bnovo budget a backfill page leaves untouched for the cycles: it
@@ -138,6 +246,7 @@ func (d *daemonState) backfills(ctx context.Context) {
 		start := time.Now()
 		sum, done, err := a.engine.BackfillPages(ctx, r[0], r[1], 1)
 		d.engine.Unlock()
+		a.metrics.posted(sum)
 		if err != nil && ctx.Err() == nil {
 			a.log.Error().Err(err).Msg("backfill page failed; retrying in a minute")
 			select {
@@ -192,12 +301,24 @@ func (d *daemonState) control(cmd string) []string {
 	}
 }
 
+// budgetLine is the Bnovo budget for STATUS: the windows of an hour or more, which are the
+// budget (shorter ones are burst guards), or the longest window when none is that long.
 func (a *app) budgetLine() string {
+	usage := a.limits.API.Usage()
 	var parts []string
-	for _, u := range a.limits.API.Usage() {
+	for _, u := range usage {
 		if u.Window.Per >= time.Hour {
 			parts = append(parts, fmt.Sprintf("%d/%d per %s", u.Used, u.Limit, shortDur(u.Window.Per)))
 		}
+	}
+	if len(parts) == 0 && len(usage) > 0 {
+		longest := usage[0]
+		for _, u := range usage[1:] {
+			if u.Window.Per > longest.Window.Per {
+				longest = u
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d/%d per %s", longest.Used, longest.Limit, shortDur(longest.Window.Per)))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -72,7 +72,7 @@ func runDemo(ctx context.Context, f flags, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
-	a, err := openApp(cfg, log, f.dryRun)
+	a, err := openApp(cfg, log, f.dryRun, nil)
 	if err != nil {
 		return err
 	}

@@ -161,13 +161,21 @@ func (d *daemonMetrics) watch(a *app) {
 	})
 }
 
+// posted adds what a run (a queue drain, a backfill page) posted.
+func (d *daemonMetrics) posted(sum syncer.Summary) {
+	if d == nil {
+		return
+	}
+	d.syncd.Posted(sum.Deposits, sum.Withdrawals, sum.Credited, sum.Withdrawn)
+}
+
 // cycleDone records a finished cycle: its result, what it posted, and its end for /healthz.
 func (d *daemonMetrics) cycleDone(sum syncer.Summary, err error) {
 	if d == nil {
 		return
 	}
 	// What a cycle cut short by shutdown did post was posted; only its result is no result.
-	d.syncd.Posted(sum.Deposits, sum.Withdrawals, sum.Credited, sum.Withdrawn)
+	d.posted(sum)
 	if errors.Is(err, context.Canceled) {
 		return
 	}

@@ -193,7 +193,7 @@ func TestDaemonMetricsAfterACycle(t *testing.T) {
 	if err != nil || dm == nil {
 		t.Fatalf("newDaemonMetrics: %v, %v", dm, err)
 	}
-	a, err := openApp(cfg, zerolog.Nop(), false)
+	a, err := openApp(cfg, zerolog.Nop(), false, dm)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 
 // runOnce runs one sync cycle and exits.
 func runOnce(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
-	a, err := setup(f, stdout, getenv)
+	a, err := setup(f, stdout, getenv, false)
 	if err != nil {
 		return err
 	}
@@ -19,8 +19,9 @@ func runOnce(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 	return err
 }
 
-// setup loads the config, builds the logger, reports config warnings and opens the app.
-func setup(f flags, stdout io.Writer, getenv func(string) string) (*app, error) {
+// setup loads the config, builds the logger, reports config warnings and opens the app; with
+// withMetrics (the daemon) the app's API clients are instrumented for metrics.listen.
+func setup(f flags, stdout io.Writer, getenv func(string) string, withMetrics bool) (*app, error) {
 	cfg, warnings, err := loadConfig(f.configPath, getenv)
 	if err != nil {
 		return nil, err
@@ -35,5 +36,11 @@ func setup(f flags, stdout io.Writer, getenv func(string) string) (*app, error) 
 	if f.dryRun {
 		log.Info().Msg("dry run: nothing is written to Bnovo, ProBonus or the state file")
 	}
-	return openApp(cfg, log, f.dryRun)
+	var dm *daemonMetrics
+	if withMetrics {
+		if dm, err = newDaemonMetrics(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return openApp(cfg, log, f.dryRun, dm)
 }

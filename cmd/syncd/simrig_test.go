@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ type rigOptions struct {
 	schedule  string // default "*/5 * * * *"
 	logLevel  string // default "info"
 	extraYAML string // appended to the config (top-level keys)
+	limits    []string // Bnovo's windows, in the simulator and in bnovo.rate_limits; default generous
 }
 
 func newSimRig(t *testing.T, o rigOptions) *simRig {
@@ -58,11 +60,22 @@ func newSimRig(t *testing.T, o rigOptions) *simRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.limits == nil {
+		o.limits = []string{"100000/1s", "100000/1h"}
+	}
+	var windows []bnovotest.Window
+	for _, l := range o.limits {
+		w, err := parseSimWindow(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		windows = append(windows, w)
+	}
 	r := &simRig{env: map[string]string{}}
 	r.bn = bnovotest.NewServer(bnovotest.Options{
 		Location:   loc,
 		APIKey:     o.apiKey,
-		Windows:    []bnovotest.Window{{Limit: 100000, Per: time.Second}},
+		Windows:    windows,
 		AuthWindow: bnovotest.Window{Limit: 1000, Per: time.Minute},
 	})
 	t.Cleanup(r.bn.Close)
@@ -91,7 +104,7 @@ func newSimRig(t *testing.T, o rigOptions) *simRig {
 	yaml := fmt.Sprintf(`bnovo:
   base_url: %s
   account_id: 1
-%s  rate_limits: ["100000/1s", "100000/1h"]
+%s  rate_limits: %s
   auth_rate_limit: "1000/1m"
   request_timeout: 2s
 probonus:
@@ -106,9 +119,17 @@ status:
 log:
   format: json
   level: %s
-%s`, r.bn.URL, secrets, r.pb.URL, probonusTokenLine(o), o.schedule, r.state, r.socket, o.logLevel, o.extraYAML)
+%s`, r.bn.URL, secrets, yamlList(o.limits), r.pb.URL, probonusTokenLine(o), o.schedule, r.state, r.socket, o.logLevel, o.extraYAML)
 	r.writeConfig(t, yaml, 0o600)
 	return r
+}
+
+func yamlList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, s := range items {
+		quoted[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 func probonusTokenLine(o rigOptions) string {
