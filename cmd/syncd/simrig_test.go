@@ -29,13 +29,13 @@ type simRig struct {
 }
 
 type rigOptions struct {
-	bookings  int    // seeded bookings, checked out over the last 20 days; default 30
-	apiKey    string // Bnovo API key: simulator and syncd; default "test-key"
-	token     string // ProBonus token: simulator and syncd; default "test-token"
-	inFile    bool   // secrets in the config file; else in the environment only
-	schedule  string // default "*/5 * * * *"
-	logLevel  string // default "info"
-	extraYAML string // appended to the config (top-level keys)
+	bookings  int      // seeded bookings, checked out over the last 20 days; default 30
+	apiKey    string   // Bnovo API key: simulator and syncd; default "test-key"
+	token     string   // ProBonus token: simulator and syncd; default "test-token"
+	inFile    bool     // secrets in the config file; else in the environment only
+	schedule  string   // default "*/5 * * * *"
+	logLevel  string   // default "info"
+	extraYAML string   // appended to the config (top-level keys)
 	limits    []string // Bnovo's windows, in the simulator and in bnovo.rate_limits; default generous
 }
 
