@@ -38,7 +38,7 @@ func (s *Server) PutBooking(b bnovo.Booking) {
 		*t = t.Truncate(time.Second)
 	}
 	s.bookings[b.ID] = &record{booking: copyBooking(b)}
-	s.webhookLocked(b.ID)
+	s.changedLocked(b.ID)
 }
 
 // stamp is the time of a change as Bnovo records it: whole seconds, so what the server holds
@@ -53,7 +53,7 @@ func (s *Server) PutRawBooking(id int64, raw string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bookings[id] = &record{raw: raw}
-	s.webhookLocked(id)
+	s.changedLocked(id)
 }
 
 // AddPayment stores a payment or refund, assigning its id; a zero Date becomes now. The
@@ -71,7 +71,7 @@ func (s *Server) AddPayment(p bnovo.Payment) int64 {
 	s.payments[p.BookingID] = append(s.payments[p.BookingID], p)
 	if rec, ok := s.bookings[p.BookingID]; ok && rec.raw == "" {
 		rec.booking.UpdateDate = now
-		s.webhookLocked(p.BookingID)
+		s.changedLocked(p.BookingID)
 	}
 	return p.ID
 }
@@ -91,7 +91,7 @@ func (s *Server) SetStatus(bookingID, statusID int64, name string) {
 	if name == StatusNames[StatusCancelled] {
 		rec.booking.CancelDate = now
 	}
-	s.webhookLocked(bookingID)
+	s.changedLocked(bookingID)
 }
 
 // Booking returns a copy of a stored booking; false for unknown ids and raw records.
@@ -128,16 +128,72 @@ func (s *Server) Guests(bookingID int64) []bnovo.Guest {
 func (s *Server) BookingIDs() []int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sortedIDsLocked()
+	return slices.Clone(s.sortedIDsLocked()) // the cache is the server's own
 }
 
+// sortedIDsLocked returns every stored id, ascending. The result is cached and must not be
+// modified; records are never removed, so a cache as long as the map holds the same ids.
 func (s *Server) sortedIDsLocked() []int64 {
+	if len(s.sortedCache) == len(s.bookings) {
+		return s.sortedCache
+	}
 	ids := make([]int64, 0, len(s.bookings))
 	for id := range s.bookings {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	s.sortedCache = ids
 	return ids
+}
+
+// listKey names one listing filter, whose matching ids handleList caches.
+type listKey struct {
+	dataType bnovo.DataType
+	window   dateRange
+}
+
+// maxCachedListings bounds the listing cache: every cycle lists with new dates.
+const maxCachedListings = 16
+
+// listingLocked returns the ids, ascending, of the records a listing with this filter holds:
+// every raw record and every booking that matches. The result is cached (so paging through a
+// big hotel costs one scan, not one per page) and must not be modified.
+func (s *Server) listingLocked(key listKey) []int64 {
+	if ids, ok := s.listings[key]; ok {
+		return ids
+	}
+	var ids []int64
+	for _, id := range s.sortedIDsLocked() {
+		if s.inListingLocked(id, key) {
+			ids = append(ids, id)
+		}
+	}
+	if s.listings == nil || len(s.listings) >= maxCachedListings {
+		s.listings = make(map[listKey][]int64)
+	}
+	s.listings[key] = ids
+	return ids
+}
+
+func (s *Server) inListingLocked(id int64, key listKey) bool {
+	rec, ok := s.bookings[id]
+	return ok && (rec.raw != "" || s.matches(rec.booking, key.dataType, key.window))
+}
+
+// changedLocked follows a change of one record: the cached listings are corrected for it (a
+// fresh slice each time, since handlers may still hold the old one after unlocking) and the
+// webhook, if any, is queued.
+func (s *Server) changedLocked(id int64) {
+	for key, ids := range s.listings {
+		i, listed := slices.BinarySearch(ids, id)
+		switch in := s.inListingLocked(id, key); {
+		case in && !listed:
+			s.listings[key] = slices.Insert(slices.Clip(ids), i, id)
+		case !in && listed:
+			s.listings[key] = slices.Delete(slices.Clone(ids), i, i+1)
+		}
+	}
+	s.webhookLocked(id)
 }
 
 func guestsOf(b bnovo.Booking) []bnovo.Guest {

@@ -109,24 +109,19 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	window := dateRange{from: from.Format(bnovo.DateLayout), to: to.Format(bnovo.DateLayout)}
 
 	s.mu.Lock()
-	var matching []json.RawMessage
-	for _, id := range s.sortedIDsLocked() {
+	matching := s.listingLocked(listKey{dataType: dataType, window: window})
+	total := len(matching)
+	page := make([]json.RawMessage, 0, min(limit, max(total-offset, 0)))
+	for _, id := range matching[min(offset, total):min(offset+limit, total)] {
 		rec := s.bookings[id]
 		if rec.raw != "" {
-			matching = append(matching, rawJSON(rec.raw))
-			continue
-		}
-		if s.matches(rec.booking, dataType, window) {
-			matching = append(matching, s.bookingJSON(rec.booking, false))
+			page = append(page, rawJSON(rec.raw))
+		} else {
+			page = append(page, s.bookingJSON(rec.booking, false))
 		}
 	}
 	s.mu.Unlock()
 
-	total := len(matching)
-	page := matching[min(offset, total):min(offset+limit, total)]
-	if page == nil {
-		page = []json.RawMessage{}
-	}
 	writeData(w, map[string]any{
 		"bookings": page,
 		"meta":     map[string]int{"total": total, "limit": limit, "offset": offset},
@@ -290,7 +285,7 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 	rec.booking.Customer = &c
 	rec.booking.UpdateDate = s.stamp()
 	s.stats.GuestWrites++
-	s.webhookLocked(bookingID)
+	s.changedLocked(bookingID)
 	guest := guestsOf(rec.booking)[0]
 	s.mu.Unlock()
 	writeData(w, guestJSON(guest))

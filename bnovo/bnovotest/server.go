@@ -92,6 +92,8 @@ type Server struct {
 	latency       time.Duration
 	webhookURL    string
 	stats         Stats
+	sortedCache   []int64             // see sortedIDsLocked
+	listings      map[listKey][]int64 // see listingLocked
 }
 
 // record is one booking as stored; raw, when set, is served verbatim instead.

@@ -249,6 +249,43 @@ func TestListPagesInIDOrder(t *testing.T) {
 	}
 }
 
+// A listing is cached between pages; every kind of change must still show in the next one.
+func TestListFollowsChanges(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 6, 10, 10, 0, 0, 0, msk)}
+	s := start(t, Options{Now: clk.Now})
+	token := login(t, s)
+	old := time.Date(2026, 6, 1, 12, 0, 0, 0, msk)
+	for _, id := range []int64{10, 20, 30, 40} {
+		s.PutBooking(bnovo.Booking{ID: id, CreateDate: old, UpdateDate: old, Customer: &bnovo.Customer{ID: id * 100}})
+	}
+	changed := func(want ...int64) {
+		t.Helper()
+		l := list(t, s, token, "data_type=changed&date_from=2026-06-10&date_to=2026-06-10&limit=2")
+		rest := list(t, s, token, "data_type=changed&date_from=2026-06-10&date_to=2026-06-10&limit=2&offset=2")
+		got := append(listedIDs(t, l), listedIDs(t, rest)...)
+		if !reflect.DeepEqual(got, want) || l.Data.Meta.Total != len(want) {
+			t.Errorf("changed today: %v (total %d), want %v", got, l.Data.Meta.Total, want)
+		}
+	}
+	changed()
+	s.AddPayment(bnovo.Payment{BookingID: 30, Type: "in", Amount: 100})
+	changed(30)
+	s.SetStatus(10, StatusCancelled, "Отменен")
+	changed(10, 30)
+	if a := send(t, s, "PUT", "/api/v1/bookings/40/guests/4000", token, `{"notes": "x"}`); a.status != 200 {
+		t.Fatalf("guest write: %d %s", a.status, a.body)
+	}
+	changed(10, 30, 40)
+	s.PutBooking(bnovo.Booking{ID: 30, CreateDate: old, UpdateDate: old}) // replaced: changed long ago
+	s.PutBooking(bnovo.Booking{ID: 25})                                   // new: changed now
+	changed(10, 25, 40)
+	s.PutRawBooking(5, `{"id": 5}`) // raw records are in every listing
+	changed(5, 10, 25, 40)
+	if ids := s.BookingIDs(); !reflect.DeepEqual(ids, []int64{5, 10, 20, 25, 30, 40}) {
+		t.Errorf("BookingIDs: %v", ids)
+	}
+}
+
 func TestMoneyOnTheWire(t *testing.T) {
 	s := start(t, Options{})
 	token := login(t, s)

@@ -82,6 +82,7 @@ type Server struct {
 	mu            sync.Mutex
 	accounts      map[int64]*probonus.Account
 	ops           []probonus.Operation // oldest first
+	opsOf         map[int64][]int      // account id → indexes into ops, oldest first
 	nextAccountID int64
 	nextOpID      int64
 	nextCard      int64
@@ -89,6 +90,9 @@ type Server struct {
 	latency       time.Duration
 	stats         Stats
 	admitted      []time.Time // arrival times inside the rate-limit window
+	// holders indexes every identifying value to the lowest id of an account holding it, so a
+	// lookup does not scan every account; nil means rebuild it from the accounts.
+	holders map[string]int64
 }
 
 // NewServer starts a simulator on 127.0.0.1. Close it when done.
@@ -106,6 +110,7 @@ func NewServer(opts Options) *Server {
 		opts:          opts,
 		closing:       make(chan struct{}),
 		accounts:      make(map[int64]*probonus.Account),
+		opsOf:         make(map[int64][]int),
 		nextAccountID: 1,
 		nextOpID:      90001,
 		nextCard:      1,
@@ -346,7 +351,11 @@ func (s *Server) AddAccount(a probonus.Account) int64 {
 	if a.DiscountLevelName == "" {
 		a.DiscountLevelName = levelFor(a.Balance)
 	}
+	if _, replaced := s.accounts[a.ID]; replaced {
+		s.holders = nil // the replaced account's values may no longer be held
+	}
 	s.accounts[a.ID] = &a
+	s.indexLocked(&a)
 	return a.ID
 }
 
@@ -377,10 +386,8 @@ func (s *Server) Operations(accountID int64) []probonus.Operation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []probonus.Operation
-	for _, op := range s.ops {
-		if op.AccountID == accountID {
-			out = append(out, op)
-		}
+	for _, i := range s.opsOf[accountID] {
+		out = append(out, s.ops[i])
 	}
 	return out
 }
@@ -453,17 +460,30 @@ func identifierValues(a *probonus.Account) []string {
 	return vals
 }
 
+// indexLocked records a's values in the index (when there is one).
+func (s *Server) indexLocked(a *probonus.Account) {
+	if s.holders == nil {
+		return
+	}
+	for _, v := range identifierValues(a) {
+		if h := s.holders[v]; h == 0 || a.ID < h {
+			s.holders[v] = a.ID
+		}
+	}
+}
+
 // holderLocked returns the lowest id of an account holding value exactly, 0 when none.
 func (s *Server) holderLocked(value string) int64 {
 	if value == "" {
 		return 0
 	}
-	for _, id := range s.accountIDsLocked() {
-		if slices.Contains(identifierValues(s.accounts[id]), value) {
-			return id
+	if s.holders == nil {
+		s.holders = make(map[string]int64, len(s.accounts))
+		for _, a := range s.accounts {
+			s.indexLocked(a)
 		}
 	}
-	return 0
+	return s.holders[value]
 }
 
 func (s *Server) handleFind(w http.ResponseWriter, r *http.Request) {
@@ -525,16 +545,10 @@ func (s *Server) handleOperations(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusNotFound, "Счёт не найден")
 		return
 	}
-	var mine []probonus.Operation
-	for _, op := range s.ops {
-		if op.AccountID == id {
-			mine = append(mine, op)
-		}
-	}
-	slices.Reverse(mine)
+	mine := s.opsOf[id] // oldest first; the page is newest first
 	page := operationsPage{Items: []jsonOperation{}, Total: len(mine)}
 	for i := offset; i < len(mine) && i < offset+limit; i++ {
-		page.Items = append(page.Items, operationJSON(mine[i]))
+		page.Items = append(page.Items, operationJSON(s.ops[mine[len(mine)-1-i]]))
 	}
 	writeJSON(w, http.StatusOK, page)
 }
@@ -669,6 +683,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		a.Identifiers = append(a.Identifiers, probonus.Identifier{TypeID: probonus.IdentifierCard, Value: s.newCardLocked()})
 	}
 	s.accounts[a.ID] = &a
+	s.indexLocked(&a)
 	writeJSON(w, http.StatusOK, accountJSON(a))
 }
 
@@ -729,6 +744,7 @@ func (s *Server) handleOperation(kind string) http.HandlerFunc {
 			Balance:   a.Balance,
 		}
 		s.nextOpID++
+		s.opsOf[accountID] = append(s.opsOf[accountID], len(s.ops))
 		s.ops = append(s.ops, op)
 		writeJSON(w, http.StatusOK, operationJSON(op))
 	}

@@ -2,6 +2,7 @@ package probonustest
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -288,5 +289,42 @@ func TestAddAccount(t *testing.T) {
 	got.Identifiers[0].Value = "changed"
 	if again, _ := s.Account(a); again.Card() != "2000000000001" {
 		t.Fatal("Account returns shared storage")
+	}
+}
+
+// Lookups and operation lists are served from indexes; they must answer as a scan would.
+func TestIndexesFollowChanges(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	a := s.AddAccount(probonus.Account{FirstName: "A", Phones: []string{"79160000001"}})
+	b := s.AddAccount(probonus.Account{FirstName: "B", Email: "b@example.ru"})
+	find := func(identifier string) int {
+		t.Helper()
+		return call(t, s, "GET", "/api/v0/accounts/find?identifier="+identifier, "").status
+	}
+	if find("79160000001") != 200 || find("b@example.ru") != 200 || find("79160000002") != 404 {
+		t.Fatal("lookups before any change")
+	}
+	// Replacing an account drops the values it no longer holds.
+	s.AddAccount(probonus.Account{ID: a, FirstName: "A", Phones: []string{"79160000002"}})
+	if find("79160000001") != 404 || find("79160000002") != 200 {
+		t.Fatal("lookups after replacing an account")
+	}
+	created := call(t, s, "POST", "/api/v0/accounts", `{"firstName":"C","phones":["79160000003"]}`)
+	if created.status != 200 || find("79160000003") != 200 {
+		t.Fatalf("created account not found: %d %s", created.status, created.body)
+	}
+	for i, acc := range []int64{a, b, a, a} {
+		body := fmt.Sprintf(`{"accountId":%d,"sum":%d,"reason":"r%d"}`, acc, 100*(i+1), i)
+		if r := call(t, s, "POST", "/api/v0/operations/deposit", body); r.status != 200 {
+			t.Fatalf("deposit %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if ops := s.Operations(a); len(ops) != 3 || ops[0].Reason != "r0" || ops[2].Reason != "r3" {
+		t.Fatalf("Operations(a) %+v", ops)
+	}
+	page := call(t, s, "GET", fmt.Sprintf("/api/v0/accounts/%d/operations?offset=1&limit=1", a), "")
+	if !strings.Contains(page.body, `"total":3`) || !strings.Contains(page.body, `"reason":"r2"`) || strings.Contains(page.body, `"r3"`) {
+		t.Fatalf("second newest operation of a: %s", page.body)
 	}
 }
