@@ -18,8 +18,13 @@ const (
 	// integrations; short windows are a burst guard, not a budget.
 	shareFromPer = time.Hour
 	// storePruneEvery bounds how often the persisted log is trimmed: each prune is a durable
-	// write, and a log a little longer than needed costs nothing but disk.
+	// write, and a log a little longer than needed costs nothing but disk. A fast caller (a
+	// backfill under roomy windows) writes thousands of entries in that time, so the log is
+	// also trimmed once it has grown by as many entries as the windows still count (at least
+	// storePruneMin): then the stored log is at most about twice what matters, and the prune's
+	// cost per recorded call stays constant.
 	storePruneEvery = 10 * time.Minute
+	storePruneMin   = 1000
 )
 
 // Options tune a Limiter. The zero value is usable.
@@ -63,6 +68,7 @@ type Limiter struct {
 	calls        []time.Time // ascending
 	blockedUntil time.Time
 	lastPrune    time.Time
+	sincePrune   int // entries recorded in the store since lastPrune
 
 	// Batching state (Reserve > 1): pendingN slots reserved ahead, usable until pendingUntil.
 	pendingN     int
@@ -230,6 +236,7 @@ func (l *Limiter) admitLocked(now time.Time) error {
 		if err := l.store.RecordCalls(slots...); err != nil {
 			return fmt.Errorf("ratelimit: record call: %w", err)
 		}
+		l.sincePrune += len(slots)
 		l.pruneStoreLocked(now)
 	}
 	if extra > 0 {
@@ -310,11 +317,11 @@ func (l *Limiter) pruneLocked(now time.Time) {
 // pruneStoreLocked trims the persisted log now and then. A failure is not reported: it only
 // leaves old entries, which New skips on load, and the next prune retries.
 func (l *Limiter) pruneStoreLocked(now time.Time) {
-	if now.Sub(l.lastPrune) < storePruneEvery {
+	if now.Sub(l.lastPrune) < storePruneEvery && l.sincePrune < max(storePruneMin, len(l.calls)) {
 		return
 	}
 	if err := l.store.PruneCalls(now.Add(-l.longest)); err == nil {
-		l.lastPrune = now
+		l.lastPrune, l.sincePrune = now, 0
 	}
 }
 
@@ -374,7 +381,9 @@ func (l *Limiter) Remaining() int {
 
 // ETA estimates when the last of n more calls, sent as fast as the windows allow from now,
 // would be admitted. It ignores batching (Reserve), so with batching it is a slight
-// underestimate. The cost is linear in n.
+// underestimate. It allocates nothing per window limit and costs one step per distinct instant
+// at which calls would be admitted (a burst of calls admitted together is one step), not one
+// per call: the daemon asks for it after every backfill page.
 func (l *Limiter) ETA(n int) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -386,69 +395,75 @@ func (l *Limiter) ETA(n int) time.Time {
 	if n <= 0 {
 		return now
 	}
-
-	// Per window, the latest `limit` counted calls: the oldest of them is the one whose exit
-	// makes room for the next call.
-	recent := make([]callRing, len(l.windows))
-	for i := range l.windows {
-		first := l.firstCountedLocked(i, now)
-		recent[i] = newCallRing(l.limits[i], l.calls[first:])
+	s := schedule{past: l.calls[firstAfter(l.calls, now.Add(-l.longest)):]}
+	at := now
+	if l.blockedUntil.After(at) {
+		at = l.blockedUntil
 	}
-	earliest := now
-	if l.blockedUntil.After(earliest) {
-		earliest = l.blockedUntil
-	}
-	var at time.Time
-	for range n {
-		at = earliest
+	for n > 0 {
+		// The next call needs, in every full window, its limit-th latest call to have left.
 		for i, w := range l.windows {
-			if oldest, full := recent[i].oldestIfFull(); full {
-				if free := oldest.Add(w.Per + l.margin); free.After(at) {
+			if total := s.total(); total >= l.limits[i] {
+				if free := s.at(total - l.limits[i]).Add(w.Per + l.margin); free.After(at) {
 					at = free
 				}
 			}
 		}
-		for i := range recent {
-			recent[i].push(at)
+		// Every call that fits all windows at that instant is admitted with it.
+		burst := n
+		for i, w := range l.windows {
+			burst = min(burst, l.limits[i]-s.countAfter(at.Add(-w.Per-l.margin)))
 		}
-		earliest = at
+		burst = max(burst, 1) // cannot happen (at was chosen so one fits); never loop forever
+		s.add(at, burst)
+		n -= burst
 	}
 	return at
 }
 
-// callRing keeps the last size call times pushed into it.
-type callRing struct {
-	times []time.Time
-	next  int // where the next push goes once full; also the oldest entry
-	full  bool
+// schedule is the call log followed by calls planned at the fastest pace, the planned ones as
+// runs of calls admitted at one instant.
+type schedule struct {
+	past []time.Time // ascending; shared with the limiter, never modified
+	runs []run       // ascending by at
 }
 
-func newCallRing(size int, calls []time.Time) callRing {
-	r := callRing{times: make([]time.Time, 0, size)}
-	if len(calls) > size {
-		calls = calls[len(calls)-size:]
-	}
-	for _, t := range calls {
-		r.push(t)
-	}
-	return r
+type run struct {
+	at  time.Time
+	end int // planned calls up to and including this run
 }
 
-func (r *callRing) push(t time.Time) {
-	if !r.full {
-		r.times = append(r.times, t)
-		r.full = len(r.times) == cap(r.times)
-		return
+func (s *schedule) planned() int {
+	if len(s.runs) == 0 {
+		return 0
 	}
-	r.times[r.next] = t
-	r.next = (r.next + 1) % len(r.times)
+	return s.runs[len(s.runs)-1].end
 }
 
-func (r *callRing) oldestIfFull() (time.Time, bool) {
-	if !r.full {
-		return time.Time{}, false
+func (s *schedule) total() int { return len(s.past) + s.planned() }
+
+// at is the time of the k-th call (0-based) of the whole schedule.
+func (s *schedule) at(k int) time.Time {
+	if k < len(s.past) {
+		return s.past[k]
 	}
-	return r.times[r.next], true
+	k -= len(s.past)
+	j := sort.Search(len(s.runs), func(j int) bool { return s.runs[j].end > k })
+	return s.runs[j].at
+}
+
+// countAfter is how many calls of the schedule lie strictly after t.
+func (s *schedule) countAfter(t time.Time) int {
+	j := sort.Search(len(s.runs), func(j int) bool { return s.runs[j].at.After(t) })
+	before := 0
+	if j > 0 {
+		before = s.runs[j-1].end
+	}
+	return len(s.past) - firstAfter(s.past, t) + s.planned() - before
+}
+
+func (s *schedule) add(at time.Time, calls int) {
+	s.runs = append(s.runs, run{at: at, end: s.planned() + calls})
 }
 
 // firstAfter is the index of the first call strictly after t.

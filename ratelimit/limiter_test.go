@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -314,6 +315,61 @@ func TestETA(t *testing.T) {
 	})
 }
 
+// naiveETA is ETA's definition, one call at a time: the next call is admitted when, in every
+// window, the limit-th latest call (past or planned) has left it.
+func naiveETA(calls []time.Time, windows []Window, limits []int, margin time.Duration, now time.Time, n int) time.Time {
+	all := slices.Clone(calls)
+	at := now
+	for range n {
+		for i, w := range windows {
+			if len(all) >= limits[i] {
+				if free := all[len(all)-limits[i]].Add(w.Per + margin); free.After(at) {
+					at = free
+				}
+			}
+		}
+		all = append(all, at)
+	}
+	return at
+}
+
+func TestETAMatchesCallByCall(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	for trial := range 300 {
+		var windows []Window
+		for range 1 + rng.IntN(3) {
+			windows = append(windows, Window{Limit: 1 + rng.IntN(40), Per: time.Duration(1+rng.IntN(5000)) * time.Millisecond})
+		}
+		store := &MemStore{}
+		for range rng.IntN(120) {
+			// Some calls share an instant, as a batch of reserved slots does.
+			at := now.Add(-time.Duration(rng.IntN(6000)) * time.Millisecond)
+			if err := store.RecordCalls(at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l := mustNew(t, windows, Options{Store: store, Now: func() time.Time { return now }})
+		n := 1 + rng.IntN(300)
+		want := naiveETA(l.calls, windows, l.limits, l.margin, now, n)
+		if got := l.ETA(n); !got.Equal(want) {
+			t.Fatalf("trial %d: windows %v, %d calls logged, ETA(%d) = %v, call by call %v", trial, windows, len(l.calls), n, got.Sub(now), want.Sub(now))
+		}
+	}
+}
+
+func TestETAIsCheapForRoomyWindows(t *testing.T) {
+	l := mustNew(t, []Window{{50000, time.Second}, {1_000_000, 24 * time.Hour}}, Options{})
+	var eta time.Time
+	allocs := testing.AllocsPerRun(10, func() { eta = l.ETA(200_000) })
+	if allocs > 20 {
+		t.Errorf("ETA(200000) made %.0f allocations, want a handful", allocs)
+	}
+	if got := eta.Sub(time.Now()); got < 3*time.Second || got > 5*time.Second {
+		t.Errorf("ETA(200000) at 50000/1s = +%v, want about +4s", got)
+	}
+}
+
 func TestReserveBatchingCutsWrites(t *testing.T) {
 	roomy := []Window{{100, time.Second}, {1000, time.Hour}}
 	tight := []Window{{10, time.Second}, {30, 10 * time.Second}}
@@ -462,6 +518,22 @@ func TestStoreIsPruned(t *testing.T) {
 		mustWait(t, l)
 		if n := len(store.Calls()); n != 1 {
 			t.Errorf("store holds %d calls an hour later, want the 1 still counted", n)
+		}
+	})
+}
+
+// A fast caller must not leave minutes of expired entries in the store between the periodic
+// prunes: the state file would grow with the backfill's size.
+func TestStoreIsPrunedByGrowthToo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &MemStore{}
+		l := mustNew(t, []Window{{500, time.Second}}, Options{Store: store})
+		for range 20 * storePruneMin {
+			mustWait(t, l)
+		}
+		// 20 000 calls in about a minute, well inside storePruneEvery.
+		if n := len(store.Calls()); n > 2*storePruneMin+500 {
+			t.Errorf("store holds %d calls, want at most about %d", n, 2*storePruneMin+500)
 		}
 	})
 }
