@@ -18,10 +18,9 @@ import (
 // a longer one, not a busier hotel: the work of a steady cycle should not change with it.
 const localDensity = 27
 
-// localSpec is the rig of the local runs: unthrottled windows (the measure is syncd's own cost;
-// not 1000000/1s: ratelimit's ETA, called for every progress line, allocates a ring as long as
-// each window's limit, 24 MB there),
-// zero latency, a history of n bookings at localDensity a day ending yesterday.
+// localSpec is the rig of the local runs: windows that never throttle (the measure is syncd's
+// own cost, limiter bookkeeping included), zero latency, a history of n bookings at
+// localDensity a day ending yesterday.
 func localSpec(n int, seed int64) rigSpec {
 	return rigSpec{Windows: []string{"50000/1s"}, AuthWindow: "1000/1m", Bookings: n, Days: max(1, n/localDensity),
 		Seed: seed, BnovoClockLag: 3 * time.Minute}
@@ -241,6 +240,7 @@ func localTable(results []localResult) *table {
 	}
 	t.note("allocs/booking: runtime Mallocs during the backfill / N; in process the simulators allocate too, 'syncd ~' removes their share as sampled by the heap profiler")
 	t.note("peak RSS: in process VmHWM of this whole process (simulators and their data included); child: syncd's own VmHWM, sampled every 20 ms, and its largest RssAnon (the rest is file-backed: the binary and bbolt's mmap of the state file)")
+	t.note("Bnovo limiter: in process Reserve %d (-limiter-reserve); syncd child: as cmd/syncd wires it", limiterReserve)
 	t.note("the simulated Bnovo's clock lags 3 min, so syncd's own write-backs are past its 2-min update_date trust window at once, as between the daemon's 5-min cycles")
 	for _, r := range results {
 		if r.Breakdown != "" {

@@ -18,10 +18,13 @@ import (
 	syncer "github.com/hotelsync/syncd/sync"
 )
 
+// bnovoReserve is ratelimit.Options.Reserve of the Bnovo API limiter: one durable write (two
+// fdatasyncs) reserves up to 16 calls while the caller keeps up, instead of one write per call.
+// cmd/syncd's app.go should use the same value; -limiter-reserve 1 shows the unbatched cost.
+const bnovoReserve = 16
+
 // limiterReserve is ratelimit.Options.Reserve for the in-process pipeline's Bnovo limiter.
-// cmd/syncd leaves it at 0 (one durable write per call); -limiter-reserve shows what batching
-// the writes would change.
-var limiterReserve int
+var limiterReserve = bnovoReserve
 
 // pipelineWatch, when set, times the in-process pipeline's HTTP exchanges and limiter writes.
 // Only the local scenario sets it: the wrappers change nothing but add two clock reads.
