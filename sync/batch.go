@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
@@ -15,6 +17,8 @@ import (
 type plan struct {
 	b        bnovo.Booking
 	rec      state.Booking
+	seen     bool  // the state had a record of the booking
+	guest    guest // the customer's contacts, normalised once
 	accrual  Accrual
 	op       *state.Op // to journal and send; nil when nothing is to be posted
 	matched  []string  // account-map keys learned while matching, to persist
@@ -30,16 +34,19 @@ type plan struct {
 func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []state.Parked,
 	before, final func(*state.Tx) error, sum *Summary) error {
 	sum.Parked += len(parks)
+	if !e.opt.DryRun {
+		// Matches of earlier pages were committed with their page's journal: knownAccount
+		// finds them in the state, and the cache stays one page small however long the run.
+		e.accounts = make(map[string]int64)
+	}
 	recs, held, err := e.loadRecords(bookings)
 	if err != nil {
 		return err
 	}
 
 	plans := make([]*plan, 0, len(bookings))
+	var toPlan []*plan
 	for _, b := range bookings {
-		if err := ctx.Err(); err != nil {
-			return err // nothing of this page was written; it is listed again next run
-		}
 		sum.Seen++
 		if held[b.ID] {
 			// An unclear operation of this booking must be settled before anything else is
@@ -52,7 +59,31 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			sum.Unchanged++
 			continue
 		}
-		plans = append(plans, e.plan(ctx, b, rec, seen, sum))
+		p := newPlan(b, rec, seen)
+		plans = append(plans, p)
+		toPlan = append(toPlan, p)
+	}
+	groups, err := e.guestGroups(toPlan)
+	if err != nil {
+		return err
+	}
+	// Each group is planned in page order by one worker; groups share no guest and no known
+	// account, so they may run at once (see guestGroups).
+	var sumMu sync.Mutex
+	e.forEachGroup(groups, func(group []*plan) {
+		var s Summary
+		for _, p := range group {
+			if ctx.Err() != nil {
+				break
+			}
+			e.plan(ctx, p, &s)
+		}
+		sumMu.Lock()
+		sum.add(s)
+		sumMu.Unlock()
+	})
+	if err := ctx.Err(); err != nil {
+		return err // nothing of this page was written; it is listed again next run
 	}
 
 	withOps := 0
@@ -112,22 +143,23 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		return nil
 	}
 
-	interrupted := false
-	for _, p := range plans {
-		if p.op == nil {
-			continue
+	// Sent group by group as planned: one account's operations go out one after another, in
+	// page order (a refund's withdrawal after the deposit it corrects).
+	var interrupted atomic.Bool
+	e.forEachGroup(withOpsOnly(groups), func(group []*plan) {
+		for _, p := range group {
+			if ctx.Err() != nil {
+				// Shutting down: what was not sent yet is surely not posted.
+				interrupted.Store(true)
+				p.retry = true
+				p.op.State = state.OpFailed
+				p.op.Err = "not sent: shutting down"
+				p.op.ResolvedAt = e.now()
+				continue
+			}
+			e.send(ctx, p)
 		}
-		if ctx.Err() != nil {
-			// Shutting down: what was not sent yet is surely not posted.
-			interrupted = true
-			p.retry = true
-			p.op.State = state.OpFailed
-			p.op.Err = "not sent: shutting down"
-			p.op.ResolvedAt = e.now()
-			continue
-		}
-		e.send(ctx, p)
-	}
+	})
 
 	err = e.commit(func(tx *state.Tx) error {
 		for _, p := range plans {
@@ -141,7 +173,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 				return err
 			}
 		}
-		if final != nil && !interrupted {
+		if final != nil && !interrupted.Load() {
 			return final(tx)
 		}
 		return nil
@@ -150,7 +182,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		return fmt.Errorf("recording a page's operations: %w", err)
 	}
 	e.writeBacks(ctx, plans, sum)
-	if interrupted {
+	if interrupted.Load() {
 		return ctx.Err()
 	}
 	return nil
@@ -181,10 +213,9 @@ func (e *Engine) loadRecords(bookings []bnovo.Booking) (map[int64]state.Booking,
 	return recs, held, err
 }
 
-// plan decides what a changed booking needs. It may read both APIs (payments, account
-// lookups, a balance) and create a ProBonus account, but posts no operation.
-func (e *Engine) plan(ctx context.Context, b bnovo.Booking, rec state.Booking, seen bool, sum *Summary) *plan {
-	p := &plan{b: b, rec: rec}
+// newPlan starts the plan of a changed booking from its state record (seen) or afresh.
+func newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
+	p := &plan{b: b, rec: rec, seen: seen, guest: guestOf(b.Customer)}
 	if !seen {
 		p.rec = state.Booking{ID: b.ID}
 	}
@@ -192,13 +223,21 @@ func (e *Engine) plan(ctx context.Context, b bnovo.Booking, rec state.Booking, s
 	if b.Customer != nil {
 		p.rec.GuestID = b.Customer.ID
 	}
+	return p
+}
+
+// plan decides what a changed booking needs. It may read both APIs (payments, account
+// lookups, a balance) and create a ProBonus account, but posts no operation. Plans of one
+// guest group run one after another (see guestGroups); others may run at the same time.
+func (e *Engine) plan(ctx context.Context, p *plan, sum *Summary) {
+	b, seen := p.b, p.seen
 	p.accrual = Accrual{Percent: e.opt.Rules.PercentFor(b)}
 	if e.opt.Rules.Earns(b) {
 		sum.Earning++
 		payments, err := e.opt.PMS.Payments(ctx, b.ID)
 		if err != nil {
 			e.trouble(p, "reading the booking's payments", err, bnovo.KindOf(err) == bnovo.Permanent)
-			return p
+			return
 		}
 		p.accrual = e.opt.Rules.Target(b, payments)
 	}
@@ -211,11 +250,11 @@ func (e *Engine) plan(ctx context.Context, b bnovo.Booking, rec state.Booking, s
 		account := p.rec.AccountID
 		if account == 0 {
 			var err error
-			account, err = e.match(ctx, b.Customer, p, sum)
+			account, err = e.match(ctx, b.Customer, p.guest, p, sum)
 			if err != nil {
 				var np noAccount
 				e.trouble(p, "matching the guest to a ProBonus account", err, errors.As(err, &np) || probonus.KindOf(err) == probonus.Permanent)
-				return p
+				return
 			}
 			p.rec.AccountID = account
 			if !seen && !p.created {
@@ -223,7 +262,7 @@ func (e *Engine) plan(ctx context.Context, b bnovo.Booking, rec state.Booking, s
 				// file was restored from an older backup, or lost. Adopt them, never re-credit.
 				if err := e.adopt(ctx, p); err != nil {
 					e.trouble(p, "reading the account's operations", err, probonus.KindOf(err) == probonus.Permanent)
-					return p
+					return
 				}
 				need = p.accrual.Target - p.rec.Posted
 				if need <= 0 {
@@ -233,7 +272,7 @@ func (e *Engine) plan(ctx context.Context, b bnovo.Booking, rec state.Booking, s
 						p.retry = true
 					}
 					p.complete = need == 0
-					return p
+					return
 				}
 			}
 		}
@@ -247,17 +286,16 @@ func (e *Engine) plan(ctx context.Context, b bnovo.Booking, rec state.Booking, s
 		account, err := e.opt.Ledger.Account(ctx, p.rec.AccountID)
 		if err != nil {
 			e.trouble(p, "reading the account's balance", err, probonus.KindOf(err) == probonus.Permanent)
-			return p
+			return
 		}
 		if account.Balance < -need {
 			e.shortfall(p, -need, account.Balance)
 			p.complete = true
-			return p
+			return
 		}
 		p.op = &state.Op{AccountID: p.rec.AccountID, Kind: probonus.OpWithdraw, Sum: -need}
 		p.complete = true
 	}
-	return p
 }
 
 // trouble parks the booking when the problem is its own (permanent), or queues it for a later
@@ -358,8 +396,7 @@ func (e *Engine) finish(tx *state.Tx, p *plan, sum *Summary) error {
 	case p.park != "":
 		// Parked until the booking changes: the same data would fail the same way.
 		sum.Parked++
-		e.handled[p.b.ID] = p.b.UpdateDate
-		p.rec.UpdateDate = e.trusted(p.b.UpdateDate)
+		e.done(p)
 		if err := tx.PutBooking(p.rec); err != nil {
 			return err
 		}
@@ -374,13 +411,24 @@ func (e *Engine) finish(tx *state.Tx, p *plan, sum *Summary) error {
 	if p.rec.Shortfall > 0 && (p.op == nil || p.op.State != state.OpPosted) {
 		sum.Shortfalls++
 	}
-	e.handled[p.b.ID] = p.b.UpdateDate
-	p.rec.UpdateDate = e.trusted(p.b.UpdateDate)
+	e.done(p)
 	p.rec.Target = p.accrual.Target
 	if err := tx.PutBooking(p.rec); err != nil {
 		return err
 	}
 	return tx.Unpark(key)
+}
+
+// done remembers the update_date a finished booking had, so that it is planned once per run
+// even when listed twice (changed, and checked out): in its record when old enough to be
+// trusted for later runs too, else (and in a dry run, which stores no record) in e.handled.
+// The record is enough when it holds the date, so e.handled does not grow with every booking
+// of a long backfill.
+func (e *Engine) done(p *plan) {
+	p.rec.UpdateDate = e.trusted(p.b.UpdateDate)
+	if !p.rec.UpdateDate.Equal(p.b.UpdateDate) || e.opt.DryRun {
+		e.handled[p.b.ID] = p.b.UpdateDate
+	}
 }
 
 // trusted is the update_date to remember for a finished booking: the booking's own when it is

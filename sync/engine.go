@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -37,6 +38,15 @@ type Options struct {
 	// bookings, so a change made while that cycle ran is not missed.
 	ChangedOverlap time.Duration
 
+	// Workers is how many bookings of a page (never two of one guest or account) are planned
+	// and sent at the same time; default 1. Two keep both cores of a small server busy while
+	// a request waits for its answer. With more than one, Logger (and the API clients'
+	// loggers) must write to a writer safe for concurrent use (an *os.File is;
+	// zerolog.SyncWriter makes any writer so), and the HTTP clients should keep at least
+	// Workers idle connections per host (Go's default transport keeps 2), or connections are
+	// opened and closed for nearly every call.
+	Workers int
+
 	// Budget, when set, lets backfill progress logs say how many Bnovo calls are left now and
 	// when the backfill should finish. *ratelimit.Limiter implements it.
 	Budget Budget
@@ -59,12 +69,16 @@ type Engine struct {
 	now     func() time.Time
 	started time.Time
 
-	// accounts caches matches made in this process; in a dry run it is the only place they live.
-	accounts map[string]int64
+	// accounts caches matches made in this process: those of the current page (earlier ones
+	// are in the state), or, in a dry run, where nothing is stored, all of them. Guest groups
+	// plan concurrently, hence the lock.
+	accountsMu sync.Mutex
+	accounts   map[string]int64
 	// pmsCalls counts the Bnovo calls made through the engine (for progress estimates).
 	pmsCalls *int64
-	// handled holds the bookings finished in the current run, with the update_date they had,
-	// so a booking listed twice in one run (changed and checked out) is planned once.
+	// handled holds bookings finished in the current run whose record does not keep the
+	// update_date they had (see done), so a booking listed twice in one run (changed and
+	// checked out) is planned once.
 	handled map[int64]time.Time
 	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
 	writeBackOff bool
@@ -99,6 +113,9 @@ func New(opt Options) (*Engine, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = defaultWorkers
 	}
 	if opt.DryRun {
 		opt.Ledger = dryLedger{Ledger: opt.Ledger}
@@ -135,6 +152,24 @@ type Summary struct {
 	Retrying        int // bookings left queued for a later run (transient trouble)
 	Resolved        int // unclear operations settled by reading the ledger
 	WriteBacks      int // guest notes written in Bnovo
+}
+
+// add counts o's work in s too.
+func (s *Summary) add(o Summary) {
+	s.Seen += o.Seen
+	s.Unchanged += o.Unchanged
+	s.Earning += o.Earning
+	s.Deposits += o.Deposits
+	s.Withdrawals += o.Withdrawals
+	s.Credited += o.Credited
+	s.Withdrawn += o.Withdrawn
+	s.AccountsMatched += o.AccountsMatched
+	s.AccountsCreated += o.AccountsCreated
+	s.Parked += o.Parked
+	s.Shortfalls += o.Shortfalls
+	s.Retrying += o.Retrying
+	s.Resolved += o.Resolved
+	s.WriteBacks += o.WriteBacks
 }
 
 func (s *Summary) MarshalZerologObject(e *zerolog.Event) {

@@ -95,7 +95,10 @@ func newHarness(t *testing.T, adjust func(*Options)) *harness {
 		},
 		Location: moscow, LookbackDays: 30, AccountGroupID: 1, CreateAccounts: true,
 		SettleAfter: 200 * time.Millisecond,
-		Logger:      zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		// Every scenario runs with guest groups in parallel; the test writer takes
+		// concurrent writes.
+		Workers: 2,
+		Logger:  zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 	}
 	if adjust != nil {
 		adjust(&h.opt)

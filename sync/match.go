@@ -18,21 +18,45 @@ type noAccount struct{ why string }
 
 func (n noAccount) Error() string { return n.why }
 
-// match finds (or creates) the ProBonus account of a booking's customer: by phone first, then
-// by e-mail (spec §2). Keys learned are added to p.matched for the caller to persist.
-// A lookup that fails for any reason but a clean "not found" never leads to a creation.
-func (e *Engine) match(ctx context.Context, c *bnovo.Customer, p *plan, sum *Summary) (int64, error) {
+// guest is a customer's contacts as matching uses them: normalised phone and e-mail, and the
+// account-map keys they make ("phone:…" first, then "email:…").
+type guest struct {
+	phone, email     string
+	phoneOK, emailOK bool
+	keys             []string
+}
+
+func guestOf(c *bnovo.Customer) guest {
+	var g guest
+	if c == nil {
+		return g
+	}
+	g.phone, g.phoneOK = contact.Phone(c.Phone)
+	g.email, g.emailOK = contact.Email(c.Email)
+	if g.phoneOK {
+		g.keys = append(g.keys, "phone:"+g.phone)
+	}
+	if g.emailOK {
+		g.keys = append(g.keys, "email:"+g.email)
+	}
+	return g
+}
+
+// match finds (or creates) the ProBonus account of a booking's customer c, whose contacts are
+// g: by phone first, then by e-mail (spec §2). Keys learned are added to p.matched for the
+// caller to persist. A lookup that fails for any reason but a clean "not found" never leads to
+// a creation.
+func (e *Engine) match(ctx context.Context, c *bnovo.Customer, g guest, p *plan, sum *Summary) (int64, error) {
 	if c == nil {
 		return 0, noAccount{"the booking has no customer"}
 	}
-	phone, phoneOK := contact.Phone(c.Phone)
-	email, emailOK := contact.Email(c.Email)
-	var keys, identifiers []string
+	phone, phoneOK, email, emailOK, keys := g.phone, g.phoneOK, g.email, g.emailOK, g.keys
+	var identifiers []string
 	if phoneOK {
-		keys, identifiers = append(keys, "phone:"+phone), append(identifiers, phone)
+		identifiers = append(identifiers, phone)
 	}
 	if emailOK {
-		keys, identifiers = append(keys, "email:"+email), append(identifiers, email)
+		identifiers = append(identifiers, email)
 	}
 	if len(keys) == 0 {
 		return 0, noAccount{"the customer has neither a valid phone nor an e-mail"}
@@ -79,10 +103,8 @@ func (e *Engine) match(ctx context.Context, c *bnovo.Customer, p *plan, sum *Sum
 }
 
 func (e *Engine) knownAccount(keys []string) (int64, bool) {
-	for _, k := range keys {
-		if id, ok := e.accounts[k]; ok {
-			return id, true
-		}
+	if id, ok := e.cachedAccount(keys); ok {
+		return id, true
 	}
 	var found int64
 	_ = e.opt.DB.View(func(tx *state.Tx) error {
@@ -97,7 +119,21 @@ func (e *Engine) knownAccount(keys []string) (int64, bool) {
 	return found, found != 0
 }
 
+// cachedAccount looks keys up in the matches made by this process.
+func (e *Engine) cachedAccount(keys []string) (int64, bool) {
+	e.accountsMu.Lock()
+	defer e.accountsMu.Unlock()
+	for _, k := range keys {
+		if id, ok := e.accounts[k]; ok {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
 func (e *Engine) remember(keys []string, id int64) []string {
+	e.accountsMu.Lock()
+	defer e.accountsMu.Unlock()
 	for _, k := range keys {
 		e.accounts[k] = id
 	}

@@ -26,6 +26,11 @@ const bnovoReserve = 16
 // limiterReserve is ratelimit.Options.Reserve for the in-process pipeline's Bnovo limiter.
 var limiterReserve = bnovoReserve
 
+// engineWorkers is sync.Options.Workers for the in-process pipeline: two guest groups of a
+// page at once, as many as the default transport's idle connections per host. Its log is a
+// file, which takes concurrent writes. cmd/syncd's app.go should use the same.
+var engineWorkers = 2
+
 // pipelineWatch, when set, times the in-process pipeline's HTTP exchanges and limiter writes.
 // Only the local scenario sets it: the wrappers change nothing but add two clock reads.
 var pipelineWatch *stopwatch
@@ -136,6 +141,7 @@ func (p *pipeline) build(cfg config.Config, log zerolog.Logger) error {
 		CreateAccounts: cfg.ProBonus.CreateAccounts == nil || *cfg.ProBonus.CreateAccounts,
 		WriteBack:      true,
 		SettleAfter:    timeout + timeout/2 + time.Second, // as cmd/syncd's settleAfter
+		Workers:        engineWorkers,
 		Budget:         api,
 		Logger:         log,
 	})
