@@ -39,7 +39,7 @@ type rigOptions struct {
 	limits    []string // Bnovo's windows, in the simulator and in bnovo.rate_limits; default generous
 }
 
-func newSimRig(t *testing.T, o rigOptions) *simRig {
+func newSimRig(t testing.TB, o rigOptions) *simRig {
 	t.Helper()
 	if o.bookings == 0 {
 		o.bookings = 30
@@ -139,7 +139,7 @@ func probonusTokenLine(o rigOptions) string {
 	return fmt.Sprintf("  token: %s\n", o.token)
 }
 
-func (r *simRig) writeConfig(t *testing.T, yaml string, mode os.FileMode) {
+func (r *simRig) writeConfig(t testing.TB, yaml string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(r.cfgPath, []byte(yaml), mode); err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func (r *simRig) writeConfig(t *testing.T, yaml string, mode os.FileMode) {
 func (r *simRig) getenv(k string) string { return r.env[k] }
 
 // run runs syncd in-process and returns its output and exit code.
-func (r *simRig) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+func (r *simRig) run(t testing.TB, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
