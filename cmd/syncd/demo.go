@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/hotelsync/syncd/ratelimit"
 	"github.com/hotelsync/syncd/state"
 	syncer "github.com/hotelsync/syncd/sync"
+	"github.com/hotelsync/syncd/webhook"
 )
 
 // demoLimits are Bnovo's documented windows scaled up ten times so the demo takes seconds;
@@ -102,6 +105,15 @@ func runDemo(ctx context.Context, f flags, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if !f.dryRun {
+		checkoutID, took, err := demoWebhookCheckout(ctx, a, bn, pb)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, checkoutID)
+		fmt.Fprintf(stdout, "\n== a guest checked out; Bnovo's webhook arrived and the bonuses were in ProBonus %d ms later\n\n", took.Milliseconds())
+	}
+
 	report, err := auditDemo(bn, pb, a.db, ids, a.engine.Rules())
 	if err != nil {
 		return err
@@ -130,6 +142,76 @@ func runDemo(ctx context.Context, f flags, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "invariant:            OK (every booking: posted = target + recorded shortfall; no operation doubled)\n")
 	return nil
 }
+
+// demoWebhookCheckout turns the webhook receiver on, has the simulated Bnovo deliver its
+// webhooks to it, and checks a guest out: the receiver queues the booking and the engine drains
+// the queue at once, as the daemon does. It returns the booking and how long after the checkout
+// its bonuses were in ProBonus.
+func demoWebhookCheckout(ctx context.Context, a *app, bn *bnovotest.Server, pb *probonustest.Server) (int64, time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	kicks := make(chan struct{}, 1)
+	srv, err := webhook.New(webhook.Options{Secret: demoWebhookSecret, DB: a.db, Logger: a.log, Notify: func() {
+		select {
+		case kicks <- struct{}{}:
+		default:
+		}
+	}})
+	if err != nil {
+		return 0, 0, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	defer func() { cancel(); <-served }()
+	bn.SetWebhook("http://" + ln.Addr().String() + "/bnovo/" + demoWebhookSecret)
+	defer bn.SetWebhook("")
+
+	const id = 99000001
+	now := time.Now().In(a.cfg.Location)
+	bn.PutBooking(bnovo.Booking{
+		ID: id, Number: "WEBHOOK-1", StatusID: bnovotest.StatusCheckedIn, StatusName: bnovotest.StatusNames[bnovotest.StatusCheckedIn],
+		SourceID: 1, SourceName: "Стойка", Arrival: now.AddDate(0, 0, -2), Departure: now, CreateDate: now.AddDate(0, 0, -7),
+		Customer: &bnovo.Customer{ID: id, Name: "Вера", Surname: "Быстрова", Phone: demoCheckoutPhone},
+	})
+	bn.AddPayment(bnovo.Payment{BookingID: id, Type: bnovo.PaymentIn, Amount: 1200000, PaymentTypeName: "Банковская карта"})
+	checkedOut := time.Now()
+	bn.SetStatus(id, bnovotest.StatusCheckedOut, bnovotest.StatusNames[bnovotest.StatusCheckedOut])
+
+	marker := syncer.Marker(id, 1)
+	deadline := time.After(30 * time.Second)
+	for {
+		for _, op := range pb.AllOperations() {
+			if syncer.HasMarker(op.Reason, marker) {
+				return id, time.Since(checkedOut), nil
+			}
+		}
+		select {
+		case <-kicks:
+			sum, err := a.engine.Drain(ctx)
+			if err != nil {
+				return 0, 0, fmt.Errorf("draining the webhook queue: %w", err)
+			}
+			if sum.Seen > 0 {
+				a.logSummary("queue", sum, 0, nil)
+			}
+		case <-deadline:
+			return 0, 0, errors.New("demo: the checkout was not credited within 30 s of its webhook")
+		case <-ctx.Done():
+			return 0, 0, ctx.Err()
+		}
+	}
+}
+
+// demoWebhookSecret is the demo receiver's path segment (a real one comes from credentials);
+// demoCheckoutPhone is the phone of the guest who checks out. Both must never be logged.
+const (
+	demoWebhookSecret = "demo-webhook-secret-0123"
+	demoCheckoutPhone = "+7 903 555-01-99"
+)
 
 func add(t *syncer.Summary, s syncer.Summary) {
 	t.Seen += s.Seen
