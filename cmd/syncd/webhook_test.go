@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -39,22 +40,24 @@ type runningDaemon struct {
 	done   chan int // the exit code, once run returns
 	out    *lockedBuffer
 	hook   string // the webhook URL Bnovo is given
+	scrape string // the /metrics URL
 }
 
 // startDaemon runs the daemon in-process with the webhook receiver on a free loopback port and
 // waits until the receiver answers.
 func startDaemon(t testing.TB, r *simRig) *runningDaemon {
 	t.Helper()
-	addr := freeLoopbackAddr(t)
+	addr, metricsAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
 	r.env["SYNCD_WEBHOOK_SECRET"] = testWebhookSecret
 	cfg, err := os.ReadFile(r.cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.writeConfig(t, string(cfg)+fmt.Sprintf("webhook:\n  listen: %s\n", addr), 0o600)
+	r.writeConfig(t, string(cfg)+fmt.Sprintf("webhook:\n  listen: %s\nmetrics:\n  listen: %s\n", addr, metricsAddr), 0o600)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &runningDaemon{cancel: cancel, done: make(chan int, 1), out: &lockedBuffer{}, hook: "http://" + addr + "/bnovo/" + testWebhookSecret}
+	d := &runningDaemon{cancel: cancel, done: make(chan int, 1), out: &lockedBuffer{},
+		hook: "http://" + addr + "/bnovo/" + testWebhookSecret, scrape: "http://" + metricsAddr + "/metrics"}
 	go func() {
 		var errOut bytes.Buffer
 		code := exitCode(run(ctx, []string{"-config", r.cfgPath}, d.out, &errOut, r.getenv), &errOut)
@@ -161,6 +164,17 @@ func TestDaemonWebhookCreditsCheckouts(t *testing.T) {
 		if _, ok := creditedWithin(r, id, at, 15*time.Second); !ok {
 			t.Fatalf("checkout of booking %d was not credited within 15 s through the webhook:\n%s", id, d.out.String())
 		}
+	}
+	// The daemon serves metrics, and what its drains posted is counted there.
+	waitQueueEmpty(t, r, 10*time.Second)
+	resp, err := http.Get(d.scrape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `syncd_operations_total{kind="deposit"} 5` + "\n"; !strings.Contains(string(scraped), want) {
+		t.Errorf("metrics after 5 credited checkouts lack %q:\n%s", want, scraped)
 	}
 
 	post := func(path, body string) int {
