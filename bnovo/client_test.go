@@ -400,7 +400,7 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	srv := newServer(t, bnovotest.Options{Windows: []bnovotest.Window{{Limit: 3, Per: 300 * time.Millisecond}}})
 	putStays(srv, 100, 1, june24)
 	var logs bytes.Buffer
-	c := newClient(t, srv, func(c *bnovo.Config) { c.Logger = zerolog.New(&syncWriter{w: &logs}) })
+	c := newClient(t, srv, func(c *bnovo.Config) { c.Logger = zerolog.New(zerolog.SyncWriter(&logs)) })
 	for i := range 5 {
 		if _, err := c.Booking(t.Context(), 100); err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -428,17 +428,6 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	if waits != st.TooMany {
 		t.Errorf("%d retries logged for %d 429 answers", waits, st.TooMany)
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func TestLimiterWaitsBeforeEveryRequest(t *testing.T) {

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/testlog"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -451,7 +451,7 @@ func TestListenAndServe(t *testing.T) {
 }
 
 func TestSecretNeverLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs testlog.Buffer
 	logger := zerolog.New(&logs).Level(zerolog.DebugLevel)
 	s, _, _ := newTestServer(t, Options{Logger: logger, MaxBody: 128})
 	base, stop := serve(t, s)
@@ -487,23 +487,6 @@ func TestSecretNeverLogged(t *testing.T) {
 			t.Errorf("logs lack %q:\n%s", want, out)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestSimulatorDeliversOnSetStatus(t *testing.T) {

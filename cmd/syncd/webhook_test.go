@@ -18,6 +18,7 @@ import (
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/internal/testlog"
 	syncer "github.com/hotelsync/syncd/sync"
 )
 
@@ -38,7 +39,7 @@ func mustLoadLocation(name string) *time.Location {
 type runningDaemon struct {
 	cancel context.CancelFunc
 	done   chan int // the exit code, once run returns
-	out    *lockedBuffer
+	out    *testlog.Buffer
 	hook   string // the webhook URL Bnovo is given
 	scrape string // the /metrics URL
 }
@@ -56,7 +57,7 @@ func startDaemon(t testing.TB, r *simRig) *runningDaemon {
 	r.writeConfig(t, string(cfg)+fmt.Sprintf("webhook:\n  listen: %s\nmetrics:\n  listen: %s\n", addr, metricsAddr), 0o600)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &runningDaemon{cancel: cancel, done: make(chan int, 1), out: &lockedBuffer{},
+	d := &runningDaemon{cancel: cancel, done: make(chan int, 1), out: &testlog.Buffer{},
 		hook: "http://" + addr + "/bnovo/" + testWebhookSecret, scrape: "http://" + metricsAddr + "/metrics"}
 	go func() {
 		var errOut bytes.Buffer
@@ -354,22 +355,4 @@ func freeLoopbackAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// lockedBuffer is a bytes.Buffer the daemon's goroutines may write while the test reads it.
-type lockedBuffer struct {
-	mu  gosync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
