@@ -17,8 +17,8 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
-	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/internal/testlog"
+	"github.com/hotelsync/syncd/probonus"
 	syncer "github.com/hotelsync/syncd/sync"
 )
 
