@@ -57,6 +57,11 @@ func New(w io.Writer, level, format string) (zerolog.Logger, error) {
 
 	// Second-precision timestamps make the order of a burst of lines unreadable in journald.
 	zerolog.TimeFieldFormat = time.RFC3339Nano
+	// The engine's workers log at once; zerolog writes each line in one Write, but only an
+	// *os.File is safe for that without a lock (tests and embedders pass buffers).
+	if _, isFile := w.(*os.File); !isFile {
+		out = zerolog.SyncWriter(out)
+	}
 	logger := zerolog.New(out).Level(lvl).With().Timestamp().Logger()
 	// Without this, zerolog.Ctx on a context that never got a logger returns a disabled one and
 	// those lines vanish silently.
