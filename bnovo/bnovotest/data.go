@@ -177,13 +177,23 @@ func (s *Server) listingLocked(key listKey) []int64 {
 
 func (s *Server) inListingLocked(id int64, key listKey) bool {
 	rec, ok := s.bookings[id]
-	return ok && (rec.raw != "" || s.matches(rec.booking, key.dataType, key.window))
+	if !ok || rec.raw != "" {
+		return ok
+	}
+	if rec.days == nil {
+		// Formatting dates in the hotel's zone is most of a listing's cost: once per change.
+		rec.days = s.daysOf(rec.booking)
+	}
+	return matches(rec.days, key.dataType, key.window)
 }
 
 // changedLocked follows a change of one record: the cached listings are corrected for it (a
 // fresh slice each time, since handlers may still hold the old one after unlocking) and the
 // webhook, if any, is queued.
 func (s *Server) changedLocked(id int64) {
+	if rec, ok := s.bookings[id]; ok {
+		rec.days = nil
+	}
 	for key, ids := range s.listings {
 		i, listed := slices.BinarySearch(ids, id)
 		switch in := s.inListingLocked(id, key); {

@@ -141,21 +141,30 @@ func (s *Server) day(t time.Time) string {
 	return t.In(s.opts.Location).Format(bnovo.DateLayout)
 }
 
-func (s *Server) matches(b bnovo.Booking, dataType bnovo.DataType, window dateRange) bool {
+// bookingDays are a booking's dates as listings filter on them (see day).
+type bookingDays struct{ created, updated, arrival, departure, cancelled string }
+
+func (s *Server) daysOf(b bnovo.Booking) *bookingDays {
+	return &bookingDays{
+		created: s.day(b.CreateDate), updated: s.day(b.UpdateDate), arrival: s.day(b.Arrival),
+		departure: s.day(b.Departure), cancelled: s.day(b.CancelDate),
+	}
+}
+
+func matches(d *bookingDays, dataType bnovo.DataType, window dateRange) bool {
 	switch dataType {
 	case bnovo.ByChanged:
-		return window.has(s.day(b.UpdateDate))
+		return window.has(d.updated)
 	case bnovo.ByStay:
-		arrival, departure := s.day(b.Arrival), s.day(b.Departure)
-		return arrival != "" && departure != "" && arrival <= window.to && departure >= window.from
+		return d.arrival != "" && d.departure != "" && d.arrival <= window.to && d.departure >= window.from
 	case bnovo.ByArrival:
-		return window.has(s.day(b.Arrival))
+		return window.has(d.arrival)
 	case bnovo.ByDeparture:
-		return window.has(s.day(b.Departure))
+		return window.has(d.departure)
 	case bnovo.ByCancelDate:
-		return window.has(s.day(b.CancelDate))
+		return window.has(d.cancelled)
 	default:
-		return window.has(s.day(b.CreateDate))
+		return window.has(d.created)
 	}
 }
 

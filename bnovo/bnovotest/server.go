@@ -100,6 +100,7 @@ type Server struct {
 type record struct {
 	booking bnovo.Booking
 	raw     string
+	days    *bookingDays // booking's dates for listings; nil until needed and after a change
 }
 
 // NewServer starts a simulator at once; Close stops it.
