@@ -20,12 +20,13 @@ type plan struct {
 	seen     bool  // the state had a record of the booking
 	guest    guest // the customer's contacts, normalised once
 	accrual  Accrual
-	op       *state.Op // to journal and send; nil when nothing is to be posted
-	matched  []string  // account-map keys learned while matching, to persist
-	park     string    // reason, when the booking cannot be processed
-	retry    bool      // transient trouble: queue the booking for a later run
-	complete bool      // nothing more to do once op (if any) is posted
-	created  bool      // the guest's account was created in this run
+	op       *state.Op         // to journal and send; nil when nothing is to be posted
+	matched  []string          // account-map keys learned while matching, to persist
+	park     string            // reason, when the booking cannot be processed
+	retry    bool              // transient trouble: queue the booking for a later run
+	complete bool              // nothing more to do once op (if any) is posted
+	created  bool              // the guest's account was created in this run
+	refused  *CredentialsError // an API refused syncd's credentials: the run stops after this page
 }
 
 // batch processes a page of bookings with two commits at most: one that journals every
@@ -139,6 +140,9 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		return fmt.Errorf("journaling a page: %w", err)
 	}
 	if withOps == 0 {
+		if err := refusal(plans); err != nil {
+			return err
+		}
 		e.writeBacks(ctx, plans, sum)
 		return nil
 	}
@@ -180,6 +184,9 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	})
 	if err != nil {
 		return fmt.Errorf("recording a page's operations: %w", err)
+	}
+	if err := refusal(plans); err != nil {
+		return err
 	}
 	e.writeBacks(ctx, plans, sum)
 	if interrupted.Load() {
@@ -301,6 +308,14 @@ func (e *Engine) plan(ctx context.Context, p *plan, sum *Summary) {
 // trouble parks the booking when the problem is its own (permanent), or queues it for a later
 // run when the problem is passing (an API down, a timeout).
 func (e *Engine) trouble(p *plan, doing string, err error, permanent bool) {
+	if ce := refusedCredentials(err); ce != nil {
+		// Not this booking's fault: it is queued, and the run ends with the one error that
+		// tells a person what to fix.
+		p.refused = ce
+		p.retry = true
+		e.log.Debug().Int64("booking", p.b.ID).Err(err).Msgf("%s failed: credentials refused", doing)
+		return
+	}
 	if permanent {
 		p.park = doing + ": " + err.Error()
 		e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Err(err).Msgf("booking parked: %s failed; fix the booking or the account, it is retried when the booking changes", doing)

@@ -450,6 +450,8 @@ func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
 				}
 			case bnovo.KindOf(err) == bnovo.Permanent:
 				parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "fetching the booking failed: " + err.Error()})
+			case refusedCredentials(err) != nil:
+				return refusedCredentials(err) // everything stays queued
 			default:
 				// Bnovo trouble: it stays queued for the next run.
 				e.log.Warn().Int64("booking", id).Err(err).Msg("queued booking could not be fetched; retrying next run")

@@ -2,8 +2,13 @@ package sync
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -40,4 +45,48 @@ func TestDrainSyncsQueuedBookingsAndDropsUnknownIDs(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRefusedTokenStopsTheRunNamingTheKey: with a ProBonus token that is refused, the cycle
+// ends with one error naming probonus.token, parks nothing (the bookings are not at fault) and
+// loses nothing: once the token is fixed, every stay is credited once.
+func TestRefusedTokenStopsTheRunNamingTheKey(t *testing.T) {
+	h := newHarness(t, nil)
+	var ids []int64
+	for i := range 3 {
+		id := h.checkedOut(fmt.Sprintf("+7 912 345-67-%02d", 10+i), "", "")
+		h.pay(id, "in", 1000000, "Наличные")
+		ids = append(ids, id)
+	}
+	wrong, err := probonus.New(probonus.Config{BaseURL: h.pb.URL, Token: "not-the-token", Retry: fastRetry, RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := h.opt
+	opt.Ledger = wrong
+	eng, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = eng.Cycle(context.Background())
+	var ce *CredentialsError
+	if !errors.As(err, &ce) || ce.API != "ProBonus" || !strings.Contains(err.Error(), "probonus.token") {
+		t.Fatalf("cycle with a refused token: %v, want a CredentialsError naming probonus.token", err)
+	}
+	if strings.Contains(err.Error(), "not-the-token") {
+		t.Errorf("the error shows the token: %v", err)
+	}
+	if parked := h.parked(); len(parked) != 0 {
+		t.Errorf("parked %v; a refused token is not the bookings' fault", parked)
+	}
+	if ops := h.pb.AllOperations(); len(ops) != 0 {
+		t.Errorf("%d operations posted with a refused token", len(ops))
+	}
+
+	h.cycle() // the token fixed: the original engine, same state file
+	for _, id := range ids {
+		if net, n := h.posted(id); net != 50000 || n != 1 {
+			t.Errorf("booking %d: %d kopecks in %d operations after the token was fixed, want 50000 in 1", id, net, n)
+		}
+	}
 }
