@@ -225,13 +225,13 @@ func TestFaultyRunsLogNoSecretsOrContacts(t *testing.T) {
 
 	r.env["SYNCD_PROBONUS_TOKEN"] = wrongToken
 	r.bn.AddPayment(bnovo.Payment{BookingID: credited[1], Type: bnovo.PaymentIn, Amount: 500000, PaymentTypeName: "Наличные", Date: time.Now()})
-	// A rejected ProBonus token leaves the bookings queued and the run exits 0.
-	once("wrong ProBonus token", -1, "401 Unauthorized")
+	// A rejected ProBonus token leaves the bookings queued and the run fails naming the key.
+	once("wrong ProBonus token", exitFailed, "ProBonus refused syncd's credentials: check probonus.token")
 
 	r.env["SYNCD_PROBONUS_TOKEN"] = token
 	r.env["SYNCD_BNOVO_API_KEY"] = wrongKey
 	r.bn.ExpireTokens()
-	once("wrong Bnovo key", exitFailed, "POST /auth")
+	once("wrong Bnovo key", exitFailed, "Bnovo refused syncd's credentials: check bnovo.api_key")
 
 	// -status shows parked reasons to whoever runs it: part of the output too.
 	stdout, stderr, _ := r.run(t, "-status")
