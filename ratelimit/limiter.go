@@ -37,7 +37,8 @@ type Options struct {
 
 	// ReserveHold is how long a slot reserved ahead stays usable; default 1s. A reserved slot
 	// is logged at the end of its hold and counts in every window from the moment it is
-	// reserved, so it is safe to use at any instant of the hold; unused, it is simply spent.
+	// reserved, so it is safe to use at any instant of the hold. Unused, it stays counted
+	// until Release gives it back (a crash keeps it counted: the safe side).
 	ReserveHold time.Duration
 }
 
@@ -75,6 +76,15 @@ type Limiter struct {
 	pendingUntil time.Time
 	batch        int       // size of the next durable reservation; grows while the caller is fast
 	lastAdmit    time.Time // when the latest call was admitted
+	// forget are log entries gone from calls (slots reserved and never used, or logged again
+	// at an earlier time) and still in the Store until Release forgets them there.
+	forget []slots
+}
+
+// slots are n log entries at one instant.
+type slots struct {
+	at time.Time
+	n  int
 }
 
 // New builds a Limiter over windows and loads the persisted log (the calls within the longest
@@ -205,15 +215,87 @@ func (l *Limiter) takeReservedLocked(now time.Time) bool {
 		return false
 	}
 	if now.After(l.pendingUntil) {
-		// The caller was not fast enough: the rest of the batch stays spent, and the next
-		// batch starts small again so a slow caller does not keep wasting budget.
-		l.pendingN = 0
+		// The caller was not fast enough: the rest of the batch was never sent, so it stops
+		// counting here (Release forgets it in the Store too), and the next batch starts
+		// small again so a slow caller does not keep reserving what it will not use.
+		l.dropPendingLocked(now)
 		l.batch = 1
 		return false
 	}
 	l.pendingN--
 	l.lastAdmit = now
 	return true
+}
+
+// dropPendingLocked forgets, in memory, the slots reserved ahead and not handed out, and keeps
+// them for Release to forget in the Store. Only calls never sent are forgotten, so every window
+// still counts every call that was.
+func (l *Limiter) dropPendingLocked(now time.Time) {
+	if l.pendingN > 0 {
+		l.calls = removeAt(l.calls, l.pendingUntil, l.pendingN)
+		l.forget = append(l.forget, slots{at: l.pendingUntil, n: l.pendingN})
+		l.pendingN = 0
+	}
+	// Entries that no window counts any more need no forgetting: the Store prunes them.
+	cutoff := now.Add(-l.longest)
+	l.forget = slices.DeleteFunc(l.forget, func(s slots) bool { return !s.at.After(cutoff) })
+}
+
+// Release gives back the slots reserved ahead and not handed out, in memory and in the Store,
+// and the next reservation starts with a batch of one. Callers call it when a run ends, so
+// slots reserved for calls that never came do not spend the hour's and the day's budget. Only
+// an orderly Release forgets in the Store: after a crash the reserved slots still count, which
+// is the safe side. It is safe for concurrent use (a Wait after it reserves afresh) and writes
+// nothing when nothing is reserved.
+//
+// Slots that were handed out are logged at the end of their hold, in the future; Release logs
+// them again at its own time, which is no earlier than their calls when it comes after the
+// run's calls, as it should. So no entry stays dated in the future and each still counts for
+// as long as its call needs.
+//
+// A Store without ForgetCalls keeps every entry, so only a restart over-counts them. When the
+// Store fails, its entries stay (counted after a restart) and the next Release tries again.
+func (l *Limiter) Release() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.batch = 1
+	l.lastAdmit = time.Time{}
+	l.dropPendingLocked(now)
+	forgetter, _ := l.store.(Forgetter)
+	if future := l.calls[firstAfter(l.calls, now):]; len(future) > 0 {
+		if forgetter != nil {
+			// Logged at now before being forgotten at their old time: a crash in between
+			// over-counts, never under-counts.
+			if err := l.store.RecordCalls(slices.Repeat([]time.Time{now}, len(future))...); err != nil {
+				return fmt.Errorf("ratelimit: log used reserved calls again: %w", err)
+			}
+			for _, t := range future {
+				if n := len(l.forget); n > 0 && l.forget[n-1].at.Equal(t) {
+					l.forget[n-1].n++
+				} else {
+					l.forget = append(l.forget, slots{at: t, n: 1})
+				}
+			}
+		}
+		// Every earlier entry is at or before now, so the log stays ascending.
+		for i := range future {
+			future[i] = now
+		}
+	}
+	if forgetter == nil {
+		l.forget = nil
+		return nil
+	}
+	for len(l.forget) > 0 {
+		s := l.forget[0]
+		if err := forgetter.ForgetCalls(s.at, s.n); err != nil {
+			return fmt.Errorf("ratelimit: forget reserved calls: %w", err)
+		}
+		l.forget = l.forget[1:]
+	}
+	l.forget = nil
+	return nil
 }
 
 // admitLocked records the call admitted at now, plus any slots reserved ahead, in one durable
@@ -356,7 +438,7 @@ func (l *Limiter) Block(until time.Time) {
 }
 
 // Usage reports every window's effective limit and the calls it counts now (slots reserved
-// ahead included: they are spent).
+// ahead included until Release gives them back).
 func (l *Limiter) Usage() []Usage {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -51,6 +51,35 @@ func mustWait(t *testing.T, l *Limiter) time.Time {
 	return time.Now()
 }
 
+// concurrentCalls runs goroutines callers of calls calls each on l, caller i pausing gap(i, j)
+// (nil: no pause) after its call j, and returns every admit time.
+func concurrentCalls(t *testing.T, l *Limiter, callers, calls int, gap func(i, j int) time.Duration) []time.Time {
+	t.Helper()
+	var (
+		mu     sync.Mutex
+		admits []time.Time
+		wg     sync.WaitGroup
+	)
+	for i := range callers {
+		wg.Go(func() {
+			for j := range calls {
+				if err := l.Wait(t.Context()); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				admits = append(admits, time.Now())
+				mu.Unlock()
+				if gap != nil {
+					time.Sleep(gap(i, j))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return admits
+}
+
 func TestNewRejectsBadOptions(t *testing.T) {
 	one := []Window{{1, time.Second}}
 	tests := []struct {
@@ -229,25 +258,7 @@ func TestConcurrentWaitersNeverExceed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		windows := []Window{{3, time.Second}, {5, 10 * time.Second}, {12, time.Hour}}
 		l := mustNew(t, windows, Options{Store: &MemStore{}, Share: 0.9})
-		var (
-			mu     sync.Mutex
-			admits []time.Time
-			wg     sync.WaitGroup
-		)
-		for range 20 {
-			wg.Go(func() {
-				for range 3 {
-					if err := l.Wait(t.Context()); err != nil {
-						t.Error(err)
-						return
-					}
-					mu.Lock()
-					admits = append(admits, time.Now())
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
+		admits := concurrentCalls(t, l, 20, 3, nil)
 		if len(admits) != 60 {
 			t.Fatalf("admitted %d calls, want 60", len(admits))
 		}
@@ -435,26 +446,7 @@ func TestReserveBatchingCutsWrites(t *testing.T) {
 		// Concurrent callers share reserved slots and still never exceed.
 		store := &MemStore{}
 		l := mustNew(t, tight, Options{Store: store, Reserve: 4})
-		var (
-			mu     sync.Mutex
-			admits []time.Time
-			wg     sync.WaitGroup
-		)
-		for range 8 {
-			wg.Go(func() {
-				for range 10 {
-					if err := l.Wait(t.Context()); err != nil {
-						t.Error(err)
-						return
-					}
-					mu.Lock()
-					admits = append(admits, time.Now())
-					mu.Unlock()
-					time.Sleep(50 * time.Millisecond)
-				}
-			})
-		}
-		wg.Wait()
+		admits := concurrentCalls(t, l, 8, 10, func(int, int) time.Duration { return 50 * time.Millisecond })
 		checkWindows(t, admits, tight, 1)
 		if store.Writes() >= 80 {
 			t.Errorf("Reserve 4, 8 callers: %d writes for 80 calls, want fewer", store.Writes())
@@ -605,4 +597,266 @@ func (s *flakyStore) RecordCalls(at ...time.Time) error {
 		return errDiskFull
 	}
 	return s.MemStore.RecordCalls(at...)
+}
+
+// fastRun makes calls calls 100ms apart with Reserve 16 (batches 1, 2, 4, 8, 16: 31 slots for
+// 20 calls, so 11 are still reserved at the end) and returns their admit times.
+func fastRun(t *testing.T, l *Limiter, calls int) []time.Time {
+	t.Helper()
+	var admits []time.Time
+	for range calls {
+		admits = append(admits, mustWait(t, l))
+		time.Sleep(100 * time.Millisecond)
+	}
+	return admits
+}
+
+// futureCalls counts stored entries after now: slots reserved ahead.
+func futureCalls(store *MemStore) int {
+	n := 0
+	for _, c := range store.Calls() {
+		if c.After(time.Now()) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestReleaseGivesBackReservedSlots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		windows := []Window{{100, time.Minute}, {1000, time.Hour}}
+		store := &MemStore{}
+		l := mustNew(t, windows, Options{Store: store, Reserve: 16})
+		admits := fastRun(t, l, 20)
+		if got := len(store.Calls()); got != 31 {
+			t.Fatalf("before Release: %d stored, want 31 (20 made + 11 reserved)", got)
+		}
+		if got := futureCalls(store); got != 15 {
+			t.Fatalf("before Release: %d future entries, want the last batch's 15 (4 used)", got)
+		}
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(store.Calls()); got != 20 {
+			t.Errorf("after Release: %d stored, want the 20 made", got)
+		}
+		if got := futureCalls(store); got != 0 {
+			t.Errorf("after Release: %d future entries, want none", got)
+		}
+		if u := l.Usage(); u[1].Used != 20 {
+			t.Errorf("after Release: hourly window counts %d, want 20", u[1].Used)
+		}
+		if r := l.Remaining(); r != 80 {
+			t.Errorf("after Release: Remaining = %d, want 80", r)
+		}
+
+		// Nothing pending: no durable write.
+		writes := store.Writes()
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if store.Writes() != writes {
+			t.Errorf("a Release with nothing reserved wrote to the store")
+		}
+
+		// The next call starts a fresh batch of one.
+		admits = append(admits, mustWait(t, l))
+		if got := len(store.Calls()); got != 21 {
+			t.Errorf("first call after Release: %d stored, want 21 (no slot ahead)", got)
+		}
+		checkWindows(t, admits, windows, 1)
+
+		// A restart counts only the calls made.
+		restarted := mustNew(t, windows, Options{Store: store, Reserve: 16})
+		if u := restarted.Usage(); u[1].Used != 21 {
+			t.Errorf("after restart: hourly window counts %d, want 21", u[1].Used)
+		}
+	})
+}
+
+// TestReleaseLetsTheNextCallsUseTheBudget: with a tight window, slots reserved and not
+// released would make the next run wait for a whole window; released, the calls go at once,
+// and the window is still never crossed.
+func TestReleaseLetsTheNextCallsUseTheBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		windows := []Window{{8, time.Minute}}
+		store := &MemStore{}
+		l := mustNew(t, windows, Options{Store: store, Reserve: 4})
+		// Batches of 1 and 2: 3 slots for 2 calls.
+		admits := fastRun(t, l, 2)
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		admits = append(admits, fastRun(t, l, 6)...)
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("6 calls after Release took %v; the released slot should be free", took)
+		}
+		if w := l.Reserve(); w <= 0 {
+			t.Errorf("window full, yet Reserve = %v", w)
+		}
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		admits = append(admits, mustWait(t, l)) // waits for the first call to leave
+		checkWindows(t, admits, windows, 1)
+		if got := len(store.Calls()); got != 9 {
+			t.Errorf("%d stored for 9 calls", got)
+		}
+	})
+}
+
+// TestReleaseForgetsExpiredSlotsToo: a batch whose hold ended unused mid-run stops counting
+// at once in memory, and Release forgets it in the Store.
+func TestReleaseForgetsExpiredSlotsToo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &MemStore{}
+		l := mustNew(t, hourly, Options{Store: store, Reserve: 16})
+		fastRun(t, l, 5) // batches 1, 2, 4: 2 slots reserved
+		time.Sleep(5 * time.Second)
+		mustWait(t, l) // the batch expired: slow again, one slot
+		wantUsed(t, l, 6)
+		if got := len(store.Calls()); got != 8 {
+			t.Errorf("after expiry: %d stored, want 8 (the expired stay until Release)", got)
+		}
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(store.Calls()); got != 6 {
+			t.Errorf("after Release: %d stored, want 6", got)
+		}
+	})
+}
+
+// hourly is a roomy window: only the reservations decide what is counted.
+var hourly = []Window{{1000, time.Hour}}
+
+// reservedAhead returns a Limiter on store after 20 fast calls: 31 slots counted, 11 unused.
+func reservedAhead(t *testing.T, store Store) *Limiter {
+	t.Helper()
+	l := mustNew(t, hourly, Options{Store: store, Reserve: 16})
+	fastRun(t, l, 20)
+	return l
+}
+
+func wantUsed(t *testing.T, l *Limiter, want int) {
+	t.Helper()
+	if u := l.Usage(); u[0].Used != want {
+		t.Errorf("Used = %d, want %d", u[0].Used, want)
+	}
+}
+
+// TestCrashKeepsReservedSlotsCounted: without a Release (a crash) the slots stay counted by
+// the next Limiter on the store: the safe side.
+func TestCrashKeepsReservedSlotsCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &MemStore{}
+		reservedAhead(t, store)
+		restarted := mustNew(t, hourly, Options{Store: store, Reserve: 16})
+		wantUsed(t, restarted, 31)
+		// The new Limiter cannot tell used slots from unused ones: its Release keeps them all
+		// counted (logged again at its own time, later than any of their calls).
+		if err := restarted.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(store.Calls()); got != 31 {
+			t.Errorf("a fresh Limiter's Release forgot %d entries it did not reserve", 31-got)
+		}
+		wantUsed(t, restarted, 31)
+	})
+}
+
+// plainStore is a Store without ForgetCalls.
+type plainStore struct{ m MemStore }
+
+func (s *plainStore) LoadCalls(since time.Time) ([]time.Time, error) { return s.m.LoadCalls(since) }
+func (s *plainStore) RecordCalls(at ...time.Time) error              { return s.m.RecordCalls(at...) }
+func (s *plainStore) PruneCalls(before time.Time) error              { return s.m.PruneCalls(before) }
+func (s *plainStore) Calls() []time.Time                             { return s.m.Calls() }
+
+type flakyForgetter struct {
+	MemStore
+	fail bool
+}
+
+func (s *flakyForgetter) ForgetCalls(at time.Time, n int) error {
+	if s.fail {
+		return errDiskFull
+	}
+	return s.MemStore.ForgetCalls(at, n)
+}
+
+func TestReleaseWithoutForgettingStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A Store that cannot forget: memory gives the slots back, the Store keeps them.
+		plain := &plainStore{}
+		l := reservedAhead(t, plain)
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		wantUsed(t, l, 20)
+		if got := len(plain.Calls()); got != 31 {
+			t.Errorf("a Store without ForgetCalls holds %d, want 31", got)
+		}
+
+		// A failing forget is reported and retried by the next Release.
+		store := &flakyForgetter{fail: true}
+		l = reservedAhead(t, store)
+		if err := l.Release(); !errors.Is(err, errDiskFull) {
+			t.Fatalf("Release = %v, want the store's error", err)
+		}
+		wantUsed(t, l, 20)
+		store.fail = false
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(store.Calls()); got != 20 {
+			t.Errorf("after the retried Release: %d stored, want 20", got)
+		}
+	})
+}
+
+func TestReleaseWithoutStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := reservedAhead(t, nil)
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		wantUsed(t, l, 20)
+	})
+}
+
+// TestConcurrentReleaseNeverExceeds: callers keep waiting while another goroutine releases
+// now and then (a run ending while another part of the daemon still calls): no window is
+// crossed, and after the last Release the store holds exactly the calls made.
+func TestConcurrentReleaseNeverExceeds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		windows := []Window{{10, time.Second}, {30, 10 * time.Second}}
+		store := &MemStore{}
+		l := mustNew(t, windows, Options{Store: store, Reserve: 8})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for range 40 {
+				if err := l.Release(); err != nil {
+					t.Error(err)
+				}
+				time.Sleep(170 * time.Millisecond)
+			}
+		}()
+		admits := concurrentCalls(t, l, 6, 15, func(i, j int) time.Duration {
+			return time.Duration(20+(i*7+j*13)%90) * time.Millisecond
+		})
+		<-done
+		if err := l.Release(); err != nil {
+			t.Fatal(err)
+		}
+		checkWindows(t, admits, windows, 1)
+		if got := len(store.Calls()); got != len(admits) {
+			t.Errorf("store holds %d entries for %d calls made", got, len(admits))
+		}
+		if u := l.Usage(); u[1].Used > len(admits) {
+			t.Errorf("Used = %d for %d calls made", u[1].Used, len(admits))
+		}
+	})
 }

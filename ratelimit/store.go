@@ -14,6 +14,13 @@ type Store interface {
 	PruneCalls(before time.Time) error
 }
 
+// Forgetter is a Store that can forget entries: Limiter.Release uses it to give back slots
+// reserved ahead and never used. ForgetCalls removes up to n entries stored at exactly at,
+// durably before it returns; fewer (or none) when fewer are stored.
+type Forgetter interface {
+	ForgetCalls(at time.Time, n int) error
+}
+
 // MemStore is an in-memory Store for tests and dry runs. It is safe for concurrent use and
 // survives any number of Limiters built on it, which is how tests model restarts.
 type MemStore struct {
@@ -50,6 +57,15 @@ func (s *MemStore) PruneCalls(before time.Time) error {
 	return nil
 }
 
+// ForgetCalls removes up to n calls stored at exactly at.
+func (s *MemStore) ForgetCalls(at time.Time, n int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	s.calls = removeAt(s.calls, at.Round(0), n)
+	return nil
+}
+
 // Calls returns every stored call, ascending.
 func (s *MemStore) Calls() []time.Time {
 	s.mu.Lock()
@@ -57,7 +73,7 @@ func (s *MemStore) Calls() []time.Time {
 	return slices.Clone(s.calls)
 }
 
-// Writes counts RecordCalls invocations: each stands for one durable write (an fsync in a
+// Writes counts RecordCalls and ForgetCalls invocations: each stands for one durable write (an fsync in a
 // real store), which is what Options.Reserve saves.
 func (s *MemStore) Writes() int {
 	s.mu.Lock()
@@ -75,4 +91,17 @@ func insertSorted(calls []time.Time, t time.Time) []time.Time {
 		i--
 	}
 	return slices.Insert(calls, i, t)
+}
+
+// removeAt removes up to n entries equal to at from the ascending calls.
+func removeAt(calls []time.Time, at time.Time, n int) []time.Time {
+	first, found := slices.BinarySearchFunc(calls, at, compareTime)
+	if !found || n <= 0 {
+		return calls
+	}
+	end := first
+	for end < len(calls) && end-first < n && calls[end].Equal(at) {
+		end++
+	}
+	return slices.Delete(calls, first, end)
 }

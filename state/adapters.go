@@ -29,6 +29,12 @@ func (c CallLog) PruneCalls(before time.Time) error {
 	return c.db.Update(func(tx *Tx) error { return tx.PruneCalls(c.scope, before) })
 }
 
+// ForgetCalls removes up to n calls logged at exactly at (slots a limiter reserved and did not
+// use), in one durable write.
+func (c CallLog) ForgetCalls(at time.Time, n int) error {
+	return c.db.Update(func(tx *Tx) error { return tx.ForgetCalls(c.scope, at, n) })
+}
+
 // TokenStore keeps one named access token across restarts, in the shape of bnovo.TokenStore.
 type TokenStore struct {
 	db   *DB

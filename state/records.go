@@ -457,6 +457,34 @@ func (tx *Tx) PruneCalls(scope string, before time.Time) error {
 	return nil
 }
 
+// ForgetCalls deletes up to n of the scope's calls logged at exactly at; the rest of the log,
+// other entries at that instant included, is kept.
+func (tx *Tx) ForgetCalls(scope string, at time.Time, n int) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	b, err := tx.callScope(scope, false)
+	if err != nil || b == nil || n <= 0 {
+		return err
+	}
+	instant, err := callTimeKey(at)
+	if err != nil {
+		return fmt.Errorf("call log %q: %w", scope, err)
+	}
+	// Keys are collected first: deleting while a bbolt cursor walks can skip entries.
+	var doomed [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(instant); k != nil && len(doomed) < n && bytes.HasPrefix(k, instant); k, _ = c.Next() {
+		doomed = append(doomed, bytes.Clone(k))
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("call log %q forget: %w", scope, err)
+		}
+	}
+	return nil
+}
+
 // ---- secrets cache and small values
 
 func encodeToken(value string, expires time.Time) ([]byte, error) {

@@ -279,6 +279,7 @@ func TestWritesInViewFail(t *testing.T) {
 			"PutOp":       tx.PutOp(sampleOp(1, 1, OpIntended)),
 			"Park":        tx.Park(Parked{Key: "k"}),
 			"AppendCalls": tx.AppendCalls("bnovo", t0),
+			"ForgetCalls": tx.ForgetCalls("bnovo", t0, 1),
 			"Enqueue":     tx.Enqueue(1),
 		} {
 			if err == nil {
@@ -287,6 +288,64 @@ func TestWritesInViewFail(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestForgetCalls: a limiter's Release forgets the slots it reserved and did not use, which
+// are entries at one instant; only up to n of them go, and nothing else.
+func TestForgetCalls(t *testing.T) {
+	db := openTemp(t)
+	log := db.CallLog("bnovo")
+	at := func(ns int) time.Time { return t0.Add(time.Duration(ns)) }
+	if err := log.RecordCalls(at(0), at(5), at(5), at(5), at(5), at(6), at(10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CallLog("bnovo-auth").RecordCalls(at(5)); err != nil {
+		t.Fatal(err)
+	}
+	nanos := func(scope string) []int {
+		calls, err := db.CallLog(scope).LoadCalls(time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int
+		for _, c := range calls {
+			out = append(out, int(c.Sub(t0)))
+		}
+		return out
+	}
+	steps := []struct {
+		at   time.Time
+		n    int
+		want []int
+	}{
+		{at(5), 3, []int{0, 5, 6, 10}},
+		{at(5), 3, []int{0, 6, 10}}, // fewer stored than asked
+		{at(5), 1, []int{0, 6, 10}}, // none left: nothing to do
+		{at(7), 1, []int{0, 6, 10}}, // between entries
+		{at(10), 0, []int{0, 6, 10}},
+		{at(10), 1, []int{0, 6}},
+	}
+	for i, s := range steps {
+		if err := log.ForgetCalls(s.at, s.n); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := nanos("bnovo"); !slices.Equal(got, s.want) {
+			t.Errorf("step %d: after ForgetCalls(%d, %d): %v, want %v", i, int(s.at.Sub(t0)), s.n, got, s.want)
+		}
+	}
+	if got := nanos("bnovo-auth"); !slices.Equal(got, []int{5}) {
+		t.Errorf("ForgetCalls touched another scope: %v", got)
+	}
+	if err := db.CallLog("nobody").ForgetCalls(at(5), 1); err != nil {
+		t.Errorf("ForgetCalls on an empty scope: %v", err)
+	}
+	// A forgotten instant takes new entries again (the sequence keeps keys unique).
+	if err := log.RecordCalls(at(5)); err != nil {
+		t.Fatal(err)
+	}
+	if got := nanos("bnovo"); !slices.Equal(got, []int{0, 5, 6}) {
+		t.Errorf("after re-recording: %v", got)
+	}
 }
 
 func TestOpLifecycle(t *testing.T) {
@@ -618,6 +677,9 @@ func TestCallsLog(t *testing.T) {
 	})
 	if err := db.Update(func(tx *Tx) error { return tx.AppendCalls("", t0) }); err == nil {
 		t.Error("AppendCalls with empty scope succeeded")
+	}
+	if err := db.Update(func(tx *Tx) error { return tx.ForgetCalls("", t0, 1) }); err == nil {
+		t.Error("ForgetCalls with empty scope succeeded")
 	}
 	if err := db.Update(func(tx *Tx) error { return tx.AppendCalls("bnovo", time.Time{}) }); err == nil {
 		t.Error("AppendCalls with an unrepresentable time succeeded")

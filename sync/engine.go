@@ -48,7 +48,8 @@ type Options struct {
 	Workers int
 
 	// Budget, when set, lets backfill progress logs say how many Bnovo calls are left now and
-	// when the backfill should finish. *ratelimit.Limiter implements it.
+	// when the backfill should finish, and gets back what a run reserved and did not use.
+	// *ratelimit.Limiter implements it.
 	Budget Budget
 
 	Logger zerolog.Logger
@@ -59,6 +60,7 @@ type Options struct {
 type Budget interface {
 	Remaining() int          // calls that could be sent right now
 	ETA(calls int) time.Time // when that many more calls could be done at the fastest allowed pace
+	Release() error          // give back calls reserved ahead and not used; a run's calls are done
 }
 
 // Engine runs sync cycles and backfills. Its methods must not be called concurrently: the
@@ -191,6 +193,7 @@ const (
 // list bookings changed since the previous cycle and bookings that checked out since the last
 // listing (on a fresh state: the whole lookback window).
 func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
+	defer e.releaseBudget()
 	start := e.now()
 	var sum Summary
 	if err := e.prologue(ctx, &sum); err != nil {
@@ -248,6 +251,7 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 // Backfill processes bookings that checked out in [from, to] (dates in the hotel's zone, both
 // inclusive). Its position is kept per range, so an interrupted backfill resumes where it was.
 func (e *Engine) Backfill(ctx context.Context, from, to time.Time) (Summary, error) {
+	defer e.releaseBudget()
 	sum, _, err := e.BackfillPages(ctx, from, to, 0)
 	return sum, err
 }
@@ -259,6 +263,7 @@ var errEnoughPages = errors.New("page allowance used")
 // end) and reports whether it is complete. The daemon uses it to interleave a long backfill with
 // its cycles, one page at a time.
 func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages int) (Summary, bool, error) {
+	defer e.releaseBudget()
 	var sum Summary
 	from, to = e.day(from), e.day(to)
 	if today := e.day(e.now()); to.After(today) {
@@ -354,9 +359,22 @@ func BackfillCursor(from, to time.Time) string {
 // announced, or that hit passing trouble) without listing anything: the daemon's prompt answer
 // to a webhook.
 func (e *Engine) Drain(ctx context.Context) (Summary, error) {
+	defer e.releaseBudget()
 	var sum Summary
 	err := e.prologue(ctx, &sum)
 	return sum, err
+}
+
+// releaseBudget ends every public run: Bnovo calls the limiter reserved ahead for this run and
+// the run did not make go back to the budget (up to Reserve-1 of them, every run). A failure
+// only leaves them counted, the safe side.
+func (e *Engine) releaseBudget() {
+	if e.opt.Budget == nil {
+		return
+	}
+	if err := e.opt.Budget.Release(); err != nil {
+		e.log.Warn().Err(err).Msg("unused Bnovo calls could not be given back to the budget; they stay counted")
+	}
 }
 
 // prologue settles operations left unclear by an earlier run, then retries queued bookings.

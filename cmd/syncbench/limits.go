@@ -20,6 +20,7 @@ type limitsResult struct {
 	Minimum     int // Bnovo calls the work needs at the least, logins and guest writes included
 	GuestWrites int // guest PUTs made (write-back): each is needed, so each counts in Minimum
 	Calls       int // API calls the simulator received
+	Logged      int // API calls in the state file's rate-limit log at the end (slots reserved and never used included)
 	AuthCalls   int
 	ByPath      map[string]int
 	TooMany     int
@@ -94,6 +95,9 @@ func runLimits(ctx context.Context, run runner, spec rigSpec, stopWhenQuiet time
 	for i, w := range r.windows {
 		res.Limits[i] = ratelimit.EffectiveLimit(w, res.Share)
 	}
+	if res.Logged, err = r.loggedCalls(); err != nil {
+		return res, err
+	}
 	res.Floor = floorTime(res.Calls, r.windows, res.Share)
 	res.MarginFloor = floorWithMargin(res.Calls, r.windows, res.Share, limiterMargin)
 	return res, nil
@@ -152,7 +156,7 @@ func (r limitsResult) windowCells() string {
 func limitsTable(results []limitsResult) *table {
 	t := &table{
 		title:  "limits: backfill under scaled windows (targets: calls/min <= 1.05, wall/floor <= 1.15, 0 429s, no window over)",
-		header: []string{"windows", "share", "stays", "N", "earning", "pages", "writes", "min", "used", "used/min", "429s", "max-in-window/limit", "wall", "floor", "wall/floor", "floor+margin", "verdict"},
+		header: []string{"windows", "share", "stays", "N", "earning", "pages", "writes", "min", "used", "used/min", "logged/sent", "429s", "max-in-window/limit", "wall", "floor", "wall/floor", "floor+margin", "verdict"},
 	}
 	for _, r := range results {
 		verdict := passFail(r.TooMany == 0 && r.WindowsKept() && (r.Stopped || r.CallRatio() <= 1.05 && r.WallRatio() <= 1.15))
@@ -165,7 +169,7 @@ func limitsTable(results []limitsResult) *table {
 			callRatio = "(stopped)"
 		}
 		t.add(windowsText(r.Windows), r.Share, r.Stays, r.Work.Bookings, r.Work.Earning, r.Work.Pages, r.GuestWrites, r.Minimum, r.Used(),
-			callRatio, r.TooMany, r.windowCells(), r.Wall, r.Floor, wallRatio, r.MarginFloor, verdict)
+			callRatio, fmt.Sprintf("%d/%d", r.Logged, r.Calls), r.TooMany, r.windowCells(), r.Wall, r.Floor, wallRatio, r.MarginFloor, verdict)
 	}
 	for _, r := range results {
 		t.note("%s, share %v via %s: calls by route: %s; logins %d (max %d in the login window)",
@@ -176,6 +180,7 @@ func limitsTable(results []limitsResult) *table {
 				r.Windows[i], r.MaxInWindow[i], r.Limits[i], r.Windows[i].Limit)
 		}
 	}
+	t.note("logged/sent: API calls in the state file's rate-limit log after the run (what the next start counts) / API calls the simulator received; more logged than sent is budget reserved ahead and never given back")
 	t.note("floor+margin: the same schedule with the limiter's %v margin on every window, what syncd aims at; wall - floor+margin is start-up, login and the last page's ProBonus work", limiterMargin)
 	t.note("min = listing pages (50 a page) + one payments call per earning booking + 1 login + one PUT per guest written back (stays within the 30-day lookback); floor = fastest schedule of the calls made under the windows from empty (no margin); wall includes start-up and the last page's ProBonus work")
 	return t

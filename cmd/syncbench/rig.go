@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/ratelimit"
+	"github.com/hotelsync/syncd/state"
 	syncer "github.com/hotelsync/syncd/sync"
 )
 
@@ -214,6 +216,17 @@ func (r *rig) rules() (syncer.Rules, error) {
 		return syncer.Rules{}, err
 	}
 	return rulesFrom(cfg.Accrual), nil
+}
+
+// loggedCalls is how many Bnovo API calls the state file's rate-limit log holds: what a
+// limiter started now would count. Read after a run, with syncd stopped.
+func (r *rig) loggedCalls() (int, error) {
+	db, err := state.Open(r.statePath, state.Options{})
+	if err != nil {
+		return 0, err
+	}
+	calls, err := db.CallLog("bnovo").LoadCalls(time.Time{})
+	return len(calls), errors.Join(err, db.Close())
 }
 
 func dayOf(t time.Time) time.Time {

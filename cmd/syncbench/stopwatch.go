@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -102,10 +103,22 @@ func (b *timedBody) Close() error {
 	return err
 }
 
-// timedStore times the limiter's durable writes.
+// timedStore times the limiter's durable writes. It passes ForgetCalls on, or the limiter's
+// Release could not give reserved calls back through it.
 type timedStore struct {
 	ratelimit.Store
 	watch *stopwatch
+}
+
+func (s timedStore) ForgetCalls(at time.Time, n int) error {
+	f, ok := s.Store.(ratelimit.Forgetter)
+	if !ok {
+		return errors.New("syncbench: the timed call log cannot forget")
+	}
+	start := time.Now()
+	err := f.ForgetCalls(at, n)
+	s.watch.add("limiter commit", time.Since(start))
+	return err
 }
 
 func (s timedStore) RecordCalls(at ...time.Time) error {
