@@ -19,12 +19,9 @@ type limitsResult struct {
 	Work        work
 	Minimum     int // Bnovo calls the work needs at the least, logins and guest writes included
 	GuestWrites int // guest PUTs made (write-back): each is needed, so each counts in Minimum
-	Calls       int // API calls the simulator received
+	traffic
 	Logged      int // API calls in the state file's rate-limit log at the end (slots reserved and never used included)
-	AuthCalls   int
 	ByPath      map[string]int
-	TooMany     int
-	MaxInWindow []int // per window, the most calls the simulator saw in any sliding span
 	Limits      []int // per window, the limit syncd may use (after the share)
 	MaxAuth     int
 	Wall        time.Duration
@@ -67,12 +64,8 @@ func runLimits(ctx context.Context, run runner, spec rigSpec, stopWhenQuiet time
 		return res, err
 	}
 	defer r.Close()
-	rules, err := r.rules()
-	if err != nil {
-		return res, err
-	}
-	res.Windows = r.windows
-	res.Work = r.backfillWork(rules)
+	res.Windows, res.Limits = r.windows, r.limits
+	res.Work = r.backfillWork()
 	res.Minimum = res.Work.Minimum(1)
 
 	args := runArgs{Backfill: true}
@@ -85,16 +78,11 @@ func runLimits(ctx context.Context, run runner, spec rigSpec, stopWhenQuiet time
 	if err != nil {
 		return res, err
 	}
+	res.traffic = r.traffic()
 	st := r.bn.Stats()
-	res.Calls, res.AuthCalls, res.ByPath, res.TooMany = st.Calls, st.AuthCalls, st.ByPath, st.TooMany
-	res.GuestWrites = st.GuestWrites
+	res.ByPath, res.GuestWrites, res.MaxAuth = st.ByPath, st.GuestWrites, st.MaxAuthInWindow
 	res.Minimum += st.GuestWrites
-	res.MaxInWindow, res.MaxAuth = st.MaxInWindow, st.MaxAuthInWindow
 	res.Wall, res.Stopped = out.Wall, out.Interrupted
-	res.Limits = make([]int, len(r.windows))
-	for i, w := range r.windows {
-		res.Limits[i] = ratelimit.EffectiveLimit(w, res.Share)
-	}
 	if res.Logged, err = r.loggedCalls(); err != nil {
 		return res, err
 	}

@@ -77,11 +77,7 @@ func runLocalInProcess(ctx context.Context, n int, seed int64) (localResult, err
 		return res, err
 	}
 	defer r.Close()
-	cfg, err := loadConfig(r.cfgPath)
-	if err != nil {
-		return res, err
-	}
-	logs, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	cfg, logs, err := r.inProcessStart()
 	if err != nil {
 		return res, err
 	}
@@ -99,7 +95,7 @@ func runLocalInProcess(ctx context.Context, n int, seed int64) (localResult, err
 		return res, err
 	}
 	defer p.Close()
-	if _, err := p.engine.Backfill(ctx, r.from, r.to); err != nil {
+	if _, err := p.Engine.Backfill(ctx, r.from, r.to); err != nil {
 		return res, fmt.Errorf("backfill: %w", err)
 	}
 	res.Wall = time.Since(start)
@@ -111,9 +107,7 @@ func runLocalInProcess(ctx context.Context, n int, seed int64) (localResult, err
 	runtime.ReadMemStats(&ms1)
 	res.Mallocs = ms1.Mallocs - ms0.Mallocs
 	res.SimShare = simulatorShare(profBefore, allocProfile())
-	if res.Minimum, err = minimumCalls(r); err != nil {
-		return res, err
-	}
+	res.Minimum = minimumCalls(r)
 	res.Calls = r.bn.Stats().Calls + r.bn.Stats().AuthCalls
 	res.Ledger = r.pb.Stats().Calls
 
@@ -124,7 +118,7 @@ func runLocalInProcess(ctx context.Context, n int, seed int64) (localResult, err
 		bn0, pb0, paths0 := r.bn.Stats().Calls, r.pb.Stats().Calls, r.bn.Stats().ByPath
 		count0, total0 := pipelineWatch.snapshot()
 		t0 := time.Now()
-		if _, err := p.engine.Cycle(ctx); err != nil {
+		if _, err := p.Engine.Cycle(ctx); err != nil {
 			return c, fmt.Errorf("cycle: %w", err)
 		}
 		c.Wall = time.Since(t0)
@@ -141,10 +135,10 @@ func runLocalInProcess(ctx context.Context, n int, seed int64) (localResult, err
 	if res.Steady, err = cycle(); err != nil {
 		return res, err
 	}
-	if res.StateUsed, err = p.db.UsedBytes(); err != nil {
+	if res.StateUsed, err = p.DB.UsedBytes(); err != nil {
 		return res, err
 	}
-	if res.StateSize, err = p.db.Size(); err != nil {
+	if res.StateSize, err = p.DB.Size(); err != nil {
 		return res, err
 	}
 	res.PeakRSS = peakRSS()
@@ -165,9 +159,7 @@ func runLocalChild(ctx context.Context, bin string, n int, seed int64) (localRes
 		return res, err
 	}
 	res.Wall, res.PeakRSS, res.PeakAnon = out.Wall, out.MaxRSS, out.MaxAnon
-	if res.Minimum, err = minimumCalls(r); err != nil {
-		return res, err
-	}
+	res.Minimum = minimumCalls(r)
 	res.Calls = r.bn.Stats().Calls + r.bn.Stats().AuthCalls
 	res.Ledger = r.pb.Stats().Calls
 	for _, c := range []*cycleCost{&res.FirstCyc, &res.Steady} {
@@ -208,12 +200,8 @@ func writeHeapProfile(n int) error {
 
 // minimumCalls is what the backfill just run needed at the least: pages, payments of earning
 // bookings, one login and one PUT per guest written back.
-func minimumCalls(r *rig) (int, error) {
-	rules, err := r.rules()
-	if err != nil {
-		return 0, err
-	}
-	return r.backfillWork(rules).Minimum(1) + r.bn.Stats().GuestWrites, nil
+func minimumCalls(r *rig) int {
+	return r.backfillWork().Minimum(1) + r.bn.Stats().GuestWrites
 }
 
 func localTable(results []localResult) *table {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/hotelsync/syncd/ratelimit"
@@ -40,18 +39,15 @@ var trailMessages = map[string]bool{
 }
 
 type longResult struct {
-	Runner       string
-	Windows      []ratelimit.Window
-	Work         work
-	Minimum      int
-	Starts       []restartRun
-	Completed    bool
-	Finished     time.Time // when the last run ended
-	Started      time.Time
-	Calls        int
-	AuthCalls    int
-	TooMany      int
-	MaxInWindow  []int
+	Runner    string
+	Windows   []ratelimit.Window
+	Work      work
+	Minimum   int
+	Starts    []restartRun
+	Completed bool
+	Finished  time.Time // when the last run ended
+	Started   time.Time
+	traffic
 	Limits       []int
 	Floor        time.Duration
 	Audit        syncer.AuditReport
@@ -70,17 +66,9 @@ func runLongBackfill(ctx context.Context, run runner, spec rigSpec, interruption
 		return res, err
 	}
 	defer r.Close()
-	rules, err := r.rules()
-	if err != nil {
-		return res, err
-	}
-	res.Windows = r.windows
-	res.Work = r.backfillWork(rules)
+	res.Windows, res.Limits = r.windows, r.limits
+	res.Work = r.backfillWork()
 	res.Minimum = res.Work.Minimum(1)
-	res.Limits = make([]int, len(r.windows))
-	for i, w := range r.windows {
-		res.Limits[i] = ratelimit.EffectiveLimit(w, spec.Share)
-	}
 
 	res.Started = time.Now()
 	const maxStarts = 40
@@ -88,34 +76,22 @@ func runLongBackfill(ctx context.Context, run runner, spec rigSpec, interruption
 		if err := markStart(r.logPath, i+1); err != nil {
 			return res, err
 		}
-		args := runArgs{Backfill: true}
-		sig := syscall.SIGTERM
-		if i%2 == 1 {
-			sig = syscall.SIGKILL
-		}
-		runCtx, cancel := context.WithCancel(ctx)
+		var lifetime time.Duration // 0: not stopped
 		if i < interruptions {
-			d := life[0] + time.Duration(rng.Int64N(int64(life[1]-life[0])))
-			args.Interrupt = interruptAfter(runCtx, d, sig)
+			lifetime = life[0] + time.Duration(rng.Int64N(int64(life[1]-life[0])))
 		}
-		before := r.bn.Stats().Calls
-		out, err := run.Run(runCtx, r, args)
-		cancel()
+		s, err := startOnce(ctx, run, r, runArgs{Backfill: true}, i, lifetime)
 		if err != nil {
-			return res, fmt.Errorf("start %d: %w", i+1, err)
+			return res, err
 		}
-		if !out.Interrupted {
-			sig = 0
-			res.Completed = true
-		}
-		res.Starts = append(res.Starts, restartRun{Signal: sig, Lived: out.Wall, CallsBefore: before, CallsAfter: r.bn.Stats().Calls})
+		res.Completed = s.Signal == 0
+		res.Starts = append(res.Starts, s)
 	}
 	res.Finished = time.Now()
-	st := r.bn.Stats()
-	res.Calls, res.AuthCalls, res.TooMany, res.MaxInWindow = st.Calls, st.AuthCalls, st.TooMany, st.MaxInWindow
+	res.traffic = r.traffic()
 	res.Floor = floorTime(res.Calls, r.windows, spec.Share)
 
-	if res.Audit, res.CursorDone, err = audit(r, rules); err != nil {
+	if res.Audit, res.CursorDone, err = audit(r); err != nil {
 		return res, err
 	}
 	if res.Trail, err = readTrail(r.logPath); err != nil {
@@ -201,7 +177,7 @@ func missingProgressFields(trail []trailLine) []string {
 
 // audit checks the invariant from the outside, as cmd/syncd's demo does: every booking's target
 // computed from the simulator's data against the ledger's operations.
-func audit(r *rig, rules syncer.Rules) (syncer.AuditReport, bool, error) {
+func audit(r *rig) (syncer.AuditReport, bool, error) {
 	targets := make(map[int64]int64, len(r.ids))
 	for _, id := range r.ids {
 		b, ok := r.bn.Booking(id)
@@ -209,8 +185,8 @@ func audit(r *rig, rules syncer.Rules) (syncer.AuditReport, bool, error) {
 			continue
 		}
 		targets[id] = 0
-		if rules.Earns(b) {
-			targets[id] = rules.Target(b, r.bn.Payments(id)).Target
+		if r.rules.Earns(b) {
+			targets[id] = r.rules.Target(b, r.bn.Payments(id)).Target
 		}
 	}
 	shortfalls := make(map[int64]int64)
@@ -247,14 +223,7 @@ func longTable(res longResult) []*table {
 		header: []string{"start", "stopped by", "lived", "calls in this start", "calls so far"},
 	}
 	for i, s := range res.Starts {
-		stoppedBy := "(completed)"
-		if s.Signal != 0 {
-			stoppedBy = s.Signal.String()
-			if res.Runner == (inProcess{}).Name() {
-				stoppedBy = "context cancel"
-			}
-		}
-		t.add(i+1, stoppedBy, s.Lived, s.CallsAfter-s.CallsBefore, s.CallsAfter)
+		s.add(t, i, res.Runner)
 	}
 	total := res.Finished.Sub(res.Started)
 	t.note("via %s: completed %v, cursor done %v; %d API calls + %d logins for a minimum of %d (%.3f); 429s %d; windows (max/limit): %s",

@@ -56,7 +56,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.windows, "windows", "6/1s,30/10s", "bnovo.rate_limits of the -limits backfill (the simulator enforces the same)")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat each measurement this many times and report each (take the median)")
 	fs.StringVar(&o.localSizes, "local-n", "", "with -local: comma-separated booking counts (default 10000 with -local, 2000 when every scenario runs; -big adds 100000)")
-	fs.IntVar(&limiterReserve, "limiter-reserve", bnovoReserve, "in-process pipeline only: ratelimit Options.Reserve of the Bnovo limiter")
+	fs.IntVar(&limiterReserve, "limiter-reserve", limiterReserve, "in-process pipeline only: ratelimit Options.Reserve of the Bnovo limiter")
 	fs.IntVar(&engineWorkers, "workers", engineWorkers, "in-process pipeline only: sync Options.Workers (bookings of a page planned and sent at once)")
 	fs.BoolVar(&keepRigs, "keep", false, "keep each scenario's directory (config, state file, syncd's JSON log)")
 	fs.StringVar(&heapProfile, "memprofile", "", "with -local: write a heap profile at the end of each in-process backfill to this file (N appended)")

@@ -10,24 +10,57 @@ import (
 	"github.com/hotelsync/syncd/ratelimit"
 )
 
-// restartRun is one start of syncd in the restart storm.
+// restartRun is one start of syncd in a storm of restarts.
 type restartRun struct {
-	Signal      syscall.Signal
+	Signal      syscall.Signal // what stopped it; 0 when it ran to its end
 	Lived       time.Duration
 	CallsBefore int // API calls the simulator had received before this start
 	CallsAfter  int
 }
 
+// startOnce runs the i-th start of syncd on r. With a lifetime it is stopped after it, by
+// SIGTERM on even starts and SIGKILL on odd ones (a graceful stop and a crash in turn; in
+// process both cancel the run's context).
+func startOnce(ctx context.Context, run runner, r *rig, args runArgs, i int, lifetime time.Duration) (restartRun, error) {
+	sig := syscall.SIGTERM
+	if i%2 == 1 {
+		sig = syscall.SIGKILL
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if lifetime > 0 {
+		args.Interrupt = interruptAfter(ctx, lifetime, sig)
+	}
+	before := r.bn.Stats().Calls
+	out, err := run.Run(ctx, r, args)
+	if err != nil {
+		return restartRun{}, fmt.Errorf("start %d: %w", i+1, err)
+	}
+	if !out.Interrupted {
+		sig = 0
+	}
+	return restartRun{Signal: sig, Lived: out.Wall, CallsBefore: before, CallsAfter: r.bn.Stats().Calls}, nil
+}
+
+// add puts the i-th start as a row of a restarts table.
+func (s restartRun) add(t *table, i int, runner string) {
+	stoppedBy := "(completed)"
+	if s.Signal != 0 {
+		stoppedBy = s.Signal.String()
+		if runner == (inProcess{}).Name() {
+			stoppedBy = "context cancel"
+		}
+	}
+	t.add(i+1, stoppedBy, s.Lived, s.CallsAfter-s.CallsBefore, s.CallsAfter)
+}
+
 type restartsResult struct {
-	Runner      string
-	Windows     []ratelimit.Window
-	Runs        []restartRun
-	Span        time.Duration // from the first start to the last exit
-	Calls       int
-	AuthCalls   int
-	TooMany     int
-	MaxInWindow []int
-	Limits      []int
+	Runner  string
+	Windows []ratelimit.Window
+	Runs    []restartRun
+	Span    time.Duration // from the first start to the last exit
+	traffic
+	Limits []int
 }
 
 // Budget is the longest window: the "daily" limit of the storm.
@@ -57,31 +90,19 @@ func runRestarts(ctx context.Context, run runner, spec rigSpec, restarts int, ma
 		return res, err
 	}
 	defer r.Close()
-	res.Windows = r.windows
-	res.Limits = make([]int, len(r.windows))
-	for i, w := range r.windows {
-		res.Limits[i] = ratelimit.EffectiveLimit(w, spec.Share)
-	}
+	res.Windows, res.Limits = r.windows, r.limits
 
 	start := time.Now()
 	for i := range restarts {
-		sig := syscall.SIGTERM
-		if i%2 == 1 {
-			sig = syscall.SIGKILL
-		}
 		life := maxLife/4 + time.Duration(rng.Int64N(int64(maxLife-maxLife/4)))
-		runCtx, cancel := context.WithCancel(ctx)
-		before := r.bn.Stats().Calls
-		out, err := run.Run(runCtx, r, runArgs{Interrupt: interruptAfter(runCtx, life, sig)})
-		cancel()
+		s, err := startOnce(ctx, run, r, runArgs{}, i, life)
 		if err != nil {
-			return res, fmt.Errorf("start %d: %w", i+1, err)
+			return res, err
 		}
-		res.Runs = append(res.Runs, restartRun{Signal: sig, Lived: out.Wall, CallsBefore: before, CallsAfter: r.bn.Stats().Calls})
+		res.Runs = append(res.Runs, s)
 	}
 	res.Span = time.Since(start)
-	st := r.bn.Stats()
-	res.Calls, res.AuthCalls, res.TooMany, res.MaxInWindow = st.Calls, st.AuthCalls, st.TooMany, st.MaxInWindow
+	res.traffic = r.traffic()
 	return res, nil
 }
 
@@ -92,11 +113,7 @@ func restartsTable(res restartsResult) *table {
 		header: []string{"start", "stopped by", "lived", "calls in this start", "calls so far"},
 	}
 	for i, run := range res.Runs {
-		stoppedBy := run.Signal.String()
-		if res.Runner == (inProcess{}).Name() {
-			stoppedBy = "context cancel"
-		}
-		t.add(i+1, stoppedBy, run.Lived, run.CallsAfter-run.CallsBefore, run.CallsAfter)
+		run.add(t, i, res.Runner)
 	}
 	t.note("all %d starts within %s via %s: %d API calls + %d logins; most in any %s window: %d, limit %d -> %s; 429s: %d",
 		len(res.Runs), fmtDur(res.Span), res.Runner, res.Calls, res.AuthCalls, budget, res.MaxInWindow[bi], res.Limits[bi],

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/config"
+	"github.com/hotelsync/syncd/internal/pipeline"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/ratelimit"
 	"github.com/hotelsync/syncd/state"
@@ -51,6 +53,8 @@ type rig struct {
 	ids       []int64
 	from, to  time.Time // seeded departures, and the backfill range
 	windows   []ratelimit.Window
+	limits    []int        // per window, the limit syncd may use (after the share)
+	rules     syncer.Rules // the accrual rules syncd applies with the rig's config
 }
 
 // hotelZone is the zone of the simulated hotel, as in config's default.
@@ -99,6 +103,10 @@ func newRig(spec rigSpec) (*rig, error) {
 		statePath: filepath.Join(dir, "state.db"),
 		logPath:   filepath.Join(dir, "syncd.log"),
 		windows:   windows,
+		limits:    make([]int, len(windows)),
+	}
+	for i, w := range windows {
+		r.limits[i] = ratelimit.EffectiveLimit(w, spec.Share)
 	}
 	simWindows := make([]bnovotest.Window, len(windows))
 	for i, w := range windows {
@@ -124,6 +132,12 @@ func newRig(spec rigSpec) (*rig, error) {
 		r.Close()
 		return nil, err
 	}
+	cfg, err := loadConfig(r.cfgPath)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	r.rules = pipeline.RulesFrom(cfg.Accrual)
 	return r, nil
 }
 
@@ -188,7 +202,7 @@ type work struct {
 func (w work) Minimum(logins int) int { return w.Pages + w.Earning + logins }
 
 // backfillWork counts, from the simulator's own data, what a backfill of [from, to] must read.
-func (r *rig) backfillWork(rules syncer.Rules) work {
+func (r *rig) backfillWork() work {
 	var w work
 	fromDay, toDay := r.from.Format(time.DateOnly), r.to.Format(time.DateOnly)
 	for _, id := range r.bn.BookingIDs() {
@@ -201,7 +215,7 @@ func (r *rig) backfillWork(rules syncer.Rules) work {
 			continue
 		}
 		w.Bookings++
-		if rules.Earns(b) {
+		if r.rules.Earns(b) {
 			w.Earning++
 		}
 	}
@@ -209,13 +223,33 @@ func (r *rig) backfillWork(rules syncer.Rules) work {
 	return w
 }
 
-// rules are the accrual rules syncd applies with the rig's config.
-func (r *rig) rules() (syncer.Rules, error) {
+// traffic is what the simulated Bnovo received.
+type traffic struct {
+	Calls       int // API calls
+	AuthCalls   int
+	TooMany     int   // answered 429
+	MaxInWindow []int // per window, the most calls seen in any sliding span
+}
+
+func (r *rig) traffic() traffic {
+	st := r.bn.Stats()
+	return traffic{Calls: st.Calls, AuthCalls: st.AuthCalls, TooMany: st.TooMany, MaxInWindow: st.MaxInWindow}
+}
+
+// openLog opens syncd's log file of the rig for appending: every start writes to it.
+func (r *rig) openLog() (*os.File, error) {
+	return os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+}
+
+// inProcessStart loads the rig's config, as syncd does at start, and opens its log, for a
+// pipeline in this process. The caller closes the log.
+func (r *rig) inProcessStart() (config.Config, *os.File, error) {
 	cfg, err := loadConfig(r.cfgPath)
 	if err != nil {
-		return syncer.Rules{}, err
+		return cfg, nil, err
 	}
-	return rulesFrom(cfg.Accrual), nil
+	logs, err := r.openLog()
+	return cfg, logs, err
 }
 
 // loggedCalls is how many Bnovo API calls the state file's rate-limit log holds: what a

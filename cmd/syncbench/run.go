@@ -42,11 +42,7 @@ func (inProcess) Name() string { return "in-process" }
 
 func (inProcess) Run(ctx context.Context, r *rig, args runArgs) (runResult, error) {
 	var res runResult
-	cfg, err := loadConfig(r.cfgPath)
-	if err != nil {
-		return res, err
-	}
-	logs, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	cfg, logs, err := r.inProcessStart()
 	if err != nil {
 		return res, err
 	}
@@ -70,9 +66,9 @@ func (inProcess) Run(ctx context.Context, r *rig, args runArgs) (runResult, erro
 		return res, err
 	}
 	if args.Backfill {
-		_, err = p.engine.Backfill(ctx, r.from, r.to)
+		_, err = p.Engine.Backfill(ctx, r.from, r.to)
 	} else {
-		_, err = p.engine.Cycle(ctx)
+		_, err = p.Engine.Cycle(ctx)
 	}
 	res.Wall = time.Since(start)
 	err = errors.Join(err, p.Close())
@@ -90,7 +86,7 @@ func (c child) Name() string { return "syncd child process" }
 
 func (c child) Run(ctx context.Context, r *rig, args runArgs) (runResult, error) {
 	var res runResult
-	logs, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	logs, err := r.openLog()
 	if err != nil {
 		return res, err
 	}

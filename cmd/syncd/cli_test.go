@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotelsync/syncd/state"
 )
 
 func TestCheckConfig(t *testing.T) {
@@ -158,5 +160,20 @@ func TestDryRunOnce(t *testing.T) {
 	}
 	if len(keysWithPrefix(values, "budget.")) == 0 {
 		t.Errorf("no budget lines:\n%s", stdout)
+	}
+}
+
+// TestLockedStateExits3: a second syncd on a state file another one holds exits 3 (systemd
+// does not restart it), and says why.
+func TestLockedStateExits3(t *testing.T) {
+	r := newSimRig(t, rigOptions{bookings: 1})
+	held, err := state.Open(r.state, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, stderr, code := r.run(t, "-once")
+	if code != exitLocked || !strings.Contains(stderr, "locked") {
+		t.Errorf("exit %d, stderr %q: want %d saying the state file is locked", code, stderr, exitLocked)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/config"
+	"github.com/hotelsync/syncd/internal/pipeline"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/state"
 	syncer "github.com/hotelsync/syncd/sync"
@@ -143,7 +144,7 @@ func (r *crashRig) finish() {
 func (r *crashRig) audit() syncer.AuditReport {
 	r.t.Helper()
 	def := config.Default()
-	rules := rulesFrom(def.Accrual)
+	rules := pipeline.RulesFrom(def.Accrual)
 	targets := map[int64]int64{}
 	for _, id := range r.ids {
 		b, ok := r.bn.Booking(id)
