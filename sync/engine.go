@@ -400,7 +400,7 @@ func (e *Engine) settle(ctx context.Context, sum *Summary) error {
 // more, when set, is asked after each page whether to go on.
 func (e *Engine) listing(ctx context.Context, name string, q bnovo.ListQuery, offset int,
 	afterPage func(*state.Tx, bnovo.Page) error, sum *Summary, more func(bnovo.Page) bool) error {
-	return e.opt.PMS.ListBookings(ctx, q, offset, func(p bnovo.Page) error {
+	err := e.opt.PMS.ListBookings(ctx, q, offset, func(p bnovo.Page) error {
 		var final func(*state.Tx) error
 		if afterPage != nil {
 			final = func(tx *state.Tx) error { return afterPage(tx, p) }
@@ -413,6 +413,11 @@ func (e *Engine) listing(ctx context.Context, name string, q bnovo.ListQuery, of
 		}
 		return nil
 	})
+	var refused *CredentialsError
+	if ce := refusedCredentials(err); ce != nil && !errors.As(err, &refused) {
+		return ce // a refused login: say which keys to fix
+	}
+	return err
 }
 
 func (e *Engine) badRecordParks(listing string, bad []bnovo.BadRecord) []state.Parked {

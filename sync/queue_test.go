@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/state"
 )
@@ -88,5 +89,28 @@ func TestRefusedTokenStopsTheRunNamingTheKey(t *testing.T) {
 		if net, n := h.posted(id); net != 50000 || n != 1 {
 			t.Errorf("booking %d: %d kopecks in %d operations after the token was fixed, want 50000 in 1", id, net, n)
 		}
+	}
+}
+
+// A Bnovo login refused while listing ends the cycle with the error that names bnovo.api_key.
+func TestRefusedBnovoKeyNamesTheKey(t *testing.T) {
+	h := newHarness(t, nil)
+	wrong, err := bnovo.New(bnovo.Config{BaseURL: h.bn.URL, AccountID: 1, APIKey: "not-the-key", Location: moscow, Retry: fastRetry, RequestTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := h.opt
+	opt.PMS = wrong
+	eng, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = eng.Cycle(context.Background())
+	var ce *CredentialsError
+	if !errors.As(err, &ce) || ce.API != "Bnovo" || !strings.Contains(err.Error(), "bnovo.api_key") {
+		t.Fatalf("cycle with a refused key: %v, want a CredentialsError naming bnovo.api_key", err)
+	}
+	if strings.Contains(err.Error(), "not-the-key") {
+		t.Errorf("the error shows the key: %v", err)
 	}
 }
