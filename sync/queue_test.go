@@ -63,20 +63,7 @@ func TestRefusedTokenStopsTheRunNamingTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := h.opt
-	opt.Ledger = wrong
-	eng, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = eng.Cycle(context.Background())
-	var ce *CredentialsError
-	if !errors.As(err, &ce) || ce.API != "ProBonus" || !strings.Contains(err.Error(), "probonus.token") {
-		t.Fatalf("cycle with a refused token: %v, want a CredentialsError naming probonus.token", err)
-	}
-	if strings.Contains(err.Error(), "not-the-token") {
-		t.Errorf("the error shows the token: %v", err)
-	}
+	wantRefused(t, h, func(o *Options) { o.Ledger = wrong }, "ProBonus", "probonus.token", "not-the-token")
 	if parked := h.parked(); len(parked) != 0 {
 		t.Errorf("parked %v; a refused token is not the bookings' fault", parked)
 	}
@@ -99,18 +86,25 @@ func TestRefusedBnovoKeyNamesTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantRefused(t, h, func(o *Options) { o.PMS = wrong }, "Bnovo", "bnovo.api_key", "not-the-key")
+}
+
+// wantRefused runs a cycle of an engine on h's state with a client swapped by swap, and wants
+// it to end with a CredentialsError of api that names key and does not show secret.
+func wantRefused(t *testing.T, h *harness, swap func(*Options), api, key, secret string) {
+	t.Helper()
 	opt := h.opt
-	opt.PMS = wrong
+	swap(&opt)
 	eng, err := New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = eng.Cycle(context.Background())
 	var ce *CredentialsError
-	if !errors.As(err, &ce) || ce.API != "Bnovo" || !strings.Contains(err.Error(), "bnovo.api_key") {
-		t.Fatalf("cycle with a refused key: %v, want a CredentialsError naming bnovo.api_key", err)
+	if !errors.As(err, &ce) || ce.API != api || !strings.Contains(err.Error(), key) {
+		t.Fatalf("cycle with refused credentials: %v, want a CredentialsError of %s naming %s", err, api, key)
 	}
-	if strings.Contains(err.Error(), "not-the-key") {
-		t.Errorf("the error shows the key: %v", err)
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("the error shows the secret: %v", err)
 	}
 }
