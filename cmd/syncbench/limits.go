@@ -18,7 +18,7 @@ type limitsResult struct {
 	Share       float64
 	Work        work
 	Minimum     int // Bnovo calls the work needs at the least, logins and guest writes included
-	GuestWrites int // guest PUTs made (write-back): each is needed, so each counts in Minimum
+	GuestWrites int // guest PUTs made (write-back): each needs its read, PUT and verifying re-read (issue 4), so each counts 3 in Minimum
 	traffic
 	Logged      int // API calls in the state file's rate-limit log at the end (slots reserved and never used included)
 	ByPath      map[string]int
@@ -81,7 +81,9 @@ func runLimits(ctx context.Context, run runner, spec rigSpec, stopWhenQuiet time
 	res.traffic = r.traffic()
 	st := r.bn.Stats()
 	res.ByPath, res.GuestWrites, res.MaxAuth = st.ByPath, st.GuestWrites, st.MaxAuthInWindow
-	res.Minimum += st.GuestWrites
+	// A write-back is read, change one line, write, re-read to verify (issue 4: staff may have
+	// edited the notes in between): three calls the work needs per guest written.
+	res.Minimum += writeBackCalls * st.GuestWrites
 	res.Wall, res.Stopped = out.Wall, out.Interrupted
 	if res.Logged, err = r.loggedCalls(); err != nil {
 		return res, err
@@ -170,6 +172,6 @@ func limitsTable(results []limitsResult) *table {
 	}
 	t.note("logged/sent: API calls in the state file's rate-limit log after the run (what the next start counts) / API calls the simulator received; more logged than sent is budget reserved ahead and never given back")
 	t.note("floor+margin: the same schedule with the limiter's %v margin on every window, what syncd aims at; wall - floor+margin is start-up, login and the last page's ProBonus work", limiterMargin)
-	t.note("min = listing pages (50 a page) + one payments call per earning booking + 1 login + one PUT per guest written back (stays within the 30-day lookback); floor = fastest schedule of the calls made under the windows from empty (no margin); wall includes start-up and the last page's ProBonus work")
+	t.note("min = listing pages (50 a page) + one payments call per earning booking + 1 login + 3 per guest written back (read, PUT, verifying re-read; stays within the 30-day lookback); floor = fastest schedule of the calls made under the windows from empty (no margin); wall includes start-up and the last page's ProBonus work")
 	return t
 }

@@ -199,9 +199,9 @@ func writeHeapProfile(n int) error {
 }
 
 // minimumCalls is what the backfill just run needed at the least: pages, payments of earning
-// bookings, one login and one PUT per guest written back.
+// bookings, one login and three calls per guest written back.
 func minimumCalls(r *rig) int {
-	return r.backfillWork().Minimum(1) + r.bn.Stats().GuestWrites
+	return r.backfillWork().Minimum(1) + writeBackCalls*r.bn.Stats().GuestWrites
 }
 
 func localTable(results []localResult) *table {

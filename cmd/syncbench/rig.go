@@ -196,6 +196,11 @@ type work struct {
 	Pages    int // listing pages at the API's maximum page size
 }
 
+// writeBackCalls is what one guest written back costs at the least: the notes are read, the
+// changed notes written, and read again to verify that a staff edit in between was not lost
+// (issue 4 asks for exactly that).
+const writeBackCalls = 3
+
 // Minimum is the fewest Bnovo calls that can do the work: every page (at the configured page
 // size, the API's maximum unless a scenario says otherwise), one payments call per
 // earning booking, and the logins given.
