@@ -666,5 +666,15 @@ func (tx *Tx) Dequeue(entries ...QueueEntry) error {
 	return tx.addCounter(counterQueue, -removed)
 }
 
+// QueueMark is the mark the latest Enqueue gave: entries with a larger Mark were queued after
+// it was read.
+func (tx *Tx) QueueMark() (uint64, error) {
+	b, err := tx.bucket(bucketQueue)
+	if err != nil {
+		return 0, err
+	}
+	return b.Sequence(), nil
+}
+
 // QueueLen is the number of queued ids, from a counter.
 func (tx *Tx) QueueLen() int { return int(tx.counter(counterQueue)) }

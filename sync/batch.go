@@ -421,7 +421,7 @@ func (e *Engine) finish(tx *state.Tx, p *plan, sum *Summary) error {
 		if err := tx.PutBooking(p.rec); err != nil {
 			return err
 		}
-		return tx.Enqueue(p.b.ID)
+		return e.enqueue(tx, p.b.ID)
 	}
 	if p.rec.Shortfall > 0 && (p.op == nil || p.op.State != state.OpPosted) {
 		sum.Shortfalls++

@@ -82,6 +82,11 @@ type Engine struct {
 	// update_date they had (see done), so a booking listed twice in one run (changed and
 	// checked out) is planned once.
 	handled map[int64]time.Time
+	// queueMark is the queue's mark when the run had drained it; requeued holds the bookings
+	// the run queued itself. Entries newer than queueMark that the run did not queue were
+	// announced by a webhook meanwhile (see drainAnnounced).
+	queueMark uint64
+	requeued  map[int64]bool
 	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
 	writeBackOff bool
 }
@@ -380,10 +385,50 @@ func (e *Engine) releaseBudget() {
 // prologue settles operations left unclear by an earlier run, then retries queued bookings.
 func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
 	e.handled = make(map[int64]time.Time)
+	e.requeued = make(map[int64]bool)
 	if err := e.resolveOpen(ctx, sum, false); err != nil {
 		return err
 	}
-	return e.drainQueue(ctx, sum)
+	if err := e.drainQueue(ctx, sum); err != nil {
+		return err
+	}
+	return e.opt.DB.View(func(tx *state.Tx) (err error) {
+		e.queueMark, err = tx.QueueMark()
+		return err
+	})
+}
+
+// enqueue queues a booking the run could not finish, for a later run.
+func (e *Engine) enqueue(tx *state.Tx, id int64) error {
+	if e.requeued == nil {
+		e.requeued = make(map[int64]bool)
+	}
+	e.requeued[id] = true
+	return tx.Enqueue(id)
+}
+
+// drainAnnounced processes, between the pages of a run, the bookings a webhook queued since the
+// run began, so a checkout is credited within seconds even while a long cycle or a backfill
+// holds the engine. Bookings the run queued itself (passing trouble) wait for its end, so an
+// outage does not cost their calls again after every page.
+func (e *Engine) drainAnnounced(ctx context.Context, sum *Summary) error {
+	var fresh []state.QueueEntry
+	err := e.opt.DB.View(func(tx *state.Tx) error {
+		if tx.QueueLen() == 0 {
+			return nil
+		}
+		entries, err := tx.Queued(0)
+		for _, q := range entries {
+			if q.Mark > e.queueMark && !e.requeued[q.ID] {
+				fresh = append(fresh, q)
+			}
+		}
+		return err
+	})
+	if err != nil || len(fresh) == 0 {
+		return err
+	}
+	return e.processQueued(ctx, sum, fresh)
 }
 
 // settle ends a run: unclear operations of this run are resolved (waiting, at most SettleAfter,
@@ -406,6 +451,9 @@ func (e *Engine) listing(ctx context.Context, name string, q bnovo.ListQuery, of
 			final = func(tx *state.Tx) error { return afterPage(tx, p) }
 		}
 		if err := e.batch(ctx, p.Bookings, e.badRecordParks(name, p.Bad), nil, final, sum); err != nil {
+			return err
+		}
+		if err := e.drainAnnounced(ctx, sum); err != nil {
 			return err
 		}
 		if more != nil && !more(p) {
@@ -436,15 +484,23 @@ func (e *Engine) badRecordParks(listing string, bad []bnovo.BadRecord) []state.P
 // drainQueue processes bookings queued for a retry (or by a webhook), fetching each by id. A
 // booking queued again while it was being fetched stays queued for the next drain.
 func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
-	const batchSize = 50
 	var entries []state.QueueEntry
 	if err := e.opt.DB.View(func(tx *state.Tx) error {
 		var err error
-		entries, err = tx.Queued(10 * batchSize)
+		entries, err = tx.Queued(10 * queueBatch)
 		return err
 	}); err != nil {
 		return err
 	}
+	return e.processQueued(ctx, sum, entries)
+}
+
+// queueBatch is how many queued bookings are fetched and processed as one batch.
+const queueBatch = 50
+
+// processQueued fetches the queued bookings of entries and processes them in batches.
+func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []state.QueueEntry) error {
+	const batchSize = queueBatch
 	for len(entries) > 0 {
 		n := min(batchSize, len(entries))
 		chunk := entries[:n]

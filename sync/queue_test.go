@@ -108,3 +108,81 @@ func wantRefused(t *testing.T, h *harness, swap func(*Options), api, key, secret
 		t.Errorf("the error shows the secret: %v", err)
 	}
 }
+
+// announcingPMS plays a webhook arriving while a cycle lists bookings: before the listing's
+// second page is handed over, it queues a booking.
+type announcingPMS struct {
+	PMS
+	db        *state.DB
+	announce  int64
+	announced bool
+}
+
+func (a *announcingPMS) ListBookings(ctx context.Context, q bnovo.ListQuery, offset int, fn func(bnovo.Page) error) error {
+	pages := 0
+	return a.PMS.ListBookings(ctx, q, offset, func(p bnovo.Page) error {
+		if pages++; pages == 2 && !a.announced {
+			a.announced = true
+			if err := a.db.Update(func(tx *state.Tx) error { return tx.Enqueue(a.announce) }); err != nil {
+				return err
+			}
+		}
+		return fn(p)
+	})
+}
+
+// TestWebhookDuringALongRunIsServedBetweenPages: a booking announced while a run lists page
+// after page is credited before the run's later pages, not after the whole run.
+func TestWebhookDuringALongRunIsServedBetweenPages(t *testing.T) {
+	h := newHarness(t, nil)
+	var listed []int64
+	for i := range 5 {
+		id := h.checkedOut(fmt.Sprintf("+7 912 345-68-%02d", 10+i), "", "")
+		h.pay(id, "in", 1000000, "Наличные")
+		listed = append(listed, id)
+	}
+	// The announced stay is older than the lookback: no listing of this cycle includes it, so
+	// only the queue can bring it in.
+	h.tick()
+	long := time.Now().In(moscow).AddDate(0, 0, -60)
+	const announced = 777001
+	h.bn.PutBooking(bnovo.Booking{ID: announced, Number: "HOOK", StatusID: 5, StatusName: "Выехал", SourceID: 1,
+		Customer: &bnovo.Customer{ID: 7770010, Name: "Ольга", Surname: "Быстрая", Phone: "+7 912 345-69-99"},
+		Arrival: long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
+	h.bn.AddPayment(bnovo.Payment{BookingID: announced, Type: "in", Amount: 1000000, PaymentTypeName: "Наличные", Date: long})
+	// The payment moved update_date to now: put the old one back, out of the changed listing.
+	h.bn.PutBooking(bnovo.Booking{ID: announced, Number: "HOOK", StatusID: 5, StatusName: "Выехал", SourceID: 1,
+		Customer: &bnovo.Customer{ID: 7770010, Name: "Ольга", Surname: "Быстрая", Phone: "+7 912 345-69-99"},
+		Arrival: long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
+
+	small, err := bnovo.New(bnovo.Config{BaseURL: h.bn.URL, AccountID: 1, APIKey: "test-key", Location: moscow, Retry: fastRetry, RequestTimeout: 2 * time.Second, PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := h.opt
+	opt.PMS = &announcingPMS{PMS: small, db: h.db, announce: announced}
+	eng, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	ops := h.pb.AllOperations() // in the order they were posted
+	position := func(id int64) int {
+		for i, op := range ops {
+			if HasMarker(op.Reason, Marker(id, 1)) {
+				return i
+			}
+		}
+		t.Fatalf("booking %d was not credited", id)
+		return -1
+	}
+	last := listed[len(listed)-1] // on the third page of two bookings each
+	if position(announced) > position(last) {
+		t.Errorf("the announced booking was credited after the last page (op %d, last page's op %d): it waited for the whole run",
+			position(announced), position(last))
+	}
+	h.wantPosted(announced, 50000)
+}

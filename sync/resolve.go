@@ -72,7 +72,7 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 				return err
 			}
 			// Its booking was left unfinished: plan it again with the true posted total.
-			return tx.Enqueue(op.BookingID)
+			return e.enqueue(tx, op.BookingID)
 		})
 		if err != nil {
 			return fmt.Errorf("settling %s: %w", marker, err)
