@@ -148,12 +148,12 @@ func TestWebhookDuringALongRunIsServedBetweenPages(t *testing.T) {
 	const announced = 777001
 	h.bn.PutBooking(bnovo.Booking{ID: announced, Number: "HOOK", StatusID: 5, StatusName: "Выехал", SourceID: 1,
 		Customer: &bnovo.Customer{ID: 7770010, Name: "Ольга", Surname: "Быстрая", Phone: "+7 912 345-69-99"},
-		Arrival: long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
+		Arrival:  long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
 	h.bn.AddPayment(bnovo.Payment{BookingID: announced, Type: "in", Amount: 1000000, PaymentTypeName: "Наличные", Date: long})
 	// The payment moved update_date to now: put the old one back, out of the changed listing.
 	h.bn.PutBooking(bnovo.Booking{ID: announced, Number: "HOOK", StatusID: 5, StatusName: "Выехал", SourceID: 1,
 		Customer: &bnovo.Customer{ID: 7770010, Name: "Ольга", Surname: "Быстрая", Phone: "+7 912 345-69-99"},
-		Arrival: long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
+		Arrival:  long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
 
 	small, err := bnovo.New(bnovo.Config{BaseURL: h.bn.URL, AccountID: 1, APIKey: "test-key", Location: moscow, Retry: fastRetry, RequestTimeout: 2 * time.Second, PageSize: 2})
 	if err != nil {
