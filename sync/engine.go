@@ -500,9 +500,8 @@ const queueBatch = 50
 
 // processQueued fetches the queued bookings of entries and processes them in batches.
 func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []state.QueueEntry) error {
-	const batchSize = queueBatch
 	for len(entries) > 0 {
-		n := min(batchSize, len(entries))
+		n := min(queueBatch, len(entries))
 		chunk := entries[:n]
 		entries = entries[n:]
 		var bookings []bnovo.Booking

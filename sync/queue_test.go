@@ -53,12 +53,7 @@ func TestDrainSyncsQueuedBookingsAndDropsUnknownIDs(t *testing.T) {
 // loses nothing: once the token is fixed, every stay is credited once.
 func TestRefusedTokenStopsTheRunNamingTheKey(t *testing.T) {
 	h := newHarness(t, nil)
-	var ids []int64
-	for i := range 3 {
-		id := h.checkedOut(fmt.Sprintf("+7 912 345-67-%02d", 10+i), "", "")
-		h.pay(id, "in", 1000000, "Наличные")
-		ids = append(ids, id)
-	}
+	ids := h.paidStays(3, "+7 912 345-67-%02d")
 	wrong, err := probonus.New(probonus.Config{BaseURL: h.pb.URL, Token: "not-the-token", Retry: fastRetry, RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -135,25 +130,19 @@ func (a *announcingPMS) ListBookings(ctx context.Context, q bnovo.ListQuery, off
 // after page is credited before the run's later pages, not after the whole run.
 func TestWebhookDuringALongRunIsServedBetweenPages(t *testing.T) {
 	h := newHarness(t, nil)
-	var listed []int64
-	for i := range 5 {
-		id := h.checkedOut(fmt.Sprintf("+7 912 345-68-%02d", 10+i), "", "")
-		h.pay(id, "in", 1000000, "Наличные")
-		listed = append(listed, id)
-	}
+	listed := h.paidStays(5, "+7 912 345-68-%02d")
 	// The announced stay is older than the lookback: no listing of this cycle includes it, so
 	// only the queue can bring it in.
 	h.tick()
 	long := time.Now().In(moscow).AddDate(0, 0, -60)
 	const announced = 777001
-	h.bn.PutBooking(bnovo.Booking{ID: announced, Number: "HOOK", StatusID: 5, StatusName: "Выехал", SourceID: 1,
+	stay := bnovo.Booking{ID: announced, Number: "HOOK", StatusID: 5, StatusName: "Выехал", SourceID: 1,
 		Customer: &bnovo.Customer{ID: 7770010, Name: "Ольга", Surname: "Быстрая", Phone: "+7 912 345-69-99"},
-		Arrival:  long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
+		Arrival:  long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long}
+	h.bn.PutBooking(stay)
 	h.bn.AddPayment(bnovo.Payment{BookingID: announced, Type: "in", Amount: 1000000, PaymentTypeName: "Наличные", Date: long})
 	// The payment moved update_date to now: put the old one back, out of the changed listing.
-	h.bn.PutBooking(bnovo.Booking{ID: announced, Number: "HOOK", StatusID: 5, StatusName: "Выехал", SourceID: 1,
-		Customer: &bnovo.Customer{ID: 7770010, Name: "Ольга", Surname: "Быстрая", Phone: "+7 912 345-69-99"},
-		Arrival:  long.AddDate(0, 0, -2), Departure: long, CreateDate: long.AddDate(0, 0, -9), UpdateDate: long})
+	h.bn.PutBooking(stay)
 
 	small, err := bnovo.New(bnovo.Config{BaseURL: h.bn.URL, AccountID: 1, APIKey: "test-key", Location: moscow, Retry: fastRetry, RequestTimeout: 2 * time.Second, PageSize: 2})
 	if err != nil {
@@ -185,4 +174,16 @@ func TestWebhookDuringALongRunIsServedBetweenPages(t *testing.T) {
 			position(announced), position(last))
 	}
 	h.wantPosted(announced, 50000)
+}
+
+// paidStays adds n checked-out stays of 10 000 ₽ paid in cash, each by its own guest whose
+// phone is phoneFormat with 10, 11, ...
+func (h *harness) paidStays(n int, phoneFormat string) []int64 {
+	var ids []int64
+	for i := range n {
+		id := h.checkedOut(fmt.Sprintf(phoneFormat, 10+i), "", "")
+		h.pay(id, "in", 1000000, "Наличные")
+		ids = append(ids, id)
+	}
+	return ids
 }
