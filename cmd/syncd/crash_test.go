@@ -51,7 +51,7 @@ type crashRig struct {
 
 func newCrashRig(t *testing.T, bin string, seed int64) *crashRig {
 	t.Helper()
-	loc, _ := time.LoadLocation("Europe/Moscow")
+	loc := moscow
 	r := &crashRig{t: t, bin: bin}
 	wide := []bnovotest.Window{{Limit: 100000, Per: time.Second}}
 	r.bn = bnovotest.NewServer(bnovotest.Options{Location: loc, Windows: wide, AuthWindow: bnovotest.Window{Limit: 1000, Per: time.Minute}})

@@ -147,7 +147,7 @@ func TestDemoLogsNoSecretsOrContacts(t *testing.T) {
 	f := &forbidden{secrets: []string{"test-key", "test-token", demoWebhookSecret}}
 	f.addPerson(demoCheckoutPhone, "")
 	// The demo's simulated hotel: Seed is deterministic for a seed and a day.
-	loc, _ := time.LoadLocation("Europe/Moscow")
+	loc := moscow
 	twin := bnovotest.NewServer(bnovotest.Options{Location: loc})
 	defer twin.Close()
 	now := time.Now().In(loc)

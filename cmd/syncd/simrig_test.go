@@ -56,10 +56,7 @@ func newSimRig(t testing.TB, o rigOptions) *simRig {
 	if o.logLevel == "" {
 		o.logLevel = "info"
 	}
-	loc, err := time.LoadLocation("Europe/Moscow")
-	if err != nil {
-		t.Fatal(err)
-	}
+	loc := moscow
 	if o.limits == nil {
 		o.limits = []string{"100000/1s", "100000/1h"}
 	}
@@ -85,6 +82,7 @@ func newSimRig(t testing.TB, o rigOptions) *simRig {
 	r.ids = r.bn.Seed(o.bookings, 77, now.AddDate(0, 0, -20), now.AddDate(0, 0, -1))
 
 	// Unix socket paths are limited to ~108 bytes; t.TempDir() embeds the test's name.
+	var err error
 	r.dir, err = os.MkdirTemp("", "syncd-t")
 	if err != nil {
 		t.Fatal(err)

@@ -24,16 +24,14 @@ import (
 
 const testWebhookSecret = "webhook-secret-0123456789"
 
-// moscow is the simulators' zone in simRig.
-var moscow = mustLoadLocation("Europe/Moscow")
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
+// moscow is the hotel's zone in every test of this package: the simulators' and syncd's.
+var moscow = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Moscow")
 	if err != nil {
-		panic(err)
+		panic(err) // the Go distribution ships its zoneinfo; without it nothing here can run
 	}
 	return loc
-}
+}()
 
 // runningDaemon is syncd's daemon mode running in the test process.
 type runningDaemon struct {
