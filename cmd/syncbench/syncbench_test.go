@@ -112,9 +112,22 @@ func TestFloorTime(t *testing.T) {
 }
 
 func TestFloorWithMarginIsTheLimiterSchedule(t *testing.T) {
-	windows := []ratelimit.Window{{Limit: 6, Per: time.Second}, {Limit: 30, Per: 10 * time.Second}}
+	windows := []ratelimit.Window{{Limit: 6, Per: time.Second}, {Limit: 30, Per: 10 * time.Second}, {Limit: 50, Per: time.Hour}}
 	// 30 calls at 6 per 1.25 s (t = 0 .. 5 s); the 31st when the first leaves 10.25 s later.
 	if got, want := floorWithMargin(31, windows, 1, limiterMargin), 10250*time.Millisecond; got != want {
 		t.Errorf("floorWithMargin(31) = %v, want %v", got, want)
+	}
+	// And it is the schedule the limiter itself plans, whatever the count and the share.
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, share := range []float64{1, 0.8} {
+		l, err := ratelimit.New(windows, ratelimit.Options{Share: share, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{1, 7, 30, 31, 59, 61, 120} {
+			if got, want := floorWithMargin(n, windows, share, limiterMargin), l.ETA(n).Sub(now); got != want {
+				t.Errorf("share %v: floorWithMargin(%d) = %v, the limiter's ETA +%v", share, n, got, want)
+			}
+		}
 	}
 }
