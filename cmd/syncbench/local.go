@@ -228,7 +228,7 @@ func localTable(results []localResult) *table {
 	}
 	t.note("allocs/booking: runtime Mallocs during the backfill / N; in process the simulators allocate too, 'syncd ~' removes their share as sampled by the heap profiler")
 	t.note("peak RSS: in process VmHWM of this whole process (simulators and their data included); child: syncd's own VmHWM, sampled every 20 ms, and its largest RssAnon (the rest is file-backed: the binary and bbolt's mmap of the state file)")
-	t.note("in process: Bnovo limiter Reserve %d (-limiter-reserve), engine Workers %d (-workers); syncd child: as cmd/syncd wires them", limiterReserve, engineWorkers)
+	t.note("in process: Bnovo limiter Reserve %d (-limiter-reserve; more under roomy windows, see pipeline.apiReserve), engine Workers %d (-workers); syncd child: as cmd/syncd wires them", limiterReserve, engineWorkers)
 	t.note("the simulated Bnovo's clock lags 3 min, so syncd's own write-backs are past its 2-min update_date trust window at once, as between the daemon's 5-min cycles")
 	for _, r := range results {
 		if r.Breakdown != "" {

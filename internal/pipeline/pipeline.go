@@ -6,6 +6,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 const (
 	// BnovoReserve is ratelimit.Options.Reserve of the Bnovo API limiter: one durable write
 	// (two fdatasyncs) reserves up to 16 calls while the caller keeps up, instead of one write
-	// per call. The engine gives back what a run reserved and did not use (Limiter.Release).
+	// per call (more when the windows are roomy, see apiReserve). The engine gives back what a
+	// run reserved and did not use (Limiter.Release).
 	BnovoReserve = 16
 	// EngineWorkers is sync.Options.Workers: two guest groups of a page at once, as many as
 	// the default transport keeps idle connections per host.
@@ -171,7 +173,7 @@ func limits(db *state.DB, cfg config.Bnovo, opt Options) (ratelimit.Pair, error)
 	if opt.WrapCallLog != nil {
 		apiLog = opt.WrapCallLog(apiLog)
 	}
-	api, err := ratelimit.New(windows, ratelimit.Options{Share: cfg.BudgetShare, Store: apiLog, Reserve: opt.Reserve})
+	api, err := ratelimit.New(windows, ratelimit.Options{Share: cfg.BudgetShare, Store: apiLog, Reserve: apiReserve(opt.Reserve, windows, cfg.BudgetShare)})
 	if err != nil {
 		return ratelimit.Pair{}, fmt.Errorf("bnovo rate limiter: %w", err)
 	}
@@ -181,6 +183,32 @@ func limits(db *state.DB, cfg config.Bnovo, opt Options) (ratelimit.Pair, error)
 		return ratelimit.Pair{}, fmt.Errorf("bnovo login rate limiter: %w", err)
 	}
 	return ratelimit.Pair{API: api, Auth: auth}, nil
+}
+
+// Roomy windows allow larger reservations: up to 1/reserveShareOf of the smallest effective
+// window per durable write, at most reserveMax. Under Bnovo's published limits (30/10s) this is
+// nothing, and Reserve alone applies.
+const (
+	reserveShareOf = 64
+	reserveMax     = 512
+)
+
+// apiReserve is the Bnovo API limiter's Reserve: the one asked for, or more when every window
+// is large enough that a bigger batch is a small part of it. The limiter still never reserves
+// more than every window has room for, grows a batch only while the caller keeps up, and
+// Release gives back what a run did not use.
+func apiReserve(reserve int, windows []ratelimit.Window, share float64) int {
+	if reserve <= 1 || len(windows) == 0 {
+		return reserve // batching off stays off
+	}
+	if share == 0 {
+		share = 1
+	}
+	smallest := math.MaxInt
+	for _, w := range windows {
+		smallest = min(smallest, ratelimit.EffectiveLimit(w, share))
+	}
+	return max(reserve, min(smallest/reserveShareOf, reserveMax))
 }
 
 func (opt Options) httpClient(api string) *http.Client {

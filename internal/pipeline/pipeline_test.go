@@ -115,3 +115,31 @@ func TestAPINamesAreTheMetricsNames(t *testing.T) {
 		t.Errorf("API names %q, %q; metrics uses %q, %q", APIBnovo, APIProBonus, metrics.APIBnovo, metrics.APIProBonus)
 	}
 }
+
+// Roomy windows get larger reservations; Bnovo's published limits keep the one asked for.
+func TestAPIReserve(t *testing.T) {
+	parse := func(s ...string) []ratelimit.Window {
+		w, err := ratelimit.ParseWindows(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	for _, c := range []struct {
+		reserve int
+		windows []ratelimit.Window
+		share   float64
+		want    int
+	}{
+		{BnovoReserve, parse("30/10s", "300/5m", "1000/1h", "10000/24h"), 1, BnovoReserve},
+		{BnovoReserve, parse("50000/1s"), 1, 512},
+		{BnovoReserve, parse("6400/1s"), 1, 100},
+		{BnovoReserve, parse("50000/1s", "100000/24h"), 0.1, 156},
+		{1, parse("50000/1s"), 1, 1},
+		{0, parse("50000/1s"), 1, 0},
+	} {
+		if got := apiReserve(c.reserve, c.windows, c.share); got != c.want {
+			t.Errorf("apiReserve(%d, %v, %v) = %d, want %d", c.reserve, c.windows, c.share, got, c.want)
+		}
+	}
+}
