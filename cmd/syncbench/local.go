@@ -51,6 +51,7 @@ type localResult struct {
 	N         int
 	Days      int
 	Wall      time.Duration
+	CPU       time.Duration // of the backfill: in process, the whole process's (simulators included); child, syncd's alone
 	Calls     int
 	Minimum   int // Bnovo calls the backfill needs at the least (see limits)
 	Ledger    int
@@ -66,6 +67,9 @@ type localResult struct {
 }
 
 func (r localResult) BookingsPerSec() float64 { return float64(r.N) / r.Wall.Seconds() }
+
+// RoundTrips is how many HTTP exchanges the backfill made per booking, both APIs.
+func (r localResult) RoundTrips() float64 { return float64(r.Calls+r.Ledger) / float64(r.N) }
 
 // runLocalInProcess backfills n bookings through the whole pipeline in this process with
 // zero-latency simulators, then runs two cycles: the first after the backfill, and a steady one
@@ -89,6 +93,7 @@ func runLocalInProcess(ctx context.Context, n int, seed int64) (localResult, err
 	profBefore := allocProfile()
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	cpu0 := processCPU()
 	start := time.Now()
 	p, err := openPipeline(cfg, logs)
 	if err != nil {
@@ -99,6 +104,7 @@ func runLocalInProcess(ctx context.Context, n int, seed int64) (localResult, err
 		return res, fmt.Errorf("backfill: %w", err)
 	}
 	res.Wall = time.Since(start)
+	res.CPU = processCPU() - cpu0
 	res.Breakdown = pipelineWatch.breakdown(count0, total0, res.Wall)
 	if err := writeHeapProfile(n); err != nil {
 		return res, err
@@ -158,7 +164,7 @@ func runLocalChild(ctx context.Context, bin string, n int, seed int64) (localRes
 	if err != nil {
 		return res, err
 	}
-	res.Wall, res.PeakRSS, res.PeakAnon = out.Wall, out.MaxRSS, out.MaxAnon
+	res.Wall, res.CPU, res.PeakRSS, res.PeakAnon = out.Wall, out.CPU, out.MaxRSS, out.MaxAnon
 	res.Minimum = minimumCalls(r)
 	res.Calls = r.bn.Stats().Calls + r.bn.Stats().AuthCalls
 	res.Ledger = r.pb.Stats().Calls
@@ -204,10 +210,12 @@ func minimumCalls(r *rig) int {
 	return r.backfillWork().Minimum(1) + writeBackCalls*r.bn.Stats().GuestWrites
 }
 
-func localTable(results []localResult) *table {
+// localTable reports the local runs; ceiling is the bare loopback HTTP round trips per second
+// measured after them (see loopbackCeiling).
+func localTable(results []localResult, ceiling float64) *table {
 	t := &table{
 		title: "local: whole pipeline, zero-latency simulators, unthrottled (targets: >= 5000 bookings/s, RSS <= 64 MiB at 100k, state <= 1 KiB/booking)",
-		header: []string{"mode", "N", "days", "backfill wall", "bookings/s", "bnovo calls (min)", "probonus calls", "allocs/booking",
+		header: []string{"mode", "N", "days", "backfill wall", "bookings/s", "CPU/booking (bookings per CPU-s)", "bnovo calls (min)", "probonus calls", "allocs/booking",
 			"peak RSS", "state B/booking (file)", "cycle after backfill", "steady cycle", "verdict"},
 	}
 	for _, r := range results {
@@ -222,9 +230,22 @@ func localTable(results []localResult) *table {
 		if r.PeakAnon > 0 {
 			rss += fmt.Sprintf(" (anon %s)", mib(r.PeakAnon))
 		}
-		t.add(r.Mode, r.N, r.Days, r.Wall, fmt.Sprintf("%.0f", r.BookingsPerSec()), fmt.Sprintf("%d (%d)", r.Calls, r.Minimum), r.Ledger, allocs, rss,
+		cpu := "-"
+		if r.CPU > 0 {
+			perBooking := r.CPU / time.Duration(r.N)
+			cpu = fmt.Sprintf("%s (%.0f)", fmtDur(perBooking), float64(r.N)/r.CPU.Seconds())
+		}
+		t.add(r.Mode, r.N, r.Days, r.Wall, fmt.Sprintf("%.0f", r.BookingsPerSec()), cpu, fmt.Sprintf("%d (%d)", r.Calls, r.Minimum), r.Ledger, allocs, rss,
 			fmt.Sprintf("%.0f (%.0f)", perBooking, float64(r.StateSize)/float64(r.N)),
 			cycleText(r.FirstCyc), cycleText(r.Steady), verdict)
+	}
+	t.note("CPU/booking: user + system time of the backfill / N; in process the whole process's (both simulators and their HTTP servers included), syncd child syncd's own; in brackets the bookings one CPU-second covers")
+	for _, r := range results {
+		if r.Mode == "in-process" {
+			t.note("bare loopback HTTP on this machine after the runs: %.0f round trips/s (%d clients, a handler that only answers 90 bytes of JSON, both ends in one process); at the %.2f round trips a booking of in-process N=%d (Bnovo + ProBonus) that alone caps the pipeline at %.0f bookings/s; 5000 bookings/s needs %.0f round trips/s",
+				ceiling, ceilingClients, r.RoundTrips(), r.N, ceiling/r.RoundTrips(), 5000*r.RoundTrips())
+			break
+		}
 	}
 	t.note("allocs/booking: runtime Mallocs during the backfill / N; in process the simulators allocate too, 'syncd ~' removes their share as sampled by the heap profiler")
 	t.note("peak RSS: in process VmHWM of this whole process (simulators and their data included); child: syncd's own VmHWM, sampled every 20 ms, and its largest RssAnon (the rest is file-backed: the binary and bbolt's mmap of the state file)")

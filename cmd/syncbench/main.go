@@ -237,7 +237,11 @@ func scenarioLocal(ctx context.Context, stdout io.Writer, bin string, o options)
 			results = append(results, res)
 		}
 	}
-	localTable(results).print(stdout)
+	ceiling, err := loopbackCeiling(ctx, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	localTable(results, ceiling).print(stdout)
 	return nil
 }
 

@@ -41,8 +41,12 @@ func openPipeline(cfg config.Config, logs io.Writer) (*pipeline.Pipeline, error)
 	}
 	opt := pipeline.Options{Logger: log, Reserve: limiterReserve, Workers: engineWorkers}
 	if watch := pipelineWatch; watch != nil {
+		// As many idle connections as workers, or -workers above 2 would open and close a
+		// connection for nearly every call (see sync.Options.Workers).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = max(2, engineWorkers)
 		opt.HTTPClient = func(api string) *http.Client {
-			return &http.Client{Transport: timedTransport{what: api + " http", watch: watch, next: http.DefaultTransport}}
+			return &http.Client{Transport: timedTransport{what: api + " http", watch: watch, next: tr}}
 		}
 		opt.WrapCallLog = func(s ratelimit.Store) ratelimit.Store { return timedStore{Store: s, watch: watch} }
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -107,6 +108,15 @@ func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // peakRSS reads this process's high-water resident set (VmHWM) from /proc.
 func peakRSS() int64 { return vmHWM("/proc/self/status") }
+
+// processCPU is the user + system time this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // vmHWM reads the VmHWM line of a /proc/<pid>/status file; 0 when unreadable.
 func vmHWM(path string) int64 { return readProcStatus(path)["VmHWM"] }

@@ -24,8 +24,9 @@ type runArgs struct {
 type runResult struct {
 	Wall        time.Duration
 	Interrupted bool
-	MaxRSS      int64 // bytes, peak resident set of the child, sampled (0 in process)
-	MaxAnon     int64 // bytes, the most anonymous resident memory sampled (heap, stacks)
+	MaxRSS      int64         // bytes, peak resident set of the child, sampled (0 in process)
+	MaxAnon     int64         // bytes, the most anonymous resident memory sampled (heap, stacks)
+	CPU         time.Duration // user + system time of the child (0 in process)
 }
 
 // runner starts syncd against a rig: in this process, or as the real binary in a child process.
@@ -128,6 +129,9 @@ func (c child) Run(ctx context.Context, r *rig, args runArgs) (runResult, error)
 		}
 	}
 	res.Wall = time.Since(start)
+	if st := cmd.ProcessState; st != nil {
+		res.CPU = st.UserTime() + st.SystemTime()
+	}
 	if signalled {
 		// SIGTERM ends with exit 0 (syncd finishes the in-flight operation); SIGKILL ends with
 		// "signal: killed". Either is the interruption we asked for.

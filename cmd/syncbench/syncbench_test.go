@@ -131,3 +131,19 @@ func TestFloorWithMarginIsTheLimiterSchedule(t *testing.T) {
 		}
 	}
 }
+
+// The figures the local report divides by must be real readings: the loopback ceiling counts
+// round trips that were answered, and the process's CPU time grows with work done.
+func TestLoopbackCeilingAndCPUAreMeasured(t *testing.T) {
+	cpu0 := processCPU()
+	rate, err := loopbackCeiling(t.Context(), 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rate < 100 {
+		t.Errorf("loopback ceiling %.0f round trips/s; even a loaded machine makes thousands", rate)
+	}
+	if used := processCPU() - cpu0; used <= 0 {
+		t.Errorf("process CPU grew by %v over 200ms of HTTP round trips", used)
+	}
+}
