@@ -79,6 +79,9 @@ type Limiter struct {
 	// forget are log entries gone from calls (slots reserved and never used, or logged again
 	// at an earlier time) and still in the Store until Release forgets them there.
 	forget []slots
+	// handedOut are slots reserved ahead and used: counted in calls from their use, still in
+	// the Store at the end of their hold until Release logs them again at its own time.
+	handedOut []slots
 }
 
 // slots are n log entries at one instant.
@@ -224,7 +227,23 @@ func (l *Limiter) takeReservedLocked(now time.Time) bool {
 	}
 	l.pendingN--
 	l.lastAdmit = now
+	// From now on the slot counts from its call, not from the end of its hold: left there, it
+	// would keep its windows full for up to a hold longer than the call needs, which under
+	// tight windows delays the calls after it by as much. The Store keeps the later time, the
+	// safe side after a crash, until Release.
+	l.calls = removeAt(l.calls, l.pendingUntil, 1)
+	l.calls = insertSorted(l.calls, now)
+	l.handedOut = addSlot(l.handedOut, l.pendingUntil)
 	return true
+}
+
+// addSlot counts one more entry at at in list, whose last run is the latest.
+func addSlot(list []slots, at time.Time) []slots {
+	if n := len(list); n > 0 && list[n-1].at.Equal(at) {
+		list[n-1].n++
+		return list
+	}
+	return append(list, slots{at: at, n: 1})
 }
 
 // dropPendingLocked forgets, in memory, the slots reserved ahead and not handed out, and keeps
@@ -248,10 +267,11 @@ func (l *Limiter) dropPendingLocked(now time.Time) {
 // is the safe side. It is safe for concurrent use (a Wait after it reserves afresh) and writes
 // nothing when nothing is reserved.
 //
-// Slots that were handed out are logged at the end of their hold, in the future; Release logs
-// them again at its own time, which is no earlier than their calls when it comes after the
-// run's calls, as it should. So no entry stays dated in the future and each still counts for
-// as long as its call needs.
+// Slots that were handed out are stored at the end of their hold, maybe still in the future;
+// Release logs those again at its own time, which is no earlier than their calls when it comes
+// after the run's calls, as it should, and forgets them at the end of the hold. Entries loaded
+// in the future (slots reserved before a crash) are logged again at its time too. So no entry
+// stays dated in the future and each still counts for as long as its call needs.
 //
 // A Store without ForgetCalls keeps every entry, so only a restart over-counts them. When the
 // Store fails, its entries stay (counted after a restart) and the next Release tries again.
@@ -263,6 +283,25 @@ func (l *Limiter) Release() error {
 	l.lastAdmit = time.Time{}
 	l.dropPendingLocked(now)
 	forgetter, _ := l.store.(Forgetter)
+	relog := 0
+	for _, s := range l.handedOut {
+		if s.at.After(now) {
+			relog += s.n
+		}
+	}
+	if forgetter != nil && relog > 0 {
+		// Logged at now before being forgotten at the end of their hold: a crash in between
+		// over-counts, never under-counts.
+		if err := l.store.RecordCalls(slices.Repeat([]time.Time{now}, relog)...); err != nil {
+			return fmt.Errorf("ratelimit: log used reserved calls again: %w", err)
+		}
+		for _, s := range l.handedOut {
+			if s.at.After(now) {
+				l.forget = append(l.forget, s)
+			}
+		}
+	}
+	l.handedOut = nil
 	if future := l.calls[firstAfter(l.calls, now):]; len(future) > 0 {
 		if forgetter != nil {
 			// Logged at now before being forgotten at their old time: a crash in between
@@ -393,6 +432,10 @@ func (l *Limiter) pruneLocked(now time.Time) {
 	stale := firstAfter(l.calls, cutoff)
 	if stale > 0 {
 		l.calls = slices.Delete(l.calls, 0, stale)
+	}
+	// Handed-out slots no window counts any more need no logging again either.
+	for len(l.handedOut) > 0 && !l.handedOut[0].at.After(cutoff) {
+		l.handedOut = l.handedOut[1:]
 	}
 }
 

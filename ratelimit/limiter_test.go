@@ -860,3 +860,39 @@ func TestConcurrentReleaseNeverExceeds(t *testing.T) {
 		}
 	})
 }
+
+// TestReservedSlotsDoNotSlowATightSchedule: a slot reserved ahead counts from the call that
+// uses it, so batching never makes a fast caller under a tight window wait longer than it
+// would unbatched. (Counted from the end of its hold, each reserved slot kept its window full
+// for up to a hold longer than its call needed.)
+func TestReservedSlotsDoNotSlowATightSchedule(t *testing.T) {
+	windows := []Window{{6, time.Second}, {30, 10 * time.Second}}
+	schedule := func(reserve int) []time.Duration {
+		var at []time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			l := mustNew(t, windows, Options{Store: &MemStore{}, Reserve: reserve})
+			start := time.Now()
+			var admits []time.Time
+			for range 45 {
+				admits = append(admits, mustWait(t, l))
+				time.Sleep(time.Millisecond) // the request itself
+			}
+			checkWindows(t, admits, windows, 1)
+			for _, a := range admits {
+				at = append(at, a.Sub(start))
+			}
+		})
+		return at
+	}
+	plain, batched := schedule(1), schedule(16)
+	worst, lag := -1, time.Duration(0)
+	for i := range plain {
+		if d := batched[i] - plain[i]; d > lag {
+			worst, lag = i, d
+		}
+	}
+	if worst >= 0 {
+		t.Fatalf("call %d: at +%v with Reserve 16, +%v without (%v later); last call +%v vs +%v",
+			worst+1, batched[worst], plain[worst], lag, batched[len(batched)-1], plain[len(plain)-1])
+	}
+}
