@@ -210,9 +210,10 @@ func minimumCalls(r *rig) int {
 	return r.backfillWork().Minimum(1) + writeBackCalls*r.bn.Stats().GuestWrites
 }
 
-// localTable reports the local runs; ceiling is the bare loopback HTTP round trips per second
-// measured after them (see loopbackCeiling).
-func localTable(results []localResult, ceiling float64) *table {
+// localTable reports the local runs, then what bounds them: the same API work with nothing of
+// syncd around it (apiOnly, see runAPIOnly) and the bare loopback HTTP round trips per second
+// (ceiling, see loopbackCeiling).
+func localTable(results []localResult, apiOnly []apiOnlyResult, ceiling float64) *table {
 	t := &table{
 		title: "local: whole pipeline, zero-latency simulators, unthrottled (targets: >= 5000 bookings/s, RSS <= 64 MiB at 100k, state <= 1 KiB/booking)",
 		header: []string{"mode", "N", "days", "backfill wall", "bookings/s", "CPU/booking (bookings per CPU-s)", "bnovo calls (min)", "probonus calls", "allocs/booking",
@@ -240,6 +241,10 @@ func localTable(results []localResult, ceiling float64) *table {
 			cycleText(r.FirstCyc), cycleText(r.Steady), verdict)
 	}
 	t.note("CPU/booking: user + system time of the backfill / N; in process the whole process's (both simulators and their HTTP servers included), syncd child syncd's own; in brackets the bookings one CPU-second covers")
+	for _, a := range apiOnly {
+		t.note("the API work alone, N=%d (listing, payments, account find/create, deposit through syncd's clients, %d bookings at once; no limiter, state file or engine): %.0f bookings/s, %.2f round trips and %s of this process's CPU a booking, %d calls failed",
+			a.N, apiOnlyWorkers, a.BookingsPerSec(), float64(a.Trips)/float64(a.N), fmtDur(a.CPU/time.Duration(a.N)), a.Failed)
+	}
 	for _, r := range results {
 		if r.Mode == "in-process" {
 			t.note("bare loopback HTTP on this machine after the runs: %.0f round trips/s (%d clients, a handler that only answers 90 bytes of JSON, both ends in one process); at the %.2f round trips a booking of in-process N=%d (Bnovo + ProBonus) that alone caps the pipeline at %.0f bookings/s; 5000 bookings/s needs %.0f round trips/s",

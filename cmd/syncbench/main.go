@@ -237,11 +237,19 @@ func scenarioLocal(ctx context.Context, stdout io.Writer, bin string, o options)
 			results = append(results, res)
 		}
 	}
+	var apiOnly []apiOnlyResult
+	for _, n := range sizes {
+		res, err := runAPIOnly(ctx, n, o.seed)
+		if err != nil {
+			return fmt.Errorf("API-only run of %d bookings: %w", n, err)
+		}
+		apiOnly = append(apiOnly, res)
+	}
 	ceiling, err := loopbackCeiling(ctx, 2*time.Second)
 	if err != nil {
 		return err
 	}
-	localTable(results, ceiling).print(stdout)
+	localTable(results, apiOnly, ceiling).print(stdout)
 	return nil
 }
 

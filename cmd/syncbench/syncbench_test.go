@@ -147,3 +147,22 @@ func TestLoopbackCeilingAndCPUAreMeasured(t *testing.T) {
 		t.Errorf("process CPU grew by %v over 200ms of HTTP round trips", used)
 	}
 }
+
+// The API-only run makes the calls a backfill needs, and none fails: a failure would make it
+// look cheaper than the work it stands for.
+func TestAPIOnlyRunMakesTheBackfillsCalls(t *testing.T) {
+	res, err := runAPIOnly(t.Context(), 300, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 0 {
+		t.Errorf("%d calls failed", res.Failed)
+	}
+	// Each earning booking costs a payments read and a deposit at least, most an account too.
+	if perBooking := float64(res.Trips) / float64(res.N); perBooking < 2.5 || perBooking > 6 {
+		t.Errorf("%.2f round trips a booking, want 2.5..6", perBooking)
+	}
+	if res.Wall <= 0 || res.CPU <= 0 {
+		t.Errorf("wall %v, CPU %v: not measured", res.Wall, res.CPU)
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/contact"
+	"github.com/hotelsync/syncd/probonus"
+)
+
+// apiOnlyWorkers is how many bookings the API-only run handles at once: more than syncd's
+// workers, so that the run shows what the simulators and the clients allow, not a schedule.
+const apiOnlyWorkers = 8
+
+// apiOnlyResult is what the API work of a backfill costs with nothing of syncd around it.
+type apiOnlyResult struct {
+	N      int
+	Wall   time.Duration
+	CPU    time.Duration // this whole process: both simulators and the clients
+	Trips  int           // HTTP round trips, both APIs
+	Failed int           // calls that failed (a guest created twice at once, say): counted, not retried
+}
+
+func (r apiOnlyResult) BookingsPerSec() float64 { return float64(r.N) / r.Wall.Seconds() }
+
+// runAPIOnly makes the calls a backfill of n bookings needs against the local rig's simulators
+// through syncd's own API clients, apiOnlyWorkers bookings at a time, with no limiter, state
+// file, journal or engine: list the range, then for each booking its payments (when it earns),
+// the guest's account (looked up, created when not found, remembered) and a deposit. It bounds
+// what any pipeline could do on this machine: syncd adds its bookkeeping on top of exactly this.
+func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
+	res := apiOnlyResult{N: n}
+	r, err := newRig(localSpec(n, seed))
+	if err != nil {
+		return res, err
+	}
+	defer r.Close()
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = apiOnlyWorkers
+	defer transport.CloseIdleConnections()
+	hc := &http.Client{Transport: transport, Timeout: 5 * time.Second}
+	bn, err := bnovo.New(bnovo.Config{BaseURL: r.bn.URL, AccountID: 1, APIKey: "test-key", Location: r.loc, HTTPClient: hc})
+	if err != nil {
+		return res, err
+	}
+	pb, err := probonus.New(probonus.Config{BaseURL: r.pb.URL, Token: "test-token", HTTPClient: hc})
+	if err != nil {
+		return res, err
+	}
+
+	cpu0 := processCPU()
+	start := time.Now()
+	var bookings []bnovo.Booking
+	q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: r.from, To: r.to}
+	if err := bn.ListBookings(ctx, q, 0, func(p bnovo.Page) error {
+		bookings = append(bookings, p.Bookings...)
+		return nil
+	}); err != nil {
+		return res, fmt.Errorf("listing: %w", err)
+	}
+
+	var (
+		accountsMu sync.Mutex
+		accounts   = make(map[string]int64)
+		failed     atomic.Int64
+		next       atomic.Int64
+		wg         sync.WaitGroup
+	)
+	// account finds the guest's account as syncd does: the accounts already matched by either
+	// key, else a lookup by phone then e-mail, else a new account; a found one's operations
+	// are read once (syncd adopts what a lost state file no longer knows).
+	account := func(c *bnovo.Customer) (int64, bool) {
+		phone, hasPhone := contact.Phone(c.Phone)
+		email, hasEmail := contact.Email(c.Email)
+		var keys []string
+		if hasPhone {
+			keys = append(keys, phone)
+		}
+		if hasEmail {
+			keys = append(keys, email)
+		}
+		if len(keys) == 0 {
+			return 0, false
+		}
+		accountsMu.Lock()
+		for _, k := range keys {
+			if id, known := accounts[k]; known {
+				accountsMu.Unlock()
+				return id, true
+			}
+		}
+		accountsMu.Unlock()
+		var a probonus.Account
+		err := probonus.ErrNotFound
+		for _, k := range keys {
+			if a, err = pb.FindAccount(ctx, k); !probonus.IsNotFound(err) {
+				break
+			}
+		}
+		switch {
+		case err == nil:
+			_, _, err = pb.Operations(ctx, a.ID, 0, 100)
+		case probonus.IsNotFound(err):
+			na := probonus.NewAccount{FirstName: c.Name, LastName: c.Surname, AccountGroupID: 1}
+			if hasPhone {
+				na.Phones = []string{phone}
+			}
+			if hasEmail {
+				na.Email = email
+			}
+			a, err = pb.CreateAccount(ctx, na)
+		}
+		if err != nil {
+			failed.Add(1)
+			return 0, false
+		}
+		accountsMu.Lock()
+		for _, k := range keys {
+			accounts[k] = a.ID
+		}
+		accountsMu.Unlock()
+		return a.ID, true
+	}
+	for range apiOnlyWorkers {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(bookings)) && ctx.Err() == nil; i = next.Add(1) - 1 {
+				b := bookings[i]
+				if !r.rules.Earns(b) || b.Customer == nil {
+					continue
+				}
+				if _, err := bn.Payments(ctx, b.ID); err != nil {
+					failed.Add(1)
+					continue
+				}
+				id, ok := account(b.Customer)
+				if !ok {
+					continue
+				}
+				if _, err := pb.Deposit(ctx, id, 100, fmt.Sprintf("bnovo:%d#1", b.ID)); err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	res.Wall = time.Since(start)
+	res.CPU = processCPU() - cpu0
+	res.Trips = r.bn.Stats().Calls + r.bn.Stats().AuthCalls + r.pb.Stats().Calls
+	res.Failed = int(failed.Load())
+	return res, ctx.Err()
+}
