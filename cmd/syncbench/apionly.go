@@ -30,9 +30,12 @@ func (r apiOnlyResult) BookingsPerSec() float64 { return float64(r.N) / r.Wall.S
 
 // runAPIOnly makes the calls a backfill of n bookings needs against the local rig's simulators
 // through syncd's own API clients, apiOnlyWorkers bookings at a time, with no limiter, state
-// file, journal or engine: list the range, then for each booking its payments (when it earns),
-// the guest's account (looked up, created when not found, remembered) and a deposit. It bounds
-// what any pipeline could do on this machine: syncd adds its bookkeeping on top of exactly this.
+// file, journal or engine: list the range, then for each earning booking its payments, the
+// guest's account (remembered, else looked up, else created; the operations of an account not
+// created in the run are read, as syncd adopts what a lost state file no longer knows), a
+// deposit, and for a stay within the 30-day lookback the write-back (account, guest, PUT,
+// guest again). It bounds what any pipeline could do on this machine: syncd adds its
+// bookkeeping on top of the same calls.
 func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 	res := apiOnlyResult{N: n}
 	r, err := newRig(localSpec(n, seed))
@@ -74,7 +77,7 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 	// account finds the guest's account as syncd does: the accounts already matched by either
 	// key, else a lookup by phone then e-mail, else a new account; a found one's operations
 	// are read once (syncd adopts what a lost state file no longer knows).
-	account := func(c *bnovo.Customer) (int64, bool) {
+	account := func(c *bnovo.Customer) (id int64, created, ok bool) {
 		phone, hasPhone := contact.Phone(c.Phone)
 		email, hasEmail := contact.Email(c.Email)
 		var keys []string
@@ -85,13 +88,13 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 			keys = append(keys, email)
 		}
 		if len(keys) == 0 {
-			return 0, false
+			return 0, false, false
 		}
 		accountsMu.Lock()
 		for _, k := range keys {
 			if id, known := accounts[k]; known {
 				accountsMu.Unlock()
-				return id, true
+				return id, false, true
 			}
 		}
 		accountsMu.Unlock()
@@ -102,10 +105,7 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 				break
 			}
 		}
-		switch {
-		case err == nil:
-			_, _, err = pb.Operations(ctx, a.ID, 0, 100)
-		case probonus.IsNotFound(err):
+		if probonus.IsNotFound(err) {
 			na := probonus.NewAccount{FirstName: c.Name, LastName: c.Surname, AccountGroupID: 1}
 			if hasPhone {
 				na.Phones = []string{phone}
@@ -114,17 +114,33 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 				na.Email = email
 			}
 			a, err = pb.CreateAccount(ctx, na)
+			created = err == nil
 		}
 		if err != nil {
 			failed.Add(1)
-			return 0, false
+			return 0, false, false
 		}
 		accountsMu.Lock()
 		for _, k := range keys {
 			accounts[k] = a.ID
 		}
 		accountsMu.Unlock()
-		return a.ID, true
+		return a.ID, created, true
+	}
+	horizon := dayOf(time.Now().In(r.loc)).AddDate(0, 0, -30)
+	writeBack := func(b bnovo.Booking, id int64) error {
+		a, err := pb.Account(ctx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := bn.Guests(ctx, b.ID); err != nil {
+			return err
+		}
+		if _, err := bn.UpdateGuest(ctx, b.ID, b.Customer.ID, fmt.Sprintf("ProBonus: счёт %d, баланс %d", a.ID, a.Balance)); err != nil {
+			return err
+		}
+		_, err = bn.Guests(ctx, b.ID)
+		return err
 	}
 	for range apiOnlyWorkers {
 		wg.Go(func() {
@@ -137,11 +153,24 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 					failed.Add(1)
 					continue
 				}
-				id, ok := account(b.Customer)
+				id, created, ok := account(b.Customer)
 				if !ok {
 					continue
 				}
+				if !created {
+					if _, _, err := pb.Operations(ctx, id, 0, 100); err != nil {
+						failed.Add(1)
+						continue
+					}
+				}
 				if _, err := pb.Deposit(ctx, id, 100, fmt.Sprintf("bnovo:%d#1", b.ID)); err != nil {
+					failed.Add(1)
+					continue
+				}
+				if b.Departure.Before(horizon) {
+					continue
+				}
+				if err := writeBack(b, id); err != nil {
 					failed.Add(1)
 				}
 			}

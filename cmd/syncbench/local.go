@@ -242,7 +242,7 @@ func localTable(results []localResult, apiOnly []apiOnlyResult, ceiling float64)
 	}
 	t.note("CPU/booking: user + system time of the backfill / N; in process the whole process's (both simulators and their HTTP servers included), syncd child syncd's own; in brackets the bookings one CPU-second covers")
 	for _, a := range apiOnly {
-		t.note("the API work alone, N=%d (listing, payments, account find/create, deposit through syncd's clients, %d bookings at once; no limiter, state file or engine): %.0f bookings/s, %.2f round trips and %s of this process's CPU a booking, %d calls failed",
+		t.note("the API work alone, N=%d (the same calls as syncd's backfill: listing, payments, account find/create/operations, deposit, write-back, through syncd's clients, %d bookings at once; no limiter, state file or engine): %.0f bookings/s, %.2f round trips and %s of this process's CPU a booking, %d calls failed",
 			a.N, apiOnlyWorkers, a.BookingsPerSec(), float64(a.Trips)/float64(a.N), fmtDur(a.CPU/time.Duration(a.N)), a.Failed)
 	}
 	for _, r := range results {
