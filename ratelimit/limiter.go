@@ -237,7 +237,7 @@ func (l *Limiter) takeReservedLocked(now time.Time) bool {
 	return true
 }
 
-// addSlot counts one more entry at at in list, whose last run is the latest.
+// addSlot adds one entry at at to list, into its last run when that is at the same instant.
 func addSlot(list []slots, at time.Time) []slots {
 	if n := len(list); n > 0 && list[n-1].at.Equal(at) {
 		list[n-1].n++
@@ -283,44 +283,34 @@ func (l *Limiter) Release() error {
 	l.lastAdmit = time.Time{}
 	l.dropPendingLocked(now)
 	forgetter, _ := l.store.(Forgetter)
-	relog := 0
+	// Entries still dated in the future: handed-out slots stored at the end of their hold, and
+	// slots loaded from before a crash (in calls).
+	var relog []slots
 	for _, s := range l.handedOut {
 		if s.at.After(now) {
-			relog += s.n
+			relog = append(relog, s)
 		}
 	}
-	if forgetter != nil && relog > 0 {
-		// Logged at now before being forgotten at the end of their hold: a crash in between
+	future := l.calls[firstAfter(l.calls, now):]
+	for _, t := range future {
+		relog = addSlot(relog, t)
+	}
+	if forgetter != nil && len(relog) > 0 {
+		n := 0
+		for _, s := range relog {
+			n += s.n
+		}
+		// Logged at now before being forgotten at their old time: a crash in between
 		// over-counts, never under-counts.
-		if err := l.store.RecordCalls(slices.Repeat([]time.Time{now}, relog)...); err != nil {
+		if err := l.store.RecordCalls(slices.Repeat([]time.Time{now}, n)...); err != nil {
 			return fmt.Errorf("ratelimit: log used reserved calls again: %w", err)
 		}
-		for _, s := range l.handedOut {
-			if s.at.After(now) {
-				l.forget = append(l.forget, s)
-			}
-		}
+		l.forget = append(l.forget, relog...)
 	}
 	l.handedOut = nil
-	if future := l.calls[firstAfter(l.calls, now):]; len(future) > 0 {
-		if forgetter != nil {
-			// Logged at now before being forgotten at their old time: a crash in between
-			// over-counts, never under-counts.
-			if err := l.store.RecordCalls(slices.Repeat([]time.Time{now}, len(future))...); err != nil {
-				return fmt.Errorf("ratelimit: log used reserved calls again: %w", err)
-			}
-			for _, t := range future {
-				if n := len(l.forget); n > 0 && l.forget[n-1].at.Equal(t) {
-					l.forget[n-1].n++
-				} else {
-					l.forget = append(l.forget, slots{at: t, n: 1})
-				}
-			}
-		}
-		// Every earlier entry is at or before now, so the log stays ascending.
-		for i := range future {
-			future[i] = now
-		}
+	// Every earlier entry is at or before now, so the log stays ascending.
+	for i := range future {
+		future[i] = now
 	}
 	if forgetter == nil {
 		l.forget = nil
