@@ -24,6 +24,7 @@ type apiOnlyResult struct {
 	CPU    time.Duration // this whole process: both simulators and the clients
 	Trips  int           // HTTP round trips, both APIs
 	Failed int           // calls that failed (a guest created twice at once, say): counted, not retried
+	First  string        // the first failure's error, when any failed
 }
 
 func (r apiOnlyResult) BookingsPerSec() float64 { return float64(r.N) / r.Wall.Seconds() }
@@ -71,12 +72,17 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 		accountsMu sync.Mutex
 		accounts   = make(map[string]int64)
 		failed     atomic.Int64
+		firstErr   sync.Once
 		next       atomic.Int64
 		wg         sync.WaitGroup
 	)
 	// account finds the guest's account as syncd does: the accounts already matched by either
 	// key, else a lookup by phone then e-mail, else a new account; a found one's operations
 	// are read once (syncd adopts what a lost state file no longer knows).
+	fail := func(what string, err error) {
+		failed.Add(1)
+		firstErr.Do(func() { res.First = what + ": " + err.Error() })
+	}
 	account := func(c *bnovo.Customer) (id int64, created, ok bool) {
 		phone, hasPhone := contact.Phone(c.Phone)
 		email, hasEmail := contact.Email(c.Email)
@@ -117,7 +123,7 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 			created = err == nil
 		}
 		if err != nil {
-			failed.Add(1)
+			fail("matching an account", err)
 			return 0, false, false
 		}
 		accountsMu.Lock()
@@ -150,7 +156,7 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 					continue
 				}
 				if _, err := bn.Payments(ctx, b.ID); err != nil {
-					failed.Add(1)
+					fail("payments", err)
 					continue
 				}
 				id, created, ok := account(b.Customer)
@@ -159,19 +165,19 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 				}
 				if !created {
 					if _, _, err := pb.Operations(ctx, id, 0, 100); err != nil {
-						failed.Add(1)
+						fail("operations", err)
 						continue
 					}
 				}
 				if _, err := pb.Deposit(ctx, id, 100, fmt.Sprintf("bnovo:%d#1", b.ID)); err != nil {
-					failed.Add(1)
+					fail("deposit", err)
 					continue
 				}
 				if b.Departure.Before(horizon) {
 					continue
 				}
 				if err := writeBack(b, id); err != nil {
-					failed.Add(1)
+					fail("write-back", err)
 				}
 			}
 		})

@@ -244,6 +244,9 @@ func localTable(results []localResult, apiOnly []apiOnlyResult, ceiling float64)
 	for _, a := range apiOnly {
 		t.note("the API work alone, N=%d (the same calls as syncd's backfill: listing, payments, account find/create/operations, deposit, write-back, through syncd's clients, %d bookings at once; no limiter, state file or engine): %.0f bookings/s, %.2f round trips and %s of this process's CPU a booking, %d calls failed",
 			a.N, apiOnlyWorkers, a.BookingsPerSec(), float64(a.Trips)/float64(a.N), fmtDur(a.CPU/time.Duration(a.N)), a.Failed)
+		if a.First != "" {
+			t.note("  first failure of the API-only run: %s (failed calls are counted, not retried)", a.First)
+		}
 	}
 	for _, r := range results {
 		if r.Mode == "in-process" {
