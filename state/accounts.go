@@ -1,0 +1,46 @@
+package state
+
+import (
+	"fmt"
+)
+
+// guest → account map
+
+// Account returns the account remembered for a guest key such as "phone:79161234567".
+func (tx *Tx) Account(key string) (int64, bool) {
+	b := tx.btx.Bucket(bucketAccounts)
+	if b == nil || key == "" {
+		return 0, false
+	}
+	raw := b.Get([]byte(key))
+	if len(raw) != 8 {
+		return 0, false
+	}
+	return int64(bigEndianUint64(raw)), true
+}
+
+// SetAccount remembers (or replaces) the account for a guest key.
+func (tx *Tx) SetAccount(key string, accountID int64) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if key == "" {
+		return fmt.Errorf("set account: empty key")
+	}
+	if accountID <= 0 {
+		return fmt.Errorf("set account: account id %d is not positive", accountID)
+	}
+	b, err := tx.bucket(bucketAccounts)
+	if err != nil {
+		return err
+	}
+	isNew := b.Get([]byte(key)) == nil
+	if err := b.Put([]byte(key), int64Key(accountID)); err != nil {
+		// The key holds a guest's phone or e-mail: keep it out of the error text.
+		return fmt.Errorf("set account %d: %w", accountID, err)
+	}
+	if isNew {
+		return tx.addCounter(counterAccounts, 1)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/state"
+)
+
+// send posts one journaled operation and notes its outcome in p.op. The request is not
+// cancelled by a shutdown: the in-flight operation finishes (the client's timeout bounds it).
+func (e *Engine) send(ctx context.Context, p *plan) {
+	op := p.op
+	op.SentAt = e.now()
+	post := e.opt.Ledger.Deposit
+	if op.Kind == probonus.OpWithdraw {
+		post = e.opt.Ledger.Withdraw
+	}
+	res, err := post(context.WithoutCancel(ctx), op.AccountID, op.Sum, op.Reason)
+	marker := Marker(op.BookingID, op.Seq)
+	switch {
+	case err == nil:
+		op.State = state.OpPosted
+		op.OperationID = res.ID
+		op.Balance = res.Balance
+		op.ResolvedAt = e.now()
+	case probonus.IsOutcomeUnknown(err):
+		op.State = state.OpUnknown
+		op.Err = err.Error()
+		p.retry = true
+		e.log.Warn().Str("marker", marker).Err(err).Msg("operation outcome unclear; it will be looked up in the account's operations, never sent blindly again")
+	default:
+		op.State = state.OpFailed
+		op.Err = err.Error()
+		op.ResolvedAt = e.now()
+		var pe *probonus.Error
+		switch {
+		case op.Kind == probonus.OpWithdraw && errors.As(err, &pe) && pe.Status == 400:
+			e.shortfall(p, op.Sum, -1)
+		case probonus.KindOf(err) == probonus.Permanent:
+			e.trouble(p, "posting "+op.Kind+" "+marker, err, true)
+		default:
+			e.trouble(p, "posting "+op.Kind+" "+marker, err, false)
+		}
+	}
+}
+
+// recordOutcome applies a sent operation's outcome to its booking.
+func (e *Engine) recordOutcome(tx *state.Tx, p *plan, sum *Summary) error {
+	op := p.op
+	if op.State == state.OpPosted {
+		if op.Kind == probonus.OpWithdraw {
+			p.rec.Posted -= op.Sum
+			sum.Withdrawals++
+			sum.Withdrawn += op.Sum
+		} else {
+			p.rec.Posted += op.Sum
+			p.rec.Shortfall = 0
+			sum.Deposits++
+			sum.Credited += op.Sum
+		}
+		e.log.Info().Int64("booking", p.b.ID).Str("number", p.b.Number).Int64("account", op.AccountID).
+			Str("op", op.Kind).Str("bonuses", formatBonuses(op.Sum)).Str("marker", Marker(op.BookingID, op.Seq)).Msg("operation posted")
+	} else if op.State != state.OpFailed || p.park != "" || p.retry {
+		p.complete = false
+	}
+	return e.finish(tx, p, sum)
+}
+
+// finish stores a booking's outcome: done (its update_date is remembered so an unchanged
+// booking costs nothing next time), parked, or queued for a retry.
+func (e *Engine) finish(tx *state.Tx, p *plan, sum *Summary) error {
+	key := state.ParkKeyBooking(p.b.ID)
+	switch {
+	case p.park != "":
+		// Parked until the booking changes: the same data would fail the same way.
+		sum.Parked++
+		e.done(p)
+		if err := tx.PutBooking(p.rec); err != nil {
+			return err
+		}
+		return tx.Park(state.Parked{Key: key, BookingID: p.b.ID, Reason: p.park})
+	case p.retry || !p.complete:
+		sum.Retrying++
+		if err := tx.PutBooking(p.rec); err != nil {
+			return err
+		}
+		return e.enqueue(tx, p.b.ID)
+	}
+	if p.rec.Shortfall > 0 && (p.op == nil || p.op.State != state.OpPosted) {
+		sum.Shortfalls++
+	}
+	e.done(p)
+	p.rec.Target = p.accrual.Target
+	if err := tx.PutBooking(p.rec); err != nil {
+		return err
+	}
+	return tx.Unpark(key)
+}
+
+// done remembers the update_date a finished booking had, so that it is planned once per run
+// even when listed twice (changed, and checked out): in its record when old enough to be
+// trusted for later runs too, else (and in a dry run, which stores no record) in e.handled.
+// The record is enough when it holds the date, so e.handled does not grow with every booking
+// of a long backfill.
+func (e *Engine) done(p *plan) {
+	p.rec.UpdateDate = e.trusted(p.b.UpdateDate)
+	if !p.rec.UpdateDate.Equal(p.b.UpdateDate) || e.opt.DryRun {
+		e.handled[p.b.ID] = p.b.UpdateDate
+	}
+}
+
+// trusted is the update_date to remember for a finished booking: the booking's own when it is
+// old enough to be trusted (see Options.UpdateDateTrust), else none, so the booking is
+// planned again the next time it is listed.
+func (e *Engine) trusted(updated time.Time) time.Time {
+	if e.now().Sub(updated) < e.opt.UpdateDateTrust {
+		return time.Time{}
+	}
+	return updated
+}
