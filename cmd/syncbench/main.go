@@ -30,6 +30,7 @@ import (
 
 type options struct {
 	limits, restarts, long, local, big bool
+	day                                bool
 	inproc                             bool
 	syncdBin                           string
 	seed                               int64
@@ -48,6 +49,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.restarts, "restarts", false, "scenario 2: five restarts of syncd -once in quick succession under a small budget")
 	fs.BoolVar(&o.long, "longbackfill", false, "scenario 3: a backfill needing ~3 budget windows, stopped at random and started again")
 	fs.BoolVar(&o.local, "local", false, "scenario 4: the local pipeline's cost at 10k bookings (and 100k with -big)")
+	fs.BoolVar(&o.day, "day", false, "scenario 5: a steady day of a 100-room hotel (simulated clock, cycles every 5 min), Bnovo calls split by kind")
 	fs.BoolVar(&o.big, "big", false, "with -local: also 100k bookings")
 	fs.BoolVar(&o.inproc, "inproc", false, "run syncd in this process instead of the real binary in a child process")
 	fs.StringVar(&o.syncdBin, "syncd", "", "syncd binary to run (default: build ./cmd/syncd of this module)")
@@ -70,8 +72,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.n < 1 || o.repeat < 1 {
 		return o, errors.New("-n and -repeat must be at least 1")
 	}
-	if !o.limits && !o.restarts && !o.long && !o.local {
-		o.limits, o.restarts, o.long, o.local = true, true, true, true
+	if !o.limits && !o.restarts && !o.long && !o.local && !o.day {
+		o.limits, o.restarts, o.long, o.local, o.day = true, true, true, true, true
 		if o.localSizes == "" {
 			// With the simulators as they are, 10 000 bookings take minutes (see the report).
 			o.localSizes = "2000"
@@ -153,6 +155,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			for _, t := range longTable(res) {
 				t.print(stdout)
+			}
+		}
+		if o.day {
+			if err := scenarioDay(ctx, stdout, o); err != nil {
+				return fmt.Errorf("day: %w", err)
 			}
 		}
 		if o.local {
