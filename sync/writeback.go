@@ -51,6 +51,13 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		sum.WriteBacks++
 		written[p.b.ID] = line
 	}
+	e.recordWriteBacks(written)
+}
+
+// recordWriteBacks remembers the lines written, so an unchanged line costs no call next time.
+// One booking whose record is gone or unreadable must not cost the others their record: they
+// would be written again, and each write spends Bnovo budget.
+func (e *Engine) recordWriteBacks(written map[int64]string) {
 	if len(written) == 0 {
 		return
 	}
@@ -58,7 +65,8 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		for id, line := range written {
 			rec, ok, err := tx.Booking(id)
 			if err != nil || !ok {
-				return err
+				e.log.Warn().Int64("booking", id).Err(err).Msg("write-back not recorded: the booking's record is missing or unreadable; the line may be written again")
+				continue
 			}
 			rec.NotesLine = line
 			if err := tx.PutBooking(rec); err != nil {

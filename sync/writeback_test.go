@@ -6,6 +6,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/state"
 )
 
 func TestWithLoyaltyLine(t *testing.T) {
@@ -106,5 +107,26 @@ func TestReadOnlyBnovoTurnsWriteBackOffOnceAndAccrualGoesOn(t *testing.T) {
 	}
 	if n := h.bn.Stats().ByPath["PUT /api/v1/bookings/{id}/guests/{guestID}"]; n != 1 {
 		t.Fatalf("%d guest writes tried after the first 403", n)
+	}
+}
+
+// A write-back whose booking record is gone must not keep the others from being recorded:
+// unrecorded lines are written again next time, each write spending Bnovo budget.
+func TestWriteBacksAreRecordedDespiteOneMissingRecord(t *testing.T) {
+	h := newHarness(t, nil)
+	written := map[int64]string{1: "ProBonus: gone"} // no record for booking 1
+	for id := int64(2); id <= 40; id++ {
+		if err := h.db.Update(func(tx *state.Tx) error {
+			return tx.PutBooking(state.Booking{ID: id, AccountID: 7})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		written[id] = "ProBonus: line " + itoa(id)
+	}
+	h.eng.recordWriteBacks(written)
+	for id := int64(2); id <= 40; id++ {
+		if got := h.record(id).NotesLine; got != written[id] {
+			t.Fatalf("booking %d: recorded line %q, want %q", id, got, written[id])
+		}
 	}
 }
