@@ -73,6 +73,9 @@ type Guest struct {
 	Phone   string
 	Email   string
 	Notes   string
+	// NotesShown is false when the answer carried no notes key at all: Notes is then unknown,
+	// not empty.
+	NotesShown bool
 }
 
 // ListQuery is a bookings listing: bookings whose DataType date lies in [From, To], both

@@ -814,3 +814,24 @@ func TestSeededHotelDecodesCleanly(t *testing.T) {
 		}
 	}
 }
+
+// TestGuestWriteAnswerShowsWhetherItHasNotes: an answer without the notes key does not read as
+// empty notes, so it can never be taken as the verification of a write.
+func TestGuestWriteAnswerShowsWhetherItHasNotes(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{})
+	putStays(srv, 100, 1, june24)
+	c := newClient(t, srv, nil)
+	guests, err := c.Guests(t.Context(), 100)
+	if err != nil || len(guests) == 0 || !guests[0].NotesShown {
+		t.Fatalf("guests %+v, %v: want the notes shown", guests, err)
+	}
+	g, err := c.UpdateGuest(t.Context(), 100, guests[0].ID, "VIP\nProBonus: карта 1")
+	if err != nil || !g.NotesShown || g.Notes != "VIP\nProBonus: карта 1" {
+		t.Fatalf("write answered %+v, %v: want the stored notes", g, err)
+	}
+	srv.AnswerGuestWritesWithoutNotes(true)
+	g, err = c.UpdateGuest(t.Context(), 100, guests[0].ID, "")
+	if err != nil || g.NotesShown {
+		t.Fatalf("write answered %+v, %v: want notes not shown", g, err)
+	}
+}

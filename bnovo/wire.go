@@ -137,7 +137,19 @@ type wireGuest struct {
 	Surname wireString `json:"surname"`
 	Phone   wireString `json:"phone"`
 	Email   wireString `json:"email"`
-	Notes   wireString `json:"notes"`
+	Notes   wireNotes  `json:"notes"`
+}
+
+// wireNotes tells an answer without notes apart from empty notes (null counts as empty): notes
+// syncd cannot see are never written over, and only an answer showing them verifies a write.
+type wireNotes struct {
+	present bool
+	text    wireString
+}
+
+func (w *wireNotes) UnmarshalJSON(b []byte) error {
+	w.present = true
+	return w.text.UnmarshalJSON(b)
 }
 
 // wireGuestUpdate is the PUT body: only the fields to change.
@@ -412,10 +424,12 @@ func (w *wireGuest) toGuest() (Guest, error) {
 	if w.ID <= 0 {
 		return Guest{}, errors.New("guest has no id")
 	}
-	return Guest{
+	g := Guest{
 		ID: int64(w.ID), Name: string(w.Name), Surname: string(w.Surname),
-		Phone: string(w.Phone), Email: string(w.Email), Notes: string(w.Notes),
-	}, nil
+		Phone: string(w.Phone), Email: string(w.Email),
+	}
+	g.Notes, g.NotesShown = string(w.Notes.text), w.Notes.present
+	return g, nil
 }
 
 // serverMessage extracts the server's message from an error body: the JSON message (with the

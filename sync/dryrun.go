@@ -37,5 +37,5 @@ func (d dryLedger) Account(ctx context.Context, id int64) (probonus.Account, err
 type dryPMS struct{ PMS }
 
 func (d dryPMS) UpdateGuest(_ context.Context, _, guestID int64, notes string) (bnovo.Guest, error) {
-	return bnovo.Guest{ID: guestID, Notes: notes}, nil
+	return bnovo.Guest{ID: guestID, Notes: notes, NotesShown: true}, nil
 }

@@ -96,31 +96,36 @@ func (e *Engine) loyaltyLine(ctx context.Context, accountID int64) (string, erro
 	return line, nil
 }
 
-// writeNotesLine reads the guest's notes, replaces our line and writes them back, then reads
-// again: if staff saved the notes in between and our line is missing, it is done once more.
+// writeNotesLine reads the guest's notes, puts our line in and writes them back. The PUT's
+// answer shows the notes as stored: that verifies the write, and only an answer without notes
+// costs a read more. If staff saved the notes in between and our line is missing, it is done
+// once more.
 func (e *Engine) writeNotesLine(ctx context.Context, bookingID, guestID int64, line string) error {
+	notes, err := e.guestNotes(ctx, bookingID, guestID)
+	if err != nil {
+		return err
+	}
 	for attempt := 0; attempt < 2; attempt++ {
-		notes, err := e.guestNotes(ctx, bookingID, guestID)
-		if err != nil {
-			return err
-		}
 		updated := withLoyaltyLine(notes, line)
 		if updated == notes {
 			return nil
 		}
-		if _, err := e.opt.PMS.UpdateGuest(ctx, bookingID, guestID, updated); err != nil {
+		stored, err := e.opt.PMS.UpdateGuest(ctx, bookingID, guestID, updated)
+		if err != nil {
 			return err
 		}
 		if e.opt.DryRun {
 			return nil
 		}
-		after, err := e.guestNotes(ctx, bookingID, guestID)
-		if err != nil {
-			return err
+		notes = stored.Notes
+		if !stored.NotesShown {
+			if notes, err = e.guestNotes(ctx, bookingID, guestID); err != nil {
+				return err
+			}
 		}
-		if withLoyaltyLine(after, line) == after {
-			return nil
-		}
+	}
+	if withLoyaltyLine(notes, line) == notes {
+		return nil
 	}
 	return fmt.Errorf("guest %d of booking %d: the notes keep changing while being written", guestID, bookingID)
 }
@@ -132,6 +137,10 @@ func (e *Engine) guestNotes(ctx context.Context, bookingID, guestID int64) (stri
 	}
 	for _, g := range guests {
 		if g.ID == guestID {
+			if !g.NotesShown {
+				// Writing notes syncd cannot see would wipe what staff wrote.
+				return "", fmt.Errorf("booking %d: Bnovo's answer shows guest %d without notes", bookingID, guestID)
+			}
 			return g.Notes, nil
 		}
 	}

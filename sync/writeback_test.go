@@ -1,8 +1,10 @@
 package sync
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
@@ -128,5 +130,77 @@ func TestWriteBacksAreRecordedDespiteOneMissingRecord(t *testing.T) {
 		if got := h.record(id).NotesLine; got != written[id] {
 			t.Fatalf("booking %d: recorded line %q, want %q", id, got, written[id])
 		}
+	}
+}
+
+// TestWriteBackOneReadPerWrite: the PUT's answer verifies the write, so a write-back costs one
+// guest read and one PUT; only an answer without notes costs the read after.
+func TestWriteBackOneReadPerWrite(t *testing.T) {
+	const guestsPath = "GET /api/v1/bookings/{id}/guests"
+	const putPath = "PUT /api/v1/bookings/{id}/guests/{guestID}"
+	h := newHarness(t, func(o *Options) { o.WriteBack = true })
+	staff := "Поздний заезд  \r\n\r\nVIP"
+	var ids []int64
+	for i := 0; i < 3; i++ {
+		id := h.checkedOut("+7916123460"+itoa(int64(i)), "", "")
+		b, _ := h.bn.Booking(id)
+		b.Customer.Notes = staff
+		h.tick()
+		h.bn.PutBooking(b)
+		h.pay(id, bnovo.PaymentIn, 1000000, card)
+		ids = append(ids, id)
+	}
+	if sum := h.cycle(); sum.WriteBacks != 3 {
+		t.Fatalf("summary %+v: want three write-backs", sum)
+	}
+	stats := h.bn.Stats()
+	if reads, puts := stats.ByPath[guestsPath], stats.ByPath[putPath]; puts != 3 || reads > puts {
+		t.Fatalf("%d guest reads for %d PUTs: want one read per write", reads, puts)
+	}
+	for _, id := range ids {
+		notes := h.bn.Guests(id)[0].Notes
+		if !strings.HasPrefix(notes, staff+"\r\nProBonus: карта ") {
+			t.Fatalf("staff lines not kept byte for byte: %q", notes)
+		}
+	}
+
+	// An answer without notes proves nothing: the notes are read again to verify.
+	h.bn.AnswerGuestWritesWithoutNotes(true)
+	id := h.checkedOut("+79161234699", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	before := h.bn.Stats()
+	if sum := h.cycle(); sum.WriteBacks != 1 {
+		t.Fatalf("summary %+v: want one write-back", sum)
+	}
+	after := h.bn.Stats()
+	if reads, puts := after.ByPath[guestsPath]-before.ByPath[guestsPath], after.ByPath[putPath]-before.ByPath[putPath]; puts != 1 || reads != 2 {
+		t.Fatalf("answer without notes: %d reads, %d PUTs; want the read before and one after", reads, puts)
+	}
+}
+
+// TestWriteBackLeavesOldStaysAlone: a stay that departed before lookback_days keeps its notes
+// exactly as they are, even when a refund changes its bonuses.
+func TestWriteBackLeavesOldStaysAlone(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.LookbackDays = 30 })
+	id := h.checkedOut("+79161234567", "", "")
+	b, _ := h.bn.Booking(id)
+	b.Arrival, b.Departure = b.Arrival.AddDate(0, 0, -60), b.Departure.AddDate(0, 0, -60)
+	b.Customer.Notes = "ProBonus: устарело"
+	h.tick()
+	h.bn.PutBooking(b)
+	h.pay(id, bnovo.PaymentIn, 2000000, card)
+	from := time.Now().AddDate(0, 0, -70)
+	if _, err := h.eng.Backfill(context.Background(), from, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h.wantPosted(id, 100000)
+	h.pay(id, bnovo.PaymentOut, 1000000, card)
+	h.cycle()
+	h.wantPosted(id, 50000)
+	if n := h.bn.Stats().ByPath["PUT /api/v1/bookings/{id}/guests/{guestID}"]; n != 0 {
+		t.Fatalf("%d notes written on a stay older than lookback_days", n)
+	}
+	if notes := h.bn.Guests(id)[0].Notes; notes != "ProBonus: устарело" {
+		t.Fatalf("old stay's notes changed: %q", notes)
 	}
 }

@@ -296,7 +296,13 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 	s.stats.GuestWrites++
 	s.changedLocked(bookingID)
 	guest := guestsOf(rec.booking)[0]
+	bare := s.bareGuestPuts
 	s.mu.Unlock()
+	if bare {
+		g := guestJSON(guest)
+		writeData(w, map[string]any{"id": g.ID, "name": g.Name, "surname": g.Surname, "phone": g.Phone, "email": g.Email})
+		return
+	}
 	writeData(w, guestJSON(guest))
 }
 

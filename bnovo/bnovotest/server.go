@@ -91,6 +91,7 @@ type Server struct {
 	hangFor       time.Duration
 	latency       time.Duration
 	webhookURL    string
+	bareGuestPuts bool // see AnswerGuestWritesWithoutNotes
 	stats         Stats
 	sortedCache   []int64             // see sortedIDsLocked
 	listings      map[listKey][]int64 // see listingLocked
@@ -194,6 +195,14 @@ func (s *Server) HangNext(n int, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hangNext, s.hangFor = n, d
+}
+
+// AnswerGuestWritesWithoutNotes makes a successful guest PUT answer the guest without its
+// notes key (the write is still stored), as a server that returns only some fields might.
+func (s *Server) AnswerGuestWritesWithoutNotes(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bareGuestPuts = on
 }
 
 // ExpireTokens revokes every issued token, as when they expire: the next call answers 401.
