@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Names of syncd's metrics, all prefixed "syncd_".
@@ -50,54 +52,70 @@ const (
 // Syncd holds typed handles to syncd's metrics. The methods are safe on a nil *Syncd (they do
 // nothing), so code paths without metrics (-once, -backfill, -demo) need no checks.
 type Syncd struct {
-	Cycles          *Counter // result: ok|failed
-	Operations      *Counter // kind: deposit|withdrawal — ProBonus operations posted
-	Bonuses         *Counter // kind: deposit|withdrawal — kopecks
-	Parked          *Gauge   // records parked now
-	Shortfalls      *Gauge   // withdrawal shortfalls awaiting a person now
-	BudgetRemaining *Gauge   // window ("300/5m"...): Bnovo calls left in the window
-	APIDuration     *Summary // api: bnovo|probonus — seconds until response headers
-	APIErrors       *Counter // api, class
-	LastSuccess     *Gauge   // Unix time of the last successful cycle's end
+	Cycles          *prometheus.CounterVec // result: ok|failed
+	Operations      *prometheus.CounterVec // kind: deposit|withdrawal — ProBonus operations posted
+	Bonuses         *prometheus.CounterVec // kind: deposit|withdrawal — kopecks
+	Parked          prometheus.Gauge       // records parked now
+	Shortfalls      prometheus.Gauge       // withdrawal shortfalls awaiting a person now
+	BudgetRemaining *prometheus.GaugeVec   // window ("300/5m"...): Bnovo calls left in the window
+	APIDuration     *prometheus.SummaryVec // api: bnovo|probonus — seconds until response headers
+	APIErrors       *prometheus.CounterVec // api, class
+	LastSuccess     prometheus.Gauge       // Unix time of the last successful cycle's end
 }
 
 // NewSyncd registers syncd's metrics in reg and creates the series whose label values are known
 // in advance at 0, so that rates exist before the first event.
-func NewSyncd(reg *Registry) (*Syncd, error) {
-	var s Syncd
+func NewSyncd(reg prometheus.Registerer) (*Syncd, error) {
+	s := Syncd{
+		Cycles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameCycles, Help: "Sync cycles finished, by result.",
+		}, []string{"result"}),
+		Operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameOperations, Help: "ProBonus operations posted, by kind.",
+		}, []string{"kind"}),
+		Bonuses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameBonuses, Help: "Bonuses posted to ProBonus, in kopecks, by kind.",
+		}, []string{"kind"}),
+		Parked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: NameParked, Help: "Records parked for a person to fix.",
+		}),
+		Shortfalls: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: NameShortfalls, Help: "Withdrawals that could not be made because the guest had spent the bonuses; settle by hand.",
+		}),
+		BudgetRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: NameBudgetRemaining, Help: "Bnovo API calls syncd may still send in each rate-limit window.",
+		}, []string{"window"}),
+		// No quantiles: rate(x_sum)/rate(x_count) gives the mean over any range, and quantiles
+		// computed in one process cannot be aggregated anyway.
+		APIDuration: prometheus.NewSummaryVec(prometheus.SummaryOpts{
+			Name: NameAPIDuration, Help: "Time from sending an API request to its response headers (or failure), in seconds.",
+		}, []string{"api"}),
+		APIErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameAPIErrors, Help: "API requests that failed, by API and class.",
+		}, []string{"api", "class"}),
+		LastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: NameLastSuccess, Help: "Unix time at which the last successful sync cycle ended.",
+		}),
+	}
 	var errs []error
-	must := func(err error) { errs = append(errs, err) }
-	var err error
-	s.Cycles, err = reg.NewCounter(NameCycles, "Sync cycles finished, by result.", "result")
-	must(err)
-	s.Operations, err = reg.NewCounter(NameOperations, "ProBonus operations posted, by kind.", "kind")
-	must(err)
-	s.Bonuses, err = reg.NewCounter(NameBonuses, "Bonuses posted to ProBonus, in kopecks, by kind.", "kind")
-	must(err)
-	s.Parked, err = reg.NewGauge(NameParked, "Records parked for a person to fix.")
-	must(err)
-	s.Shortfalls, err = reg.NewGauge(NameShortfalls, "Withdrawals that could not be made because the guest had spent the bonuses; settle by hand.")
-	must(err)
-	s.BudgetRemaining, err = reg.NewGauge(NameBudgetRemaining, "Bnovo API calls syncd may still send in each rate-limit window.", "window")
-	must(err)
-	s.APIDuration, err = reg.NewSummary(NameAPIDuration, "Time from sending an API request to its response headers (or failure), in seconds.", "api")
-	must(err)
-	s.APIErrors, err = reg.NewCounter(NameAPIErrors, "API requests that failed, by API and class.", "api", "class")
-	must(err)
-	s.LastSuccess, err = reg.NewGauge(NameLastSuccess, "Unix time at which the last successful sync cycle ended.")
-	must(err)
+	for _, c := range []prometheus.Collector{
+		s.Cycles, s.Operations, s.Bonuses, s.Parked, s.Shortfalls,
+		s.BudgetRemaining, s.APIDuration, s.APIErrors, s.LastSuccess,
+	} {
+		errs = append(errs, reg.Register(c))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("registering syncd metrics: %w", err)
 	}
 	for _, r := range []string{ResultOK, ResultFailed} {
-		s.Cycles.Touch(r)
+		s.Cycles.WithLabelValues(r)
 	}
 	for _, k := range []string{KindDeposit, KindWithdrawal} {
-		s.Operations.Touch(k)
-		s.Bonuses.Touch(k)
+		s.Operations.WithLabelValues(k)
+		s.Bonuses.WithLabelValues(k)
 	}
 	for _, api := range []string{APIBnovo, APIProBonus} {
-		s.APIDuration.Touch(api)
+		s.APIDuration.WithLabelValues(api)
 	}
 	return &s, nil
 }
@@ -109,10 +127,10 @@ func (s *Syncd) CycleDone(err error) {
 		return
 	}
 	if err != nil {
-		s.Cycles.Inc(ResultFailed)
+		s.Cycles.WithLabelValues(ResultFailed).Inc()
 		return
 	}
-	s.Cycles.Inc(ResultOK)
+	s.Cycles.WithLabelValues(ResultOK).Inc()
 	s.LastSuccess.SetToCurrentTime()
 }
 
@@ -121,10 +139,18 @@ func (s *Syncd) Posted(deposits, withdrawals int, credited, withdrawn int64) {
 	if s == nil {
 		return
 	}
-	s.Operations.Add(float64(deposits), KindDeposit)
-	s.Operations.Add(float64(withdrawals), KindWithdrawal)
-	s.Bonuses.Add(float64(credited), KindDeposit)
-	s.Bonuses.Add(float64(withdrawn), KindWithdrawal)
+	addCount(s.Operations.WithLabelValues(KindDeposit), float64(deposits))
+	addCount(s.Operations.WithLabelValues(KindWithdrawal), float64(withdrawals))
+	addCount(s.Bonuses.WithLabelValues(KindDeposit), float64(credited))
+	addCount(s.Bonuses.WithLabelValues(KindWithdrawal), float64(withdrawn))
+}
+
+// addCount adds v unless it is negative: client_golang panics on a counter going down, and a
+// metrics slip must never stop a sync.
+func addCount(c prometheus.Counter, v float64) {
+	if v > 0 {
+		c.Add(v)
+	}
 }
 
 // SetBudget records one Bnovo window's budget: limit is the effective limit (after the budget
@@ -133,7 +159,7 @@ func (s *Syncd) SetBudget(window string, limit, used int) {
 	if s == nil {
 		return
 	}
-	s.BudgetRemaining.Set(float64(max(limit-used, 0)), window)
+	s.BudgetRemaining.WithLabelValues(window).Set(float64(max(limit-used, 0)))
 }
 
 // SetBacklog records the parked records and shortfalls waiting for a person.
@@ -188,13 +214,13 @@ func (t *instrumented) RoundTrip(req *http.Request) (*http.Response, error) {
 		if errors.Is(err, context.Canceled) {
 			return resp, err
 		}
-		t.m.APIDuration.ObserveDuration(took, t.api)
-		t.m.APIErrors.Inc(t.api, classifyTransportError(err))
+		t.m.APIDuration.WithLabelValues(t.api).Observe(took.Seconds())
+		t.m.APIErrors.WithLabelValues(t.api, classifyTransportError(err)).Inc()
 		return resp, err
 	}
-	t.m.APIDuration.ObserveDuration(took, t.api)
+	t.m.APIDuration.WithLabelValues(t.api).Observe(took.Seconds())
 	if class := ClassifyStatus(resp.StatusCode); class != "" {
-		t.m.APIErrors.Inc(t.api, class)
+		t.m.APIErrors.WithLabelValues(t.api, class).Inc()
 	}
 	return resp, nil
 }

@@ -7,12 +7,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
 	"github.com/hotelsync/syncd/config"
@@ -105,8 +106,15 @@ func TestStartMetricsServesUntilCanceled(t *testing.T) {
 			}
 			base := "http://" + listenAddr(t, &logs)
 
-			if code, body := httpGet(t, base+"/metrics"); code != 200 || !strings.Contains(body, `syncd_cycles_total{result="ok"} 1`+"\n") {
+			code, body := httpGet(t, base+"/metrics")
+			if code != 200 {
 				t.Errorf("/metrics: %d\n%s", code, body)
+			}
+			// syncd's own series, then the Go runtime's and the process's.
+			for _, want := range []string{"\n" + `syncd_cycles_total{result="ok"} 1` + "\n", "\ngo_goroutines ", "\nprocess_resident_memory_bytes "} {
+				if !strings.Contains(body, want) {
+					t.Errorf("/metrics lacks %q:\n%s", strings.TrimSpace(want), body)
+				}
 			}
 			if code, body := httpGet(t, base+"/healthz"); code != 200 || body != "ok\n" {
 				t.Errorf("/healthz: %d %q", code, body)
@@ -211,55 +219,65 @@ func TestDaemonMetricsAfterACycle(t *testing.T) {
 		t.Errorf("unhealthy right after a successful cycle: %v", err)
 	}
 
-	var buf bytes.Buffer
-	if _, err := dm.reg.WriteTo(&buf); err != nil {
+	// A scrape runs the watch hook, which reads the budget and the backlog.
+	if _, err := dm.reg.Gather(); err != nil {
 		t.Fatal(err)
 	}
-	if err := dm.reg.Err(); err != nil {
-		t.Errorf("a metric was misused: %v", err)
-	}
-	got := buf.String()
 	c := counts(a.db)
-	var deposits, credited int64
+	var deposits, credited float64
 	for _, op := range r.pb.AllOperations() {
 		if op.Type == probonus.OpDeposit {
 			deposits++
-			credited += op.Sum
+			credited += float64(op.Sum)
 		}
 	}
-	if deposits == 0 || sum.Deposits != int(deposits) {
-		t.Fatalf("the cycle posted %d deposits, the ledger holds %d", sum.Deposits, deposits)
+	if deposits == 0 || float64(sum.Deposits) != deposits {
+		t.Fatalf("the cycle posted %d deposits, the ledger holds %v", sum.Deposits, deposits)
 	}
-	for _, want := range []string{
-		`syncd_cycles_total{result="ok"} 1`,
-		`syncd_cycles_total{result="failed"} 0`,
-		`syncd_operations_total{kind="deposit"} ` + itoa(deposits),
-		`syncd_bonuses_kopecks_total{kind="deposit"} ` + itoa(credited),
-		`syncd_parked ` + itoa(int64(c.Parked)),
-		`syncd_shortfalls ` + itoa(int64(c.Shortfalls)),
-		// The app's API clients are instrumented: every request the simulators saw is timed.
-		`syncd_api_request_duration_seconds_count{api="probonus"} ` + itoa(int64(r.pb.Stats().Calls)),
-		`syncd_api_request_duration_seconds_count{api="bnovo"} ` + itoa(int64(r.bn.Stats().Calls+r.bn.Stats().AuthCalls)),
+	m := dm.syncd
+	for name, check := range map[string]struct {
+		metric prometheus.Collector
+		want   float64
+	}{
+		"ok cycles":         {m.Cycles.WithLabelValues(metrics.ResultOK), 1},
+		"failed cycles":     {m.Cycles.WithLabelValues(metrics.ResultFailed), 0},
+		"deposits":          {m.Operations.WithLabelValues(metrics.KindDeposit), deposits},
+		"kopecks deposited": {m.Bonuses.WithLabelValues(metrics.KindDeposit), credited},
+		"parked":            {m.Parked, float64(c.Parked)},
+		"shortfalls":        {m.Shortfalls, float64(c.Shortfalls)},
 	} {
-		if !strings.Contains(got, want+"\n") {
-			t.Errorf("missing %q in:\n%s", want, got)
+		if got := testutil.ToFloat64(check.metric); got != check.want {
+			t.Errorf("%s: %v, want %v", name, got, check.want)
 		}
+	}
+	// The app's API clients are instrumented: every request the simulators saw is timed.
+	if got, want := observations(t, m.APIDuration.WithLabelValues(metrics.APIProBonus)), uint64(r.pb.Stats().Calls); got != want {
+		t.Errorf("%d ProBonus requests timed, the simulator saw %d", got, want)
+	}
+	if got, want := observations(t, m.APIDuration.WithLabelValues(metrics.APIBnovo)), uint64(r.bn.Stats().Calls+r.bn.Stats().AuthCalls); got != want {
+		t.Errorf("%d Bnovo requests timed, the simulator saw %d", got, want)
 	}
 	// Each guest not yet in ProBonus was looked up (by phone, then e-mail) and not found before
 	// the account was created.
-	notFound := regexp.MustCompile(`(?m)^syncd_api_errors_total\{api="probonus",class="not_found"\} (\d+)$`).FindStringSubmatch(got)
-	if notFound == nil {
-		t.Errorf("no not_found errors counted for ProBonus in:\n%s", got)
-	} else if n, _ := strconv.Atoi(notFound[1]); n < sum.AccountsCreated || sum.AccountsCreated == 0 {
-		t.Errorf("%d not_found errors for %d accounts created", n, sum.AccountsCreated)
+	notFound := testutil.ToFloat64(m.APIErrors.WithLabelValues(metrics.APIProBonus, metrics.ClassNotFound))
+	if sum.AccountsCreated == 0 || notFound < float64(sum.AccountsCreated) {
+		t.Errorf("%v not_found errors for %d accounts created", notFound, sum.AccountsCreated)
 	}
-	budget := regexp.MustCompile(`(?m)^syncd_bnovo_budget_remaining\{window="([^"]+)"\} (\d+)$`).FindAllStringSubmatch(got, -1)
-	if len(budget) != len(cfg.Bnovo.RateLimits) {
-		t.Errorf("budget series %v, want one per window of %v", budget, cfg.Bnovo.RateLimits)
+	if n := testutil.CollectAndCount(m.BudgetRemaining); n != len(cfg.Bnovo.RateLimits) {
+		t.Errorf("%d budget series, want one per window of %v", n, cfg.Bnovo.RateLimits)
 	}
-	if !regexp.MustCompile(`(?m)^syncd_last_success_timestamp_seconds \d+(\.\d+)?$`).MatchString(got) {
-		t.Errorf("no last-success timestamp in:\n%s", got)
+	if ts := testutil.ToFloat64(m.LastSuccess); time.Since(time.Unix(int64(ts), 0)) > time.Minute {
+		t.Errorf("last-success timestamp %v is not now", ts)
 	}
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// observations reads how many observations one summary series holds (testutil.ToFloat64 reads
+// only counters and gauges).
+func observations(t *testing.T, o prometheus.Observer) uint64 {
+	t.Helper()
+	var m dto.Metric
+	if err := o.(prometheus.Metric).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetSummary().GetSampleCount()
+}
