@@ -17,6 +17,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		{ID: math.MaxInt64, Number: "№ 5", UpdateDate: pre1970, Target: -1, Posted: math.MinInt64, Shortfall: math.MaxInt64,
 			Seq: math.MaxInt32, AccountID: -5, GuestID: math.MaxInt64, NotesLine: "ProBonus: \r\n\x00 ✓"},
 		{ID: 2, UpdateDate: time.Unix(0, 0).UTC()}, // the epoch itself is not the zero time
+		{ID: 3, WroteFrom: time.Date(2026, 6, 24, 10, 5, 0, 1, time.UTC), WroteTo: time.Date(2026, 6, 24, 10, 5, 1, 2, time.UTC)},
 	}
 	for _, b := range bookings {
 		raw, err := encodeBooking(b)

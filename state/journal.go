@@ -19,6 +19,9 @@ type Booking struct {
 	AccountID  int64     // 0 until matched
 	GuestID    int64     // Bnovo customer id
 	NotesLine  string    // last "ProBonus:" line written back to Bnovo (write-back bookkeeping)
+	// WroteFrom and WroteTo bound, in syncd's clock, its last write to the booking's guest: the
+	// write moves the booking's update_date, and an update_date within them is syncd's own change.
+	WroteFrom, WroteTo time.Time
 }
 
 // OpState is where a journaled operation stands.
@@ -85,7 +88,21 @@ func encodeBooking(b Booking) ([]byte, error) {
 	e.varint(b.AccountID)
 	e.varint(b.GuestID)
 	e.string(b.NotesLine)
+	if err := e.time(b.WroteFrom, 0); err != nil {
+		return nil, fmt.Errorf("booking %d write time: %w", b.ID, err)
+	}
+	if err := e.time(b.WroteTo, relativeTo(b.WroteFrom)); err != nil {
+		return nil, fmt.Errorf("booking %d write time: %w", b.ID, err)
+	}
 	return e.buf, nil
+}
+
+// relativeTo is the base a time of a record is encoded against: t, or the epoch for the zero time.
+func relativeTo(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 func decodeBooking(id int64, raw []byte) (Booking, error) {
@@ -100,6 +117,8 @@ func decodeBooking(id int64, raw []byte) (Booking, error) {
 	b.AccountID = d.varint()
 	b.GuestID = d.varint()
 	b.NotesLine = d.string()
+	b.WroteFrom = d.time(0)
+	b.WroteTo = d.time(relativeTo(b.WroteFrom))
 	if err := d.finish(); err != nil {
 		return Booking{}, fmt.Errorf("decode booking %d: %w", id, err)
 	}

@@ -37,6 +37,17 @@ type Options struct {
 	// ChangedOverlap reaches back before the previous cycle's start when listing changed
 	// bookings, so a change made while that cycle ran is not missed.
 	ChangedOverlap time.Duration
+	// ChangedEvery makes only every ChangedEvery-th cycle list the changed stream (default 1:
+	// every cycle); the cycles between list only the bookings departing today, where a
+	// checkout earns, for one page instead of every booking changed since the day began. A
+	// change elsewhere (a late refund, a cancellation) is then found up to ChangedEvery-1
+	// cycles later. The first cycle of an engine always lists the changed stream.
+	ChangedEvery int
+	// OwnWriteSkew is how far Bnovo's clock may be from ours while an update_date within the
+	// span of syncd's own write-back is still taken as that write (spec §3): the booking is not
+	// planned again, and its payments are not read again. Default 2 s (update_date has
+	// one-second resolution); a clock further off only costs the re-read.
+	OwnWriteSkew time.Duration
 
 	// Workers is how many bookings of a page (never two of one guest or account) are planned
 	// and sent at the same time; default 1. Two keep both cores of a small server busy while
@@ -89,6 +100,8 @@ type Engine struct {
 	requeued  map[int64]bool
 	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
 	writeBackOff bool
+	// cycles counts the cycles run, for Options.ChangedEvery.
+	cycles int
 }
 
 // New checks the options and returns an Engine.
@@ -120,6 +133,12 @@ func New(opt Options) (*Engine, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.ChangedEvery <= 0 {
+		opt.ChangedEvery = 1
+	}
+	if opt.OwnWriteSkew <= 0 {
+		opt.OwnWriteSkew = 2 * time.Second
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = defaultWorkers
@@ -206,6 +225,17 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 	}
 	today := e.day(start)
 	lookbackStart := today.AddDate(0, 0, -e.opt.LookbackDays)
+	full := e.cycles%e.opt.ChangedEvery == 0
+	e.cycles++
+	if !full {
+		// Between full cycles only today's departures: the changed stream's cursor stays, so
+		// the next full cycle lists every change since the last one.
+		q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: today, To: today}
+		if err := e.listing(ctx, "checkout", q, 0, nil, &sum, nil); err != nil {
+			return sum, fmt.Errorf("listing bookings departing %s: %w", today.Format(time.DateOnly), err)
+		}
+		return sum, e.settle(ctx, &sum)
+	}
 
 	var changedFrom, checkoutFrom time.Time
 	if err := e.opt.DB.View(func(tx *state.Tx) error {
@@ -235,7 +265,14 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 		q    bnovo.ListQuery
 	}{
 		{"changed", bnovo.ListQuery{DataType: bnovo.ByChanged, From: changedFrom, To: today}},
-		{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}},
+	}
+	if checkoutFrom.Before(today) {
+		// Departures are listed once a day (and over the lookback window on a fresh state):
+		// listed again, today's would only show what the changed stream shows.
+		listings = append(listings, struct {
+			name string
+			q    bnovo.ListQuery
+		}{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}})
 	}
 	for _, l := range listings {
 		if err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil); err != nil {

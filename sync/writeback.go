@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/state"
@@ -22,7 +23,11 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		return
 	}
 	horizon := e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays)
-	written := map[int64]string{}
+	type write struct {
+		line     string
+		from, to time.Time
+	}
+	written := map[int64]write{}
 	for _, p := range plans {
 		if ctx.Err() != nil || e.writeBackOff {
 			break
@@ -39,6 +44,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		if line == p.rec.NotesLine {
 			continue // Bnovo already shows exactly this: no call spent
 		}
+		from := e.now()
 		if err := e.writeNotesLine(ctx, p.b.ID, p.b.Customer.ID, line); err != nil {
 			if bnovo.IsForbidden(err) {
 				e.writeBackOff = true
@@ -49,7 +55,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 			continue
 		}
 		sum.WriteBacks++
-		written[p.b.ID] = line
+		written[p.b.ID] = write{line: line, from: from, to: e.now()}
 	}
 	e.recordWriteBacks(written)
 }
@@ -62,13 +68,13 @@ func (e *Engine) recordWriteBacks(written map[int64]string) {
 		return
 	}
 	err := e.commit(func(tx *state.Tx) error {
-		for id, line := range written {
+		for id, w := range written {
 			rec, ok, err := tx.Booking(id)
 			if err != nil || !ok {
 				e.log.Warn().Int64("booking", id).Err(err).Msg("write-back not recorded: the booking's record is missing or unreadable; the line may be written again")
 				continue
 			}
-			rec.NotesLine = line
+			rec.NotesLine, rec.WroteFrom, rec.WroteTo = w.line, w.from, w.to
 			if err := tx.PutBooking(rec); err != nil {
 				return err
 			}
@@ -184,4 +190,15 @@ func withLoyaltyLine(notes, line string) string {
 		b.WriteString(line)
 	}
 	return b.String()
+}
+
+// ownWrite tells whether a booking's update_date is the mark of syncd's own last write-back
+// (spec §3: recognise it and do not loop), so the booking is not planned, nor its payments
+// read, again. A person's change in the same seconds as the write cannot be told from it; it
+// is found when the booking changes next.
+func (e *Engine) ownWrite(rec state.Booking, updated time.Time) bool {
+	if rec.WroteFrom.IsZero() || !updated.After(rec.UpdateDate) {
+		return false
+	}
+	return !updated.Before(rec.WroteFrom.Add(-e.opt.OwnWriteSkew)) && !updated.After(rec.WroteTo.Add(e.opt.OwnWriteSkew))
 }

@@ -204,7 +204,7 @@ func (w *dayWorld) openEngine() error {
 	w.engine, err = syncer.New(syncer.Options{
 		PMS: bn, Ledger: pb, DB: db, Rules: pipeline.RulesFrom(cfg.Accrual), Location: w.loc,
 		LookbackDays: cfg.Accrual.LookbackDays, AccountGroupID: 1, CreateAccounts: true, WriteBack: true,
-		Workers: pipeline.EngineWorkers, Logger: zerolog.Nop(), Now: w.clock.Now,
+		Workers: pipeline.EngineWorkers, ChangedEvery: pipeline.DaemonChangedEvery, Logger: zerolog.Nop(), Now: w.clock.Now,
 	})
 	return err
 }

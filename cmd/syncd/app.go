@@ -51,15 +51,21 @@ func newLogger(cfg config.Config, stdout io.Writer) (zerolog.Logger, error) {
 
 // openApp opens the state file (exit 3 when another syncd holds it) and builds the clients and
 // the engine from cfg (exit 2 for a config value they refuse). dm, when not nil, instruments
-// the API clients' HTTP.
-func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetrics) (*app, error) {
+// the API clients' HTTP. steady cycles list the changed stream every other cycle only (the
+// daemon's; pipeline.DaemonChangedEvery).
+func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetrics, steady bool) (*app, error) {
+	changedEvery := 1
+	if steady {
+		changedEvery = pipeline.DaemonChangedEvery
+	}
 	p, err := pipeline.Open(cfg, pipeline.Options{
-		Logger:      log,
-		DryRun:      dryRun,
-		HTTPClient:  dm.httpClient,
-		WrapLimiter: func(pair ratelimit.Pair) bnovo.Limiter { return announcingLimiter{Pair: pair, log: log} },
-		Reserve:     pipeline.BnovoReserve,
-		Workers:     pipeline.EngineWorkers,
+		Logger:       log,
+		DryRun:       dryRun,
+		HTTPClient:   dm.httpClient,
+		WrapLimiter:  func(pair ratelimit.Pair) bnovo.Limiter { return announcingLimiter{Pair: pair, log: log} },
+		Reserve:      pipeline.BnovoReserve,
+		Workers:      pipeline.EngineWorkers,
+		ChangedEvery: changedEvery,
 	})
 	if err != nil {
 		return nil, withExitCode(err)

@@ -75,7 +75,7 @@ func runDemo(ctx context.Context, f flags, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
-	a, err := openApp(cfg, log, f.dryRun, nil)
+	a, err := openApp(cfg, log, f.dryRun, nil, false)
 	if err != nil {
 		return err
 	}

@@ -201,7 +201,7 @@ func TestDaemonMetricsAfterACycle(t *testing.T) {
 	if err != nil || dm == nil {
 		t.Fatalf("newDaemonMetrics: %v, %v", dm, err)
 	}
-	a, err := openApp(cfg, zerolog.Nop(), false, dm)
+	a, err := openApp(cfg, zerolog.Nop(), false, dm, false)
 	if err != nil {
 		t.Fatal(err)
 	}

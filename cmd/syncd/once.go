@@ -19,9 +19,10 @@ func runOnce(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 	return err
 }
 
-// setup loads the config, builds the logger, reports config warnings and opens the app; with
-// withMetrics (the daemon) the app's API clients are instrumented for metrics.listen.
-func setup(f flags, stdout io.Writer, getenv func(string) string, withMetrics bool) (*app, error) {
+// setup loads the config, builds the logger, reports config warnings and opens the app; for
+// the daemon the app's API clients are instrumented for metrics.listen and its cycles are
+// steady ones (pipeline.DaemonChangedEvery).
+func setup(f flags, stdout io.Writer, getenv func(string) string, daemon bool) (*app, error) {
 	cfg, warnings, err := loadConfig(f.configPath, getenv)
 	if err != nil {
 		return nil, err
@@ -37,10 +38,10 @@ func setup(f flags, stdout io.Writer, getenv func(string) string, withMetrics bo
 		log.Info().Msg("dry run: nothing is written to Bnovo, ProBonus or the state file")
 	}
 	var dm *daemonMetrics
-	if withMetrics {
+	if daemon {
 		if dm, err = newDaemonMetrics(cfg); err != nil {
 			return nil, err
 		}
 	}
-	return openApp(cfg, log, f.dryRun, dm)
+	return openApp(cfg, log, f.dryRun, dm, daemon)
 }

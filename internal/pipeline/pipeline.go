@@ -30,6 +30,10 @@ const (
 	// EngineWorkers is sync.Options.Workers: two guest groups of a page at once, as many as
 	// the default transport keeps idle connections per host.
 	EngineWorkers = 2
+	// DaemonChangedEvery is sync.Options.ChangedEvery of the daemon: every other cycle lists
+	// the whole changed stream, the cycles between only today's departures (README: "A steady
+	// day"). A one-shot run's single cycle lists everything.
+	DaemonChangedEvery = 2
 )
 
 // API names given to Options.HTTPClient (the same as metrics.APIBnovo and APIProBonus).
@@ -55,6 +59,8 @@ type Options struct {
 	WrapCallLog func(ratelimit.Store) ratelimit.Store
 	Reserve     int // ratelimit.Options.Reserve of the Bnovo API limiter; 0 = 1 (BnovoReserve in production)
 	Workers     int // sync.Options.Workers; 0 = 1 (EngineWorkers in production)
+	// ChangedEvery is sync.Options.ChangedEvery; 0 = 1 (DaemonChangedEvery in the daemon).
+	ChangedEvery int
 }
 
 // Pipeline is one configured syncd: state open (and locked), limiters loaded from it, clients
@@ -145,6 +151,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		DryRun:         opt.DryRun,
 		SettleAfter:    settleAfter(p.Ledger.RequestTimeout()),
 		Workers:        opt.Workers,
+		ChangedEvery:   opt.ChangedEvery,
 		Budget:         p.Limits.API,
 		Logger:         opt.Logger,
 	})

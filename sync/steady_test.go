@@ -1,0 +1,105 @@
+package sync
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
+)
+
+// routeCalls counts the simulator's calls on one route.
+func (h *harness) routeCalls(route string) int {
+	return h.bn.Stats().ByPath[route]
+}
+
+const (
+	listRoute     = "GET " + bnovo.APIPrefix + "/bookings"
+	paymentsRoute = "GET " + bnovo.APIPrefix + "/bookings/{id}/payments"
+)
+
+// sameClock makes the engine read the simulator's clock (Bnovo's and syncd's clocks agree) and
+// trust any update_date the simulator stamped before the engine reads it. *h is set once
+// newHarness returns; the engine reads the clock before.
+func sameClock(h **harness) func(*Options) {
+	return func(o *Options) {
+		o.WriteBack = true
+		o.UpdateDateTrust = time.Nanosecond
+		o.Now = func() time.Time {
+			if *h == nil {
+				return time.Now()
+			}
+			return (*h).simNow()
+		}
+	}
+}
+
+func TestOwnWriteBackIsNotPlannedAgain(t *testing.T) {
+	var h *harness
+	h = newHarness(t, sameClock(&h))
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 2250000, card)
+	h.tick()
+
+	if sum := h.cycle(); sum.WriteBacks != 1 || sum.Deposits != 1 {
+		t.Fatalf("summary %+v: want one deposit and one write-back", sum)
+	}
+	if got := h.routeCalls(paymentsRoute); got != 1 {
+		t.Fatalf("payments read %d times in the cycle that wrote the guest's line: syncd's own change was planned again", got)
+	}
+	h.tick()
+	h.cycle()
+	if got := h.routeCalls(paymentsRoute); got != 1 {
+		t.Fatalf("payments read %d times after a cycle with no change but syncd's own write", got)
+	}
+
+	// A person's change after the write is a change: the refund is withdrawn.
+	for range 5 {
+		h.tick()
+	}
+	h.pay(id, bnovo.PaymentOut, 250000, card)
+	h.tick()
+	h.cycle()
+	h.wantPosted(id, 100000)
+}
+
+func TestFullCycleListsDeparturesOncePerDay(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	before := h.routeCalls(listRoute)
+	h.cycle()
+	if got := h.routeCalls(listRoute) - before; got != 1 {
+		t.Fatalf("a second cycle the same day made %d listing calls, want 1 (the changed stream; today's departures were listed)", got)
+	}
+}
+
+func TestSteadyCyclesListTodaysDeparturesBetweenFullOnes(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.ChangedEvery = 2 })
+	old := h.checkedOut("+79161234567", "", "")
+	h.pay(old, bnovo.PaymentIn, 1000000, card)
+	h.cycle() // full
+
+	// Departing today: checks out now. And a refund on the stay credited before.
+	h.tick()
+	h.nextID++
+	today := h.nextID
+	now := time.Now().In(moscow)
+	h.bn.PutBooking(bnovo.Booking{ID: today, Number: "T1", StatusID: bnovotest.StatusCheckedOut, StatusName: "Выехал",
+		SourceID: 1, Customer: &bnovo.Customer{ID: today * 10, Name: "Иван", Phone: "+79161230000"},
+		Arrival: now.AddDate(0, 0, -2), Departure: now, CreateDate: now.AddDate(0, 0, -5)})
+	h.pay(today, bnovo.PaymentIn, 2000000, card)
+	h.pay(old, bnovo.PaymentOut, 200000, card)
+
+	before := h.routeCalls(listRoute)
+	h.cycle() // steady: today's departures only
+	if got := h.routeCalls(listRoute) - before; got != 1 {
+		t.Fatalf("a steady cycle made %d listing calls, want 1 (today's departures)", got)
+	}
+	h.wantPosted(today, 100000)
+	h.wantPosted(old, 50000) // the refund waits for the next full cycle
+
+	h.cycle() // full: the changed stream since the last full cycle
+	h.wantPosted(old, 40000)
+}
