@@ -23,11 +23,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		return
 	}
 	horizon := e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays)
-	type write struct {
-		line     string
-		from, to time.Time
-	}
-	written := map[int64]write{}
+	written := map[int64]notesWrite{}
 	for _, p := range plans {
 		if ctx.Err() != nil || e.writeBackOff {
 			break
@@ -55,15 +51,22 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 			continue
 		}
 		sum.WriteBacks++
-		written[p.b.ID] = write{line: line, from: from, to: e.now()}
+		written[p.b.ID] = notesWrite{line: line, from: from, to: e.now()}
 	}
 	e.recordWriteBacks(written)
+}
+
+// notesWrite is one line written, and the span (syncd's clock) the write took: the booking's
+// update_date moves within it (see ownWrite).
+type notesWrite struct {
+	line     string
+	from, to time.Time
 }
 
 // recordWriteBacks remembers the lines written, so an unchanged line costs no call next time.
 // One booking whose record is gone or unreadable must not cost the others their record: they
 // would be written again, and each write spends Bnovo budget.
-func (e *Engine) recordWriteBacks(written map[int64]string) {
+func (e *Engine) recordWriteBacks(written map[int64]notesWrite) {
 	if len(written) == 0 {
 		return
 	}

@@ -116,19 +116,19 @@ func TestReadOnlyBnovoTurnsWriteBackOffOnceAndAccrualGoesOn(t *testing.T) {
 // unrecorded lines are written again next time, each write spending Bnovo budget.
 func TestWriteBacksAreRecordedDespiteOneMissingRecord(t *testing.T) {
 	h := newHarness(t, nil)
-	written := map[int64]string{1: "ProBonus: gone"} // no record for booking 1
+	written := map[int64]notesWrite{1: {line: "ProBonus: gone"}} // no record for booking 1
 	for id := int64(2); id <= 40; id++ {
 		if err := h.db.Update(func(tx *state.Tx) error {
 			return tx.PutBooking(state.Booking{ID: id, AccountID: 7})
 		}); err != nil {
 			t.Fatal(err)
 		}
-		written[id] = "ProBonus: line " + itoa(id)
+		written[id] = notesWrite{line: "ProBonus: line " + itoa(id)}
 	}
 	h.eng.recordWriteBacks(written)
 	for id := int64(2); id <= 40; id++ {
-		if got := h.record(id).NotesLine; got != written[id] {
-			t.Fatalf("booking %d: recorded line %q, want %q", id, got, written[id])
+		if got := h.record(id).NotesLine; got != written[id].line {
+			t.Fatalf("booking %d: recorded line %q, want %q", id, got, written[id].line)
 		}
 	}
 }
