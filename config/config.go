@@ -24,17 +24,19 @@ import (
 
 // Config is syncd's whole configuration; keys are documented in configs/syncd.example.yaml.
 type Config struct {
-	Bnovo    Bnovo          `yaml:"bnovo"`
-	ProBonus ProBonus       `yaml:"probonus"`
-	Accrual  Accrual        `yaml:"accrual"`
-	Schedule string         `yaml:"schedule"` // cron, 5 fields, default "*/5 * * * *"
-	Timezone string         `yaml:"timezone"` // IANA, default "Europe/Moscow"
-	State    State          `yaml:"state"`
-	Webhook  Webhook        `yaml:"webhook"`
-	Status   Status         `yaml:"status"`
-	Metrics  Metrics        `yaml:"metrics"`
-	Log      Log            `yaml:"log"`
-	Location *time.Location `yaml:"-"` // loaded from Timezone by Validate
+	Bnovo      Bnovo          `yaml:"bnovo"`
+	ProBonus   ProBonus       `yaml:"probonus"`
+	Accrual    Accrual        `yaml:"accrual"`
+	Arrivals   Arrivals       `yaml:"arrivals"`
+	Redemption Redemption     `yaml:"redemption"`
+	Schedule   string         `yaml:"schedule"` // cron, 5 fields, default "*/5 * * * *"
+	Timezone   string         `yaml:"timezone"` // IANA, default "Europe/Moscow"
+	State      State          `yaml:"state"`
+	Webhook    Webhook        `yaml:"webhook"`
+	Status     Status         `yaml:"status"`
+	Metrics    Metrics        `yaml:"metrics"`
+	Log        Log            `yaml:"log"`
+	Location   *time.Location `yaml:"-"` // loaded from Timezone by Validate
 }
 
 // Bnovo is the PMS API account and how hard syncd may use it.
@@ -70,6 +72,22 @@ type Accrual struct {
 	ExcludePaymentTypes []string           `yaml:"exclude_payment_types"` // default ["Бонусы"]; an explicit empty list is kept empty
 	MinPaid             int64              `yaml:"min_paid"`              // kopecks, default 0, >= 0
 	LookbackDays        int                `yaml:"lookback_days"`         // default 30, 1..3650
+}
+
+// Arrivals says which arriving guests get the ProBonus line in their notes (spec §3).
+type Arrivals struct {
+	Days   int  `yaml:"days"`   // default 1: arrivals today and tomorrow; 0 turns the line at check-in off; 0..30
+	Enroll bool `yaml:"enroll"` // default false: create an account for an arriving guest without one
+}
+
+// Redemption says how a stay paid with bonuses is taken off the guest's account (spec §7).
+type Redemption struct {
+	Enabled      bool     `yaml:"enabled"`       // default false
+	Since        string   `yaml:"since"`         // YYYY-MM-DD, hotel time; required when enabled: payments created before it are not redeemed
+	PaymentTypes []string `yaml:"payment_types"` // default ["Бонусы"]; each must be in accrual.exclude_payment_types
+	BonusValue   Rubles   `yaml:"bonus_value"`   // rubles one bonus pays for; default 1; above 0, at most two decimals
+
+	SinceDate time.Time `yaml:"-"` // Since at 00:00 in the hotel's time zone, set by Validate
 }
 
 // State is the bbolt file that holds cursors, the journal and the rate-limit log.
@@ -148,6 +166,11 @@ func Default() Config {
 			ExcludePaymentTypes: []string{"Бонусы"},
 			MinPaid:             0,
 			LookbackDays:        30,
+		},
+		Arrivals: Arrivals{Days: 1},
+		Redemption: Redemption{
+			PaymentTypes: []string{"Бонусы"},
+			BonusValue:   100,
 		},
 		Schedule: "*/5 * * * *",
 		Timezone: "Europe/Moscow",
@@ -367,6 +390,12 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 		Stringer("accrual_percent", c.Accrual.Percent).
 		Strs("accrual_statuses", c.Accrual.Statuses).
 		Int("accrual_lookback_days", c.Accrual.LookbackDays).
+		Int("arrivals_days", c.Arrivals.Days).
+		Bool("arrivals_enroll", c.Arrivals.Enroll).
+		Bool("redemption_enabled", c.Redemption.Enabled).
+		Str("redemption_since", c.Redemption.Since).
+		Strs("redemption_payment_types", c.Redemption.PaymentTypes).
+		Stringer("redemption_bonus_value", c.Redemption.BonusValue).
 		Str("schedule", c.Schedule).
 		Str("timezone", c.Timezone).
 		Str("state_path", c.State.Path).

@@ -157,6 +157,11 @@ func fullConfig(t *testing.T) Config {
 			MinPaid:             100000,
 			LookbackDays:        60,
 		},
+		Arrivals: Arrivals{Days: 2, Enroll: true},
+		Redemption: Redemption{
+			Since: "2026-07-01", PaymentTypes: []string{"Баллы"}, BonusValue: 50,
+			SinceDate: time.Date(2026, 7, 1, 0, 0, 0, 0, loc),
+		},
 		Schedule: "*/10 * * * *",
 		Timezone: "Asia/Yekaterinburg",
 		State:    State{Path: "/srv/syncd/state.db", LockTimeout: Duration(5 * time.Second)},
@@ -586,6 +591,24 @@ func TestValidateFields(t *testing.T) {
 		{"blank status", func(c *Config) { c.Accrual.Statuses = []string{"Выехал", " "} }, "accrual.statuses[1]"},
 		{"no exclusions", func(c *Config) { c.Accrual.ExcludePaymentTypes = []string{} }, ""},
 		{"lookback 3650", func(c *Config) { c.Accrual.LookbackDays = 3650 }, ""},
+		{"arrivals off", func(c *Config) { c.Arrivals.Days = 0 }, ""},
+		{"arrivals negative", func(c *Config) { c.Arrivals.Days = -1 }, "arrivals.days"},
+		{"arrivals 31 days", func(c *Config) { c.Arrivals.Days = 31 }, "arrivals.days"},
+		{"enroll without a group", func(c *Config) {
+			f := false
+			c.Arrivals.Enroll, c.ProBonus.CreateAccounts, c.ProBonus.AccountGroupID = true, &f, 0
+		}, "arrivals.enroll"},
+		{"redemption on", func(c *Config) { c.Redemption.Enabled, c.Redemption.Since = true, "2026-07-01" }, ""},
+		{"redemption without since", func(c *Config) { c.Redemption.Enabled = true }, "redemption.since"},
+		{"redemption since not a date", func(c *Config) { c.Redemption.Enabled, c.Redemption.Since = true, "01.07.2026" }, "redemption.since"},
+		{"redemption type not excluded from accrual", func(c *Config) {
+			c.Redemption.Enabled, c.Redemption.Since, c.Redemption.PaymentTypes = true, "2026-07-01", []string{"Бонусы", "Баллы"}
+		}, "redemption.payment_types[1]"},
+		{"redemption off, exclusions empty", func(c *Config) { c.Accrual.ExcludePaymentTypes = []string{} }, ""},
+		{"redemption on, exclusions empty", func(c *Config) {
+			c.Redemption.Enabled, c.Redemption.Since, c.Accrual.ExcludePaymentTypes = true, "2026-07-01", []string{}
+		}, "redemption.payment_types[0]"},
+		{"bonus value zero", func(c *Config) { c.Redemption.BonusValue = 0 }, "redemption.bonus_value"},
 		{"lookback 3651", func(c *Config) { c.Accrual.LookbackDays = 3651 }, "accrual.lookback_days"},
 		{"schedule descriptor", func(c *Config) { c.Schedule = "@hourly" }, ""},
 		{"schedule with its own zone", func(c *Config) { c.Schedule = "CRON_TZ=UTC */5 * * * *" }, "schedule"},

@@ -24,6 +24,20 @@ const maxPercent Percent = 100 * percentScale
 // Whether 0 is allowed is up to the key: accrual.percent must be above 0, while
 // accrual.source_percent may give a source 0 (no bonus for its bookings).
 func ParsePercent(s string) (Percent, error) {
+	v, err := parseHundredths(s, 3)
+	if err != nil {
+		return 0, err
+	}
+	p := Percent(v)
+	if p > maxPercent {
+		return 0, fmt.Errorf("%q is above 100", s)
+	}
+	return p, nil
+}
+
+// parseHundredths reads a decimal with at most two decimals exactly (no float on the way) as
+// hundredths, refusing more than maxWhole digits before the point (so it cannot overflow).
+func parseHundredths(s string, maxWhole int) (int64, error) {
 	text := strings.TrimSpace(s)
 	whole, frac, hasDot := strings.Cut(text, ".")
 	// Trailing zeros add no precision: "7.250" is 7.25.
@@ -35,9 +49,8 @@ func ParsePercent(s string) (Percent, error) {
 		return 0, fmt.Errorf("%q is not a number like 5 or 7.5", s)
 	case len(frac) > 2:
 		return 0, fmt.Errorf("%q has more than two decimals", s)
-	case len(strings.TrimLeft(whole, "0")) > 3:
-		// Checked before converting so that a long digit string cannot overflow.
-		return 0, fmt.Errorf("%q is above 100", s)
+	case len(strings.TrimLeft(whole, "0")) > maxWhole:
+		return 0, fmt.Errorf("%q is above %s", s, "1"+strings.Repeat("0", maxWhole-1))
 	}
 	wholeValue, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil {
@@ -50,12 +63,43 @@ func ParsePercent(s string) (Percent, error) {
 			return 0, fmt.Errorf("%q: %w", s, err)
 		}
 	}
-	p := Percent(wholeValue*percentScale + fracValue)
-	if p > maxPercent {
-		return 0, fmt.Errorf("%q is above 100", s)
-	}
-	return p, nil
+	return wholeValue*percentScale + fracValue, nil
 }
+
+// Rubles is an amount of money with at most two decimals (1, 0.5), held exactly as kopecks.
+// YAML number or string. Never a float in arithmetic.
+type Rubles int64
+
+// maxRublesDigits bounds the whole rubles of a Rubles value (up to 999 999).
+const maxRublesDigits = 6
+
+// Kopecks is the amount in kopecks.
+func (r Rubles) Kopecks() int64 { return int64(r) }
+
+// String gives the shortest exact decimal: "1", "0.5", "1.25".
+func (r Rubles) String() string { return Percent(r).String() }
+
+// UnmarshalYAML reads the node's source text rather than a decoded float, so 0.1 stays exactly
+// 10 kopecks.
+func (r *Rubles) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind != yaml.ScalarNode {
+		return errors.New("must be an amount in rubles like 1 or 0.5")
+	}
+	switch node.ShortTag() {
+	case "!!int", "!!float", "!!str":
+	default:
+		return fmt.Errorf("must be an amount in rubles like 1 or 0.5, not %q", node.Value)
+	}
+	v, err := parseHundredths(node.Value, maxRublesDigits)
+	if err != nil {
+		return err
+	}
+	*r = Rubles(v)
+	return nil
+}
+
+// MarshalYAML writes a plain YAML number so that a marshalled config loads back unchanged.
+func (r Rubles) MarshalYAML() (any, error) { return Percent(r).MarshalYAML() }
 
 func allDigits(s string) bool {
 	for _, r := range s {

@@ -215,3 +215,18 @@ func TestSecretNeverPrinted(t *testing.T) {
 		t.Errorf("Reveal() = %q", cfg.ProBonus.Token.Reveal())
 	}
 }
+
+func TestRublesExact(t *testing.T) {
+	for text, want := range map[string]int64{"1": 100, "0.5": 50, "0.01": 1, "1.10": 110, "'2.25'": 225, "999999.99": 99999999} {
+		var r Rubles
+		if err := yaml.Unmarshal([]byte(text), &r); err != nil || r.Kopecks() != want {
+			t.Errorf("%s: %d kopecks, %v; want %d", text, r.Kopecks(), err, want)
+		}
+	}
+	for _, bad := range []string{"0.505", "1e3", "-1", "abc", "[1]", "1000000", "99999999999999999999999"} {
+		var r Rubles
+		if err := yaml.Unmarshal([]byte(bad), &r); err == nil {
+			t.Errorf("%s: accepted as %d kopecks", bad, r.Kopecks())
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -113,6 +114,8 @@ func (c *Config) Validate() error {
 
 	c.Location = nil
 	c.validateSchedule(&p)
+	c.validateArrivals(&p)
+	c.validateRedemption(&p)
 
 	if strings.TrimSpace(c.State.Path) == "" {
 		p.add("state.path", "required: where the state file lives")
@@ -184,6 +187,56 @@ func (c *Config) validateAccrual(p *problems) {
 	}
 	if a.LookbackDays < 1 || a.LookbackDays > maxLookbackDays {
 		p.add("accrual.lookback_days", "must be 1 to %d, got %d", maxLookbackDays, a.LookbackDays)
+	}
+}
+
+// maxArrivalsDays bounds arrivals.days: the line is for the desk's next days, not the season.
+const maxArrivalsDays = 30
+
+func (c *Config) validateArrivals(p *problems) {
+	if d := c.Arrivals.Days; d < 0 || d > maxArrivalsDays {
+		p.add("arrivals.days", "must be 0 (off) to %d, got %d", maxArrivalsDays, d)
+	}
+	if c.Arrivals.Enroll && c.Arrivals.Days > 0 && c.ProBonus.AccountGroupID <= 0 {
+		p.add("arrivals.enroll", "needs probonus.account_group_id: the group new accounts are created in")
+	}
+}
+
+// validateRedemption runs after the time zone is known: since is a date in the hotel's zone.
+func (c *Config) validateRedemption(p *problems) {
+	r := &c.Redemption
+	r.SinceDate = time.Time{}
+	for i, name := range r.PaymentTypes {
+		key := fmt.Sprintf("redemption.payment_types[%d]", i)
+		switch {
+		case strings.TrimSpace(name) == "":
+			p.add(key, "must not be empty")
+		case r.Enabled && !slices.Contains(c.Accrual.ExcludePaymentTypes, name):
+			p.add(key, "%q must also be in accrual.exclude_payment_types: no bonuses are earned on what was paid with bonuses", name)
+		}
+	}
+	if r.BonusValue <= 0 {
+		p.add("redemption.bonus_value", "must be above 0 rubles, got %s", r.BonusValue)
+	}
+	since := strings.TrimSpace(r.Since)
+	switch {
+	case since == "" && r.Enabled:
+		p.add("redemption.since", "required when redemption.enabled is true: the date (YYYY-MM-DD) from which bonus payments are taken off accounts; those before were settled by hand")
+	case since == "":
+	default:
+		loc := c.Location
+		if loc == nil {
+			loc = time.UTC // the timezone problem is reported on its own key
+		}
+		d, err := time.ParseInLocation(time.DateOnly, since, loc)
+		if err != nil {
+			p.add("redemption.since", "must be a date like 2026-07-01, got %q", r.Since)
+			break
+		}
+		r.SinceDate = d
+	}
+	if r.Enabled && len(r.PaymentTypes) == 0 {
+		p.add("redemption.payment_types", "at least one payment type is required when redemption.enabled is true")
 	}
 }
 
