@@ -58,6 +58,9 @@ type Payment struct {
 	PaymentTypeID   int64
 	PaymentTypeName string
 	Date            time.Time
+	// CreateDate is when the payment was recorded in Bnovo (zero when the answer lacks it);
+	// Date, the payment's own date, may be set back by staff.
+	CreateDate time.Time
 }
 
 const (

@@ -417,6 +417,11 @@ func (w *wirePayment) toPayment(loc *time.Location) (Payment, error) {
 		return Payment{}, fmt.Errorf("payment %d: date: %w", w.ID, err)
 	}
 	p.Date = t
+	if w.CreateDate != "" {
+		if p.CreateDate, err = ParseTime(string(w.CreateDate), loc); err != nil {
+			return Payment{}, fmt.Errorf("payment %d: create_date: %w", w.ID, err)
+		}
+	}
 	return p, nil
 }
 

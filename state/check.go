@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // scanned holds what a full scan finds, to compare with (or rebuild) the incremental counters.
@@ -34,6 +36,8 @@ func (tx *Tx) scan() (scanned, error) {
 		counterParked:     bucketParked,
 		counterShortfalls: bucketShortfalls,
 		counterQueue:      bucketQueue,
+
+		counterRedeemShortfalls: bucketRedeemShortfalls,
 	} {
 		n, err := count(bucket)
 		if err != nil {
@@ -50,6 +54,10 @@ func (tx *Tx) scan() (scanned, error) {
 		return s, err
 	}
 	shortfalls, err := tx.bucket(bucketShortfalls)
+	if err != nil {
+		return s, err
+	}
+	redeemShortfalls, err := tx.bucket(bucketRedeemShortfalls)
 	if err != nil {
 		return s, err
 	}
@@ -70,29 +78,40 @@ func (tx *Tx) scan() (scanned, error) {
 		if indexed := has(shortfalls, k); indexed != (b.Shortfall > 0) {
 			s.problems = append(s.problems, fmt.Sprintf("booking %d: shortfall %d but indexed=%t", b.ID, b.Shortfall, indexed))
 		}
-		return nil
-	})
-	if err != nil {
-		return s, err
-	}
-	err = shortfalls.ForEach(func(k, _ []byte) error {
-		if bookings.Get(k) == nil {
-			s.problems = append(s.problems, fmt.Sprintf("shortfall index key %x names no booking", k))
+		if indexed := has(redeemShortfalls, k); indexed != (b.RedeemShortfall > 0) {
+			s.problems = append(s.problems, fmt.Sprintf("booking %d: redemption shortfall %d but indexed=%t", b.ID, b.RedeemShortfall, indexed))
 		}
 		return nil
 	})
 	if err != nil {
 		return s, err
+	}
+	for name, index := range map[string]*bolt.Bucket{"shortfall": shortfalls, "redemption shortfall": redeemShortfalls} {
+		err = index.ForEach(func(k, _ []byte) error {
+			if bookings.Get(k) == nil {
+				s.problems = append(s.problems, fmt.Sprintf("%s index key %x names no booking", name, k))
+			}
+			return nil
+		})
+		if err != nil {
+			return s, err
+		}
 	}
 	err = tx.ForEachOp(func(op Op) error {
 		s.counters[opCounter(op.State)]++
-		key := opKey(op.BookingID, op.Seq)
+		key := opKey(op.BookingID, op.Seq, op.Redemption)
 		if indexed := has(open, key); indexed != op.State.Open() {
-			s.problems = append(s.problems, fmt.Sprintf("op %d#%d: state %s but open-indexed=%t", op.BookingID, op.Seq, op.State, indexed))
+			s.problems = append(s.problems, fmt.Sprintf("op %d#%s: state %s but open-indexed=%t", op.BookingID, op.SeqName(), op.State, indexed))
 		}
 		if raw := bookings.Get(int64Key(op.BookingID)); raw != nil {
-			if b, err := decodeBooking(op.BookingID, raw); err == nil && op.Seq > b.Seq {
-				s.problems = append(s.problems, fmt.Sprintf("op %d#%d: seq above the booking's Seq %d", op.BookingID, op.Seq, b.Seq))
+			if b, err := decodeBooking(op.BookingID, raw); err == nil {
+				highest := b.Seq
+				if op.Redemption {
+					highest = b.RedeemSeq
+				}
+				if op.Seq > highest {
+					s.problems = append(s.problems, fmt.Sprintf("op %d#%s: number above the booking's highest %d", op.BookingID, op.SeqName(), highest))
+				}
 			}
 		}
 		return nil

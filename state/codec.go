@@ -177,15 +177,27 @@ func (d *decoder) finish() error { return d.err }
 
 func int64Key(v int64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(v)) }
 
-func opKey(bookingID int64, seq int) []byte {
-	k := make([]byte, 0, 12)
+// opKey is the booking id and the marker's number, big-endian (a booking's operations sort
+// together, in order); a redemption operation's key has one byte more, so the two sequences
+// never share a key and old files' keys stay as they were.
+func opKey(bookingID int64, seq int, redemption bool) []byte {
+	k := make([]byte, 0, 13)
 	k = binary.BigEndian.AppendUint64(k, uint64(bookingID))
-	return binary.BigEndian.AppendUint32(k, uint32(seq))
+	k = binary.BigEndian.AppendUint32(k, uint32(seq))
+	if redemption {
+		k = append(k, redemptionKeyTag)
+	}
+	return k
 }
 
-func parseOpKey(k []byte) (bookingID int64, seq int, err error) {
-	if len(k) != 12 {
-		return 0, 0, fmt.Errorf("operation key has %d bytes, want 12", len(k))
+const redemptionKeyTag = 'r'
+
+func parseOpKey(k []byte) (bookingID int64, seq int, redemption bool, err error) {
+	switch {
+	case len(k) == 13 && k[12] == redemptionKeyTag:
+		redemption = true
+	case len(k) != 12:
+		return 0, 0, false, fmt.Errorf("operation key has %d bytes, want 12 or 13", len(k))
 	}
-	return int64(binary.BigEndian.Uint64(k[:8])), int(binary.BigEndian.Uint32(k[8:])), nil
+	return int64(binary.BigEndian.Uint64(k[:8])), int(binary.BigEndian.Uint32(k[8:12])), redemption, nil
 }

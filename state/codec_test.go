@@ -18,6 +18,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			Seq: math.MaxInt32, AccountID: -5, GuestID: math.MaxInt64, NotesLine: "ProBonus: \r\n\x00 ✓"},
 		{ID: 2, UpdateDate: time.Unix(0, 0).UTC()}, // the epoch itself is not the zero time
 		{ID: 3, WroteFrom: time.Date(2026, 6, 24, 10, 5, 0, 1, time.UTC), WroteTo: time.Date(2026, 6, 24, 10, 5, 1, 2, time.UTC)},
+		{ID: 3, Seq: 2, RedeemTarget: 150000, Redeemed: -7, RedeemSeq: math.MaxInt32, RedeemShortfall: 5},
 	}
 	for _, b := range bookings {
 		raw, err := encodeBooking(b)
@@ -34,13 +35,14 @@ func TestCodecRoundTrip(t *testing.T) {
 		{BookingID: 2, Seq: math.MaxUint32, AccountID: 3, Kind: KindWithdraw, Sum: math.MaxInt64, State: OpFailed,
 			SentAt: far, ResolvedAt: pre1970, OperationID: -1, Balance: -100, Err: "timeout"}, // no IntendedAt
 		{BookingID: 3, Seq: 1, Kind: KindDeposit, Sum: 1, State: OpUnknown, IntendedAt: far, SentAt: far.AddDate(-200, 0, 0)},
+		{BookingID: 3, Seq: 1, Redemption: true, Kind: KindWithdraw, Sum: 2, State: OpIntended, IntendedAt: far},
 	}
 	for _, op := range ops {
 		raw, err := encodeOp(op)
 		if err != nil {
 			t.Fatalf("encode %+v: %v", op, err)
 		}
-		got, err := decodeOp(opKey(op.BookingID, op.Seq), raw)
+		got, err := decodeOp(opKey(op.BookingID, op.Seq, op.Redemption), raw)
 		if err != nil || !reflect.DeepEqual(got, op) {
 			t.Errorf("op round trip:\n got %+v (%v)\nwant %+v", got, err, op)
 		}
@@ -69,7 +71,7 @@ func TestCodecDamagedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := opKey(1, 1)
+	key := opKey(1, 1, false)
 	// Cutting inside the reason string must fail; cutting at a field boundary reads the rest as zero.
 	if _, err := decodeOp(key, raw[:8]); err == nil {
 		t.Error("decoded an op cut inside its reason")

@@ -16,6 +16,8 @@ const (
 	counterParked     = "count:parked"
 	counterShortfalls = "count:shortfalls"
 	counterQueue      = "count:queue"
+
+	counterRedeemShortfalls = "count:redeemshortfalls"
 )
 
 func opCounter(s OpState) string { return "count:op:" + string(s) }
@@ -72,17 +74,20 @@ type Counts struct {
 	Accounts   int
 	Parked     int
 	Shortfalls int
-	Ops        map[OpState]int // every state in AllOpStates is present
+	// RedeemShortfalls counts bookings whose bonus payments could not be withdrawn (spec §7).
+	RedeemShortfalls int
+	Ops              map[OpState]int // every state in AllOpStates is present
 }
 
 // Counts reads the incrementally maintained counters; it never scans.
 func (tx *Tx) Counts() Counts {
 	c := Counts{
-		Bookings:   int(tx.counter(counterBookings)),
-		Accounts:   int(tx.counter(counterAccounts)),
-		Parked:     int(tx.counter(counterParked)),
-		Shortfalls: int(tx.counter(counterShortfalls)),
-		Ops:        make(map[OpState]int, len(AllOpStates)),
+		Bookings:         int(tx.counter(counterBookings)),
+		Accounts:         int(tx.counter(counterAccounts)),
+		Parked:           int(tx.counter(counterParked)),
+		Shortfalls:       int(tx.counter(counterShortfalls)),
+		RedeemShortfalls: int(tx.counter(counterRedeemShortfalls)),
+		Ops:              make(map[OpState]int, len(AllOpStates)),
 	}
 	for _, s := range AllOpStates {
 		c.Ops[s] = int(tx.counter(opCounter(s)))

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Booking is syncd's record of one Bnovo booking.
@@ -22,6 +25,12 @@ type Booking struct {
 	// WroteFrom and WroteTo bound, in syncd's clock, its last write to the booking's guest: the
 	// write moves the booking's update_date, and an update_date within them is syncd's own change.
 	WroteFrom, WroteTo time.Time
+
+	// Redemption (spec §7): paying with bonuses, a sequence of its own (bnovo:<id>#r<n>).
+	RedeemTarget    int64 // kopecks of balance syncd aims to have withdrawn for the booking's bonus payments
+	Redeemed        int64 // net kopecks confirmed withdrawn (withdrawals − deposits back)
+	RedeemSeq       int   // highest redemption operation number issued
+	RedeemShortfall int64 // kopecks that could not be withdrawn (short balance, no account); 0 when none stands
 }
 
 // OpState is where a journaled operation stands.
@@ -40,10 +49,11 @@ var AllOpStates = []OpState{OpIntended, OpPosted, OpUnknown, OpFailed}
 // Open reports whether the operation still needs resolving (intended or unknown).
 func (s OpState) Open() bool { return s == OpIntended || s == OpUnknown }
 
-// Op is one journaled ProBonus operation, keyed by (BookingID, Seq).
+// Op is one journaled ProBonus operation, keyed by (BookingID, Redemption, Seq).
 type Op struct {
 	BookingID   int64
-	Seq         int // n of the marker
+	Seq         int  // n of the marker
+	Redemption  bool // a redemption operation (marker bnovo:<id>#r<n>), numbered apart from accruals
 	AccountID   int64
 	Kind        string // "deposit" or "withdraw"
 	Sum         int64  // kopecks, > 0
@@ -55,6 +65,14 @@ type Op struct {
 	OperationID int64 // server's id once known
 	Balance     int64 // account balance after, when known
 	Err         string
+}
+
+// SeqName is the operation's number as its marker writes it: "3", or "r3" for a redemption.
+func (op Op) SeqName() string {
+	if op.Redemption {
+		return "r" + strconv.Itoa(op.Seq)
+	}
+	return strconv.Itoa(op.Seq)
 }
 
 const (
@@ -94,6 +112,13 @@ func encodeBooking(b Booking) ([]byte, error) {
 	if err := e.time(b.WroteTo, relativeTo(b.WroteFrom)); err != nil {
 		return nil, fmt.Errorf("booking %d write time: %w", b.ID, err)
 	}
+	if b.RedeemSeq < 0 {
+		return nil, fmt.Errorf("booking %d: negative RedeemSeq %d", b.ID, b.RedeemSeq)
+	}
+	e.varint(b.RedeemTarget)
+	e.varint(b.Redeemed)
+	e.uvarint(uint64(b.RedeemSeq))
+	e.varint(b.RedeemShortfall)
 	return e.buf, nil
 }
 
@@ -119,6 +144,10 @@ func decodeBooking(id int64, raw []byte) (Booking, error) {
 	b.NotesLine = d.string()
 	b.WroteFrom = d.time(0)
 	b.WroteTo = d.time(relativeTo(b.WroteFrom))
+	b.RedeemTarget = d.varint()
+	b.Redeemed = d.varint()
+	b.RedeemSeq = d.int()
+	b.RedeemShortfall = d.varint()
 	if err := d.finish(); err != nil {
 		return Booking{}, fmt.Errorf("decode booking %d: %w", id, err)
 	}
@@ -173,26 +202,48 @@ func (tx *Tx) PutBooking(b Booking) error {
 			return err
 		}
 	}
-	indexed := has(sf, key)
+	if err := tx.index(sf, counterShortfalls, key, b.Shortfall > 0); err != nil {
+		return fmt.Errorf("shortfall of booking %d: %w", b.ID, err)
+	}
+	rsf, err := tx.bucket(bucketRedeemShortfalls)
+	if err != nil {
+		return err
+	}
+	if err := tx.index(rsf, counterRedeemShortfalls, key, b.RedeemShortfall > 0); err != nil {
+		return fmt.Errorf("redemption shortfall of booking %d: %w", b.ID, err)
+	}
+	return nil
+}
+
+// index keeps key in the index bucket (and its counter) exactly when in is true.
+func (tx *Tx) index(bucket *bolt.Bucket, counter string, key []byte, in bool) error {
+	indexed := has(bucket, key)
 	switch {
-	case b.Shortfall > 0 && !indexed:
-		if err := sf.Put(key, nil); err != nil {
-			return fmt.Errorf("index shortfall of booking %d: %w", b.ID, err)
+	case in && !indexed:
+		if err := bucket.Put(key, nil); err != nil {
+			return err
 		}
-		return tx.addCounter(counterShortfalls, 1)
-	case b.Shortfall <= 0 && indexed:
-		if err := sf.Delete(key); err != nil {
-			return fmt.Errorf("unindex shortfall of booking %d: %w", b.ID, err)
+		return tx.addCounter(counter, 1)
+	case !in && indexed:
+		if err := bucket.Delete(key); err != nil {
+			return err
 		}
-		return tx.addCounter(counterShortfalls, -1)
+		return tx.addCounter(counter, -1)
 	}
 	return nil
 }
 
 // Shortfalls lists bookings with a recorded shortfall, by id, read through the index so the cost
 // follows the number of shortfalls rather than of bookings.
-func (tx *Tx) Shortfalls() ([]Booking, error) {
-	sf, err := tx.bucket(bucketShortfalls)
+func (tx *Tx) Shortfalls() ([]Booking, error) { return tx.indexed(bucketShortfalls, "shortfall") }
+
+// RedeemShortfalls lists bookings with a standing redemption shortfall, by id, through its index.
+func (tx *Tx) RedeemShortfalls() ([]Booking, error) {
+	return tx.indexed(bucketRedeemShortfalls, "redemption shortfall")
+}
+
+func (tx *Tx) indexed(bucket []byte, what string) ([]Booking, error) {
+	sf, err := tx.bucket(bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +251,7 @@ func (tx *Tx) Shortfalls() ([]Booking, error) {
 	c := sf.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if len(k) != 8 {
-			return nil, fmt.Errorf("shortfall index key has %d bytes, want 8", len(k))
+			return nil, fmt.Errorf("%s index key has %d bytes, want 8", what, len(k))
 		}
 		id := int64(bigEndianUint64(k))
 		b, ok, err := tx.Booking(id)
@@ -208,7 +259,7 @@ func (tx *Tx) Shortfalls() ([]Booking, error) {
 			return nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("shortfall index names booking %d, which is not stored", id)
+			return nil, fmt.Errorf("%s index names booking %d, which is not stored", what, id)
 		}
 		list = append(list, b)
 	}
@@ -257,12 +308,12 @@ func encodeOp(op Op) ([]byte, error) {
 }
 
 func decodeOp(key, raw []byte) (Op, error) {
-	bookingID, seq, err := parseOpKey(key)
+	bookingID, seq, redemption, err := parseOpKey(key)
 	if err != nil {
 		return Op{}, err
 	}
 	d := newDecoder(raw)
-	op := Op{BookingID: bookingID, Seq: seq}
+	op := Op{BookingID: bookingID, Seq: seq, Redemption: redemption}
 	op.AccountID = d.varint()
 	kind := d.byte()
 	op.Sum = d.varint()
@@ -297,7 +348,7 @@ func (tx *Tx) PutOp(op Op) error {
 		return err
 	}
 	if err := validateOp(op); err != nil {
-		return fmt.Errorf("put op %d#%d: %w", op.BookingID, op.Seq, err)
+		return fmt.Errorf("put op %d#%s: %w", op.BookingID, op.SeqName(), err)
 	}
 	ops, err := tx.bucket(bucketOps)
 	if err != nil {
@@ -307,7 +358,7 @@ func (tx *Tx) PutOp(op Op) error {
 	if err != nil {
 		return err
 	}
-	key := opKey(op.BookingID, op.Seq)
+	key := opKey(op.BookingID, op.Seq, op.Redemption)
 	var oldState OpState
 	if raw := ops.Get(key); raw != nil {
 		old, err := decodeOp(key, raw)
@@ -315,20 +366,20 @@ func (tx *Tx) PutOp(op Op) error {
 			return fmt.Errorf("put op: %w", err)
 		}
 		if old.AccountID != op.AccountID || old.Kind != op.Kind || old.Sum != op.Sum || old.Reason != op.Reason {
-			return fmt.Errorf("put op %d#%d: %w: journaled as %s %d to account %d, update says %s %d to account %d",
-				op.BookingID, op.Seq, ErrOpConflict, old.Kind, old.Sum, old.AccountID, op.Kind, op.Sum, op.AccountID)
+			return fmt.Errorf("put op %d#%s: %w: journaled as %s %d to account %d, update says %s %d to account %d",
+				op.BookingID, op.SeqName(), ErrOpConflict, old.Kind, old.Sum, old.AccountID, op.Kind, op.Sum, op.AccountID)
 		}
 		if old.State == OpPosted && op.State != OpPosted {
-			return fmt.Errorf("put op %d#%d: %w: already posted, cannot become %s", op.BookingID, op.Seq, ErrOpConflict, op.State)
+			return fmt.Errorf("put op %d#%s: %w: already posted, cannot become %s", op.BookingID, op.SeqName(), ErrOpConflict, op.State)
 		}
 		oldState = old.State
 	}
 	raw, err := encodeOp(op)
 	if err != nil {
-		return fmt.Errorf("put op %d#%d: %w", op.BookingID, op.Seq, err)
+		return fmt.Errorf("put op %d#%s: %w", op.BookingID, op.SeqName(), err)
 	}
 	if err := ops.Put(key, raw); err != nil {
-		return fmt.Errorf("put op %d#%d: %w", op.BookingID, op.Seq, err)
+		return fmt.Errorf("put op %d#%s: %w", op.BookingID, op.SeqName(), err)
 	}
 	if op.State.Open() {
 		err = open.Put(key, nil)
@@ -336,7 +387,7 @@ func (tx *Tx) PutOp(op Op) error {
 		err = open.Delete(key)
 	}
 	if err != nil {
-		return fmt.Errorf("index open op %d#%d: %w", op.BookingID, op.Seq, err)
+		return fmt.Errorf("index open op %d#%s: %w", op.BookingID, op.SeqName(), err)
 	}
 	if oldState == op.State {
 		return nil
@@ -358,7 +409,7 @@ func (tx *Tx) Op(bookingID int64, seq int) (Op, bool, error) {
 	if err != nil {
 		return Op{}, false, err
 	}
-	key := opKey(bookingID, seq)
+	key := opKey(bookingID, seq, false)
 	raw := ops.Get(key)
 	if raw == nil {
 		return Op{}, false, nil
@@ -405,7 +456,7 @@ func (tx *Tx) OpenOps() ([]Op, error) {
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		raw := ops.Get(k)
 		if raw == nil {
-			bookingID, seq, _ := parseOpKey(k)
+			bookingID, seq, _, _ := parseOpKey(k)
 			return nil, fmt.Errorf("open-ops index names op %d#%d, which is not stored", bookingID, seq)
 		}
 		op, err := decodeOp(k, raw)

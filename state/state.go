@@ -69,10 +69,12 @@ var (
 	bucketCalls      = []byte("calls")
 	bucketTokens     = []byte("tokens")
 	bucketQueue      = []byte("queue")
+	// bucketRedeemShortfalls indexes bookings with a standing redemption shortfall.
+	bucketRedeemShortfalls = []byte("redeemshortfalls")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketCursors, bucketAccounts, bucketBookings, bucketShortfalls, bucketOps,
-		bucketOpenOps, bucketParked, bucketCalls, bucketTokens, bucketQueue,
+		bucketOpenOps, bucketParked, bucketCalls, bucketTokens, bucketQueue, bucketRedeemShortfalls,
 	}
 
 	metaSchemaKey = []byte("schema")

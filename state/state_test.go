@@ -865,3 +865,53 @@ func TestIndexesWithinOneTransaction(t *testing.T) {
 		return nil
 	})
 }
+
+// A booking's redemption operations are numbered apart from its accrual operations: #1 and #r1
+// are two records, and a redemption shortfall has its own index and count.
+func TestRedemptionOpsAndShortfallsApart(t *testing.T) {
+	db := openTemp(t)
+	now := time.Now()
+	accrual := Op{BookingID: 9, Seq: 1, AccountID: 4, Kind: KindDeposit, Sum: 500, Reason: "bnovo:9#1", State: OpPosted, IntendedAt: now}
+	redeem := Op{BookingID: 9, Seq: 1, Redemption: true, AccountID: 4, Kind: KindWithdraw, Sum: 300, Reason: "bnovo:9#r1", State: OpIntended, IntendedAt: now}
+	mustUpdate(t, db, func(tx *Tx) error {
+		if err := tx.PutBooking(Booking{ID: 9, Seq: 1, RedeemSeq: 1, RedeemShortfall: 300}); err != nil {
+			return err
+		}
+		if err := tx.PutOp(accrual); err != nil {
+			return err
+		}
+		return tx.PutOp(redeem)
+	})
+	if err := db.View(func(tx *Tx) error {
+		ops, err := tx.OpsOf(9)
+		if err != nil {
+			return err
+		}
+		if len(ops) != 2 || ops[0].Redemption || !ops[1].Redemption || ops[1].SeqName() != "r1" {
+			t.Fatalf("ops of booking 9: %+v", ops)
+		}
+		open, err := tx.OpenOps()
+		if err != nil || len(open) != 1 || !open[0].Redemption {
+			t.Fatalf("open ops %+v, %v: want the redemption alone", open, err)
+		}
+		if c := tx.Counts(); c.RedeemShortfalls != 1 || c.Shortfalls != 0 {
+			t.Fatalf("counts %+v", c)
+		}
+		list, err := tx.RedeemShortfalls()
+		if err != nil || len(list) != 1 || list[0].RedeemShortfall != 300 {
+			t.Fatalf("redemption shortfalls %+v, %v", list, err)
+		}
+		return tx.CheckIntegrity()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mustUpdate(t, db, func(tx *Tx) error { return tx.PutBooking(Booking{ID: 9, Seq: 1, RedeemSeq: 1}) })
+	if err := db.View(func(tx *Tx) error {
+		if c := tx.Counts(); c.RedeemShortfalls != 0 {
+			t.Fatalf("a withdrawn shortfall is still counted: %+v", c)
+		}
+		return tx.CheckIntegrity()
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -56,8 +56,8 @@ func (s *Server) PutRawBooking(id int64, raw string) {
 	s.changedLocked(id)
 }
 
-// AddPayment stores a payment or refund, assigning its id; a zero Date becomes now. The
-// booking's update_date moves to now, as any change does in Bnovo.
+// AddPayment stores a payment or refund, assigning its id; a zero Date or CreateDate becomes
+// now. The booking's update_date moves to now, as any change does in Bnovo.
 func (s *Server) AddPayment(p bnovo.Payment) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -67,13 +67,37 @@ func (s *Server) AddPayment(p bnovo.Payment) int64 {
 	if p.Date.IsZero() {
 		p.Date = now
 	}
+	if p.CreateDate.IsZero() {
+		p.CreateDate = now
+	}
 	p.Date = p.Date.Truncate(time.Second)
+	p.CreateDate = p.CreateDate.Truncate(time.Second)
 	s.payments[p.BookingID] = append(s.payments[p.BookingID], p)
 	if rec, ok := s.bookings[p.BookingID]; ok && rec.raw == "" {
 		rec.booking.UpdateDate = now
 		s.changedLocked(p.BookingID)
 	}
 	return p.ID
+}
+
+// DeletePayment removes a payment, as staff deleting one entered by mistake; the booking's
+// update_date moves to now. It reports whether the payment existed.
+func (s *Server) DeletePayment(bookingID, paymentID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.payments[bookingID]
+	for i, p := range list {
+		if p.ID != paymentID {
+			continue
+		}
+		s.payments[bookingID] = append(list[:i:i], list[i+1:]...)
+		if rec, ok := s.bookings[bookingID]; ok && rec.raw == "" {
+			rec.booking.UpdateDate = s.stamp()
+			s.changedLocked(bookingID)
+		}
+		return true
+	}
+	return false
 }
 
 // SetStatus changes a booking's status and moves its update_date to now; the status named

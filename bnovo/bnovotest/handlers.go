@@ -429,12 +429,15 @@ func (s *Server) bookingJSON(b bnovo.Booking, withPaymentsTotal bool) json.RawMe
 }
 
 func (s *Server) paymentJSON(p bnovo.Payment) wirePayment {
-	date := s.timeJSON(p.Date)
+	created := p.CreateDate
+	if created.IsZero() {
+		created = p.Date
+	}
 	return wirePayment{
 		ID: p.ID, BookingID: p.BookingID, Type: p.Type,
 		Amount:      money(p.Amount, p.ID%11 == 0),
 		PaymentType: wireRef{ID: p.PaymentTypeID, Name: p.PaymentTypeName},
-		Date:        date, CreateDate: date,
+		Date:        s.timeJSON(p.Date), CreateDate: s.timeJSON(created),
 	}
 }
 
