@@ -39,7 +39,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answerError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.opt.MaxBody))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBody))
+	body, err := readBody(w, r, s.opt.MaxBody)
 	if err != nil {
 		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
 			s.answerError(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.opt.MaxBody))
@@ -75,6 +75,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.ids.Add(int64(len(ids)))
 	s.log.Debug().Str("path", redactedPath).Str("remote", r.RemoteAddr).Int("ids", len(ids)).Msg("webhook delivery queued")
 	writeJSON(w, http.StatusOK, `{"ok":true}`)
+}
+
+// readBody reads the whole body, at most limit bytes. A declared Content-Length (already checked
+// against limit) sizes the buffer once: one allocation of the delivery's own size instead of
+// io.ReadAll's copies from 512 bytes up, and a read whose steps do not depend on the body's
+// length — the fuzzer otherwise finds every growth step "new" and spends ~10 s minimizing each
+// such body byte by byte. A body of unknown length (chunked) is read as it comes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	limited := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength < 0 {
+		return io.ReadAll(limited)
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(limited, body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // raisePeak sets peak to running if that is higher, without a lock.

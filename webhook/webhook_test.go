@@ -522,3 +522,50 @@ func TestSimulatorDeliversOnSetStatus(t *testing.T) {
 		t.Errorf("simulator stats %+v: one delivery, no API call expected", st)
 	}
 }
+
+// readCounter counts the Read calls made on a request body.
+type readCounter struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *readCounter) Read(p []byte) (int, error) { c.reads++; return c.r.Read(p) }
+
+// TestDeclaredBodyIsReadInOneStep: a body with a Content-Length is read into one buffer of its
+// size, whatever that size. Growing a buffer step by step made the handler's path depend on the
+// body's length, and `go test -fuzz FuzzHandler` then stalled for ~10 s at a time minimizing every
+// body that crossed a growth step (issue 11 item 15).
+func TestDeclaredBodyIsReadInOneStep(t *testing.T) {
+	s, db, _ := newTestServer(t, Options{MaxBody: 8 << 10})
+	body := `{"data":{"booking_ids":[1]},"pad":"` + strings.Repeat("x", 3000) + `"}`
+	counted := &readCounter{r: strings.NewReader(body)}
+	req := httptest.NewRequest("POST", route, counted)
+	req.ContentLength = int64(len(body))
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if counted.reads > 1 {
+		t.Errorf("a %d-byte body was read in %d steps, want 1", len(body), counted.reads)
+	}
+	if ids := queued(t, db); !slices.Equal(ids, []int64{1}) {
+		t.Errorf("queued %v, want [1]", ids)
+	}
+}
+
+// TestBodyShorterThanDeclaredIsRefused: a body that ends before its Content-Length is a broken
+// request, answered 400 and queued nowhere.
+func TestBodyShorterThanDeclaredIsRefused(t *testing.T) {
+	s, db, _ := newTestServer(t, Options{})
+	req := httptest.NewRequest("POST", route, strings.NewReader(`{"data":{"booking_ids":[1]}}`))
+	req.ContentLength = 100
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 400 {
+		t.Errorf("short body: %d %s, want 400", rec.Code, rec.Body)
+	}
+	if ids := queued(t, db); len(ids) != 0 {
+		t.Errorf("queued %v", ids)
+	}
+}
