@@ -197,7 +197,7 @@ func TestPersistedLogSurvivesRestarts(t *testing.T) {
 		}
 
 		// A day after the first call the budget is back.
-		time.Sleep(admits[0].Add(24*time.Hour + testMargin).Sub(time.Now()))
+		time.Sleep(time.Until(admits[0].Add(24*time.Hour + testMargin)))
 		l := mustNew(t, windows, Options{Store: store, Share: 0.5})
 		if w := l.Reserve(); w != 0 {
 			t.Errorf("a day later Reserve = %v, want 0", w)
@@ -318,9 +318,9 @@ func TestETA(t *testing.T) {
 		}
 		daily := mustNew(t, []Window{{30, 10 * time.Second}, {10000, 24 * time.Hour}}, Options{Store: store, Share: 0.8})
 		if got := daily.ETA(1); !got.Equal(time.Now()) {
-			t.Errorf("daily ETA(1) = +%v, want now", got.Sub(time.Now()))
+			t.Errorf("daily ETA(1) = +%v, want now", time.Until(got))
 		}
-		if got := daily.ETA(2).Sub(time.Now()); got != 23*time.Hour+testMargin {
+		if got := time.Until(daily.ETA(2)); got != 23*time.Hour+testMargin {
 			t.Errorf("daily ETA(2) = +%v, want +23h0.25s", got)
 		}
 	})
@@ -376,7 +376,7 @@ func TestETAIsCheapForRoomyWindows(t *testing.T) {
 	if allocs > 20 {
 		t.Errorf("ETA(200000) made %.0f allocations, want a handful", allocs)
 	}
-	if got := eta.Sub(time.Now()); got < 3*time.Second || got > 5*time.Second {
+	if got := time.Until(eta); got < 3*time.Second || got > 5*time.Second {
 		t.Errorf("ETA(200000) at 50000/1s = +%v, want about +4s", got)
 	}
 }

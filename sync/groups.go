@@ -53,8 +53,7 @@ func (e *Engine) guestGroups(plans []*plan) ([][]*plan, error) {
 	for i := range parent {
 		parent[i] = i
 	}
-	var root func(int) int
-	root = func(i int) int {
+	root := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
