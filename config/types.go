@@ -210,29 +210,3 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 
 // MarshalYAML writes the form UnmarshalYAML reads.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
-
-// RateLimit is one parsed "N/duration" budget: at most Calls calls in any window of Per.
-type RateLimit struct {
-	Calls int
-	Per   time.Duration
-}
-
-func (r RateLimit) String() string { return fmt.Sprintf("%d/%s", r.Calls, r.Per) }
-
-// ParseRateLimit reads "30/10s", "1000/1h" or "10000/24h".
-func ParseRateLimit(s string) (RateLimit, error) {
-	count, window, found := strings.Cut(strings.TrimSpace(s), "/")
-	if !found {
-		return RateLimit{}, fmt.Errorf("%q is not N/duration like 30/10s", s)
-	}
-	count, window = strings.TrimSpace(count), strings.TrimSpace(window)
-	calls, err := strconv.Atoi(count)
-	if err != nil || calls <= 0 {
-		return RateLimit{}, fmt.Errorf("%q: the call count must be a whole number above 0", s)
-	}
-	per, err := time.ParseDuration(window)
-	if err != nil || per <= 0 {
-		return RateLimit{}, fmt.Errorf("%q: the window must be a duration above 0 like 10s, 5m or 24h", s)
-	}
-	return RateLimit{Calls: calls, Per: per}, nil
-}

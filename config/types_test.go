@@ -130,33 +130,6 @@ func TestDurationYAML(t *testing.T) {
 	}
 }
 
-func TestParseRateLimit(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    RateLimit
-		wantErr bool
-	}{
-		{in: "30/10s", want: RateLimit{30, 10 * time.Second}},
-		{in: "10000/24h", want: RateLimit{10000, 24 * time.Hour}},
-		{in: " 10 / 1m ", want: RateLimit{10, time.Minute}},
-		{in: "30", wantErr: true},
-		{in: "0/10s", wantErr: true},
-		{in: "-1/10s", wantErr: true},
-		{in: "x/10s", wantErr: true},
-		{in: "30/", wantErr: true},
-		{in: "30/0s", wantErr: true},
-		{in: "30/10", wantErr: true},
-		{in: "30/1d", wantErr: true},
-		{in: "/1m", wantErr: true},
-	}
-	for _, tt := range tests {
-		got, err := ParseRateLimit(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseRateLimit(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
 // Secrets must not escape through any of the ways a config gets printed or logged.
 func TestSecretNeverPrinted(t *testing.T) {
 	cfg, _, err := Load(privateCopy(t, "testdata/valid-full.yml"), envOf(nil))

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/hotelsync/syncd/ratelimit"
 )
 
 // Problem is one thing wrong with the configuration, named by its dotted key.
@@ -82,11 +84,11 @@ func (c *Config) Validate() error {
 		p.add("bnovo.rate_limits", "at least one limit like 30/10s is required")
 	}
 	for i, limit := range c.Bnovo.RateLimits {
-		if _, err := ParseRateLimit(limit); err != nil {
+		if _, err := ratelimit.ParseWindow(limit); err != nil {
 			p.add(fmt.Sprintf("bnovo.rate_limits[%d]", i), "%v", err)
 		}
 	}
-	if _, err := ParseRateLimit(c.Bnovo.AuthRateLimit); err != nil {
+	if _, err := ratelimit.ParseWindow(c.Bnovo.AuthRateLimit); err != nil {
 		p.add("bnovo.auth_rate_limit", "%v", err)
 	}
 	if share := c.Bnovo.BudgetShare; math.IsNaN(share) || share <= 0 || share > 1 {

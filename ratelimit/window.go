@@ -21,26 +21,21 @@ type Window struct {
 }
 
 // ParseWindow parses the "30/10s" form: a positive call count, a slash and a positive Go
-// duration ("10s", "5m", "1h", "24h").
+// duration ("10s", "5m", "1h", "24h"). It is the one parser of that form: config validation,
+// the limiters and the simulators all read windows with it. Errors quote s and say what a good
+// one looks like; callers add the config key.
 func ParseWindow(s string) (Window, error) {
-	text := strings.TrimSpace(s)
-	countText, perText, found := strings.Cut(text, "/")
+	countText, perText, found := strings.Cut(strings.TrimSpace(s), "/")
 	if !found {
-		return Window{}, fmt.Errorf("ratelimit: window %q: want COUNT/DURATION, e.g. 30/10s", s)
+		return Window{}, fmt.Errorf("%q is not N/duration like 30/10s", s)
 	}
 	limit, err := strconv.Atoi(strings.TrimSpace(countText))
-	if err != nil {
-		return Window{}, fmt.Errorf("ratelimit: window %q: call count %q is not an integer", s, countText)
-	}
-	if limit <= 0 {
-		return Window{}, fmt.Errorf("ratelimit: window %q: call count must be positive", s)
+	if err != nil || limit <= 0 {
+		return Window{}, fmt.Errorf("%q: the call count must be a whole number above 0", s)
 	}
 	per, err := time.ParseDuration(strings.TrimSpace(perText))
-	if err != nil {
-		return Window{}, fmt.Errorf("ratelimit: window %q: duration %q: %w", s, perText, err)
-	}
-	if per <= 0 {
-		return Window{}, fmt.Errorf("ratelimit: window %q: duration must be positive", s)
+	if err != nil || per <= 0 {
+		return Window{}, fmt.Errorf("%q: the window must be a duration above 0 like 10s, 5m or 24h", s)
 	}
 	return Window{Limit: limit, Per: per}, nil
 }

@@ -33,7 +33,7 @@ func TestParseWindow(t *testing.T) {
 	}
 
 	bad := []string{"", "30", "30/", "/10s", "0/10s", "-1/10s", "x/10s", "3.5/1s", "30/10", "30/0s",
-		"30/-1s", "30/10x", "30/10s/5", "ten/1m"}
+		"30/-1s", "30/10x", "30/10s/5", "ten/1m", "30/1d"}
 	for _, text := range bad {
 		_, err := ParseWindow(text)
 		if err == nil {
