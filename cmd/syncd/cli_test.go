@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/state"
 )
@@ -122,7 +123,9 @@ func TestPermissionWarnings(t *testing.T) {
 }
 
 // TestDryRunOnce: -once -dry-run reads Bnovo but posts nothing, creates no account, writes no
-// guest note, journals nothing and leaves no cursor.
+// guest note, journals nothing and leaves no cursor. It does keep the Bnovo calls it spent (the
+// rate log) and the access token it got: both were really spent, and forgetting them would let
+// the next run overspend the budget or log in again (the README says so).
 func TestDryRunOnce(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
 	stdout, stderr, code := r.run(t, "-once", "-dry-run")
@@ -160,6 +163,22 @@ func TestDryRunOnce(t *testing.T) {
 	}
 	if len(keysWithPrefix(values, "budget.")) == 0 {
 		t.Errorf("no budget lines:\n%s", stdout)
+	}
+
+	if len(storedBnovoToken(t, r.state)) == 0 {
+		t.Error("a dry run did not keep the Bnovo access token it got")
+	}
+	db, err := state.Open(r.state, state.Options{LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	spent, err := db.CallLog("bnovo").LoadCalls(time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := r.bn.Stats().Calls; len(spent) < want {
+		t.Errorf("the rate log holds %d calls after a dry run; Bnovo saw %d", len(spent), want)
 	}
 }
 

@@ -54,7 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&f.configPath, "config", "/etc/syncd/syncd.yaml", "path of the YAML config file")
 	fs.BoolVar(&f.once, "once", false, "run one sync cycle, then exit")
 	fs.StringVar(&f.backfill, "backfill", "", "one-shot: process bookings that checked out in FROM:TO (YYYY-MM-DD:YYYY-MM-DD, inclusive)")
-	fs.BoolVar(&f.dryRun, "dry-run", false, "compute and log; write nothing to either API nor to state")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "compute and log; post and write nothing (the state keeps only the Bnovo calls spent and the access token)")
 	fs.BoolVar(&f.status, "status", false, "print state (cursors, counts, journal, parked, budget) and exit")
 	fs.BoolVar(&f.checkConfig, "check-config", false, "validate the config and exit")
 	fs.BoolVar(&f.demo, "demo", false, "run everything against built-in simulated Bnovo and ProBonus")

@@ -35,7 +35,7 @@ func setup(f flags, stdout io.Writer, getenv func(string) string, daemon bool) (
 		log.Warn().Msg(w)
 	}
 	if f.dryRun {
-		log.Info().Msg("dry run: nothing is written to Bnovo, ProBonus or the state file")
+		log.Info().Msg("dry run: nothing is posted or written to Bnovo or ProBonus; the state file keeps only the Bnovo calls spent and the access token")
 	}
 	var dm *daemonMetrics
 	if daemon {

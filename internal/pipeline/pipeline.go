@@ -46,7 +46,7 @@ const (
 type Options struct {
 	// Logger must take concurrent writes when Workers > 1 (logging.New's loggers do).
 	Logger zerolog.Logger
-	DryRun bool // compute and log; write nothing to either API nor to the engine's state
+	DryRun bool // compute and log; write nothing to either API nor to the engine's state (the limiters and the token store still record what was spent)
 	// HTTPClient gives the *http.Client of the API named APIBnovo or APIProBonus, e.g. one
 	// instrumented for metrics. nil, or a nil result: the API client builds its own.
 	HTTPClient func(api string) *http.Client
