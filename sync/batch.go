@@ -52,7 +52,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	// Each group is planned in page order by one worker; groups share no guest and no known
 	// account, so they may run at once (see guestGroups).
 	var sumMu sync.Mutex
-	e.forEachGroup(groups, func(group []*plan) {
+	panicked := e.forEachGroup(groups, func(group []*plan) {
 		var s Summary
 		for _, p := range group {
 			if ctx.Err() != nil {
@@ -64,6 +64,9 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		sum.add(s)
 		sumMu.Unlock()
 	})
+	if panicked != nil {
+		return fmt.Errorf("planning a page: %w", panicked) // nothing of this page was written
+	}
 	if err := ctx.Err(); err != nil {
 		return err // nothing of this page was written; it is listed again next run
 	}
@@ -131,7 +134,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	// Sent group by group as planned: one account's operations go out one after another, in
 	// page order (a refund's withdrawal after the deposit it corrects).
 	var interrupted atomic.Bool
-	e.forEachGroup(withOpsOnly(groups), func(group []*plan) {
+	panicked = e.forEachGroup(withOpsOnly(groups), func(group []*plan) {
 		for _, p := range group {
 			if ctx.Err() != nil {
 				// Shutting down: what was not sent yet is surely not posted.
@@ -145,6 +148,11 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			e.send(ctx, p)
 		}
 	})
+	if panicked != nil {
+		// The journal holds every operation of the page as intended: the next run settles each
+		// by its marker, sent or not, rather than trusting outcomes a panic may have cut short.
+		return fmt.Errorf("sending a page's operations: %w", panicked)
+	}
 
 	err = e.commit(func(tx *state.Tx) error {
 		for _, p := range plans {

@@ -107,20 +107,43 @@ func withOpsOnly(groups [][]*plan) [][]*plan {
 
 // forEachGroup calls fn for every group, on at most Options.Workers goroutines at once, and
 // returns when all calls have returned. One group is always handled by one call.
-func (e *Engine) forEachGroup(groups [][]*plan, fn func([]*plan)) {
+//
+// A panic in fn is the one rule for the engine's workers: it is recovered where it happens
+// (a panic on a worker goroutine would otherwise end the process), the other groups still run,
+// and the first one is returned as a *PanicError, which fails the batch before anything more of
+// it is committed. Operations already journaled stay open and are settled by their markers, so
+// failing here never doubles one.
+func (e *Engine) forEachGroup(groups [][]*plan, fn func([]*plan)) error {
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	guarded := func(g []*plan) {
+		defer func() {
+			if r := recover(); r != nil {
+				err := newPanicError(r)
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+		fn(g)
+	}
 	workers := min(e.opt.Workers, len(groups))
 	if workers <= 1 {
 		for _, g := range groups {
-			fn(g)
+			guarded(g)
 		}
-		return
+		return first
 	}
 	next := make(chan []*plan)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for g := range next {
-				fn(g)
+				guarded(g)
 			}
 		})
 	}
@@ -129,4 +152,5 @@ func (e *Engine) forEachGroup(groups [][]*plan, fn func([]*plan)) {
 	}
 	close(next)
 	wg.Wait()
+	return first
 }

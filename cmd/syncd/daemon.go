@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -58,7 +60,8 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 	c := cron.New(
 		cron.WithLocation(a.cfg.Location),
 		cron.WithLogger(cronLogger{a.log}),
-		// SkipIfStillRunning outside, Recover inside: a panicking cycle is logged and the next one runs.
+		// SkipIfStillRunning outside, Recover inside. A panic in the engine is already an error
+		// by then (withEngine); Recover only guards the few lines around it.
 		cron.WithChain(cron.SkipIfStillRunning(cronLogger{a.log}), cron.Recover(cronLogger{a.log})),
 	)
 	if _, err := c.AddFunc(a.cfg.Schedule, func() { d.cycle(ctx) }); err != nil {
@@ -107,18 +110,41 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 // overlaps a scheduled cycle.
 type daemonState struct {
 	app          *app
-	engine       gosync.Mutex
+	engine       gosync.Mutex  // taken only through withEngine
+	panics       atomic.Int64  // runs that ended in a panic, since start
 	cycles       chan string   // STATUS lines for the main loop
 	backfillKick chan struct{} // a backfill was requested
 	drainKick    chan struct{} // a webhook queued bookings
 }
 
+// withEngine runs fn holding the engine. A panic in fn (or one an engine worker recovered and
+// returned) becomes fn's error, logged with its stack and counted: the engine is released
+// whatever happens, so later cycles, drains and shutdown are never stuck behind a lock a
+// panicking run kept. what names the run in the log.
+func (d *daemonState) withEngine(what string, fn func() error) (err error) {
+	d.engine.Lock()
+	defer d.engine.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = syncer.Recovered(r)
+		}
+		if pe, ok := errors.AsType[*syncer.PanicError](err); ok {
+			n := d.panics.Add(1)
+			d.app.log.Error().Str("run", what).Int64("panics_since_start", n).Str("stack", string(pe.Stack)).
+				Msgf("%s panicked: %v; it counts as failed, and the next run goes on", what, pe.Value)
+		}
+	}()
+	return fn()
+}
+
 func (d *daemonState) cycle(ctx context.Context) {
 	a := d.app
-	d.engine.Lock()
 	start := time.Now()
-	sum, err := a.engine.Cycle(ctx)
-	d.engine.Unlock()
+	var sum syncer.Summary
+	err := d.withEngine("cycle", func() (err error) {
+		sum, err = a.engine.Cycle(ctx)
+		return err
+	})
 	a.logSummary("cycle", sum, time.Since(start), err)
 	a.metrics.cycleDone(sum, err)
 	at := start.In(a.cfg.Location).Format("15:04")
@@ -191,10 +217,12 @@ func (d *daemonState) drains(ctx context.Context) {
 		if queued := queueLen(a.db); queued == 0 {
 			continue
 		}
-		d.engine.Lock()
 		start := time.Now()
-		sum, err := a.engine.Drain(ctx)
-		d.engine.Unlock()
+		var sum syncer.Summary
+		err := d.withEngine("queue", func() (err error) {
+			sum, err = a.engine.Drain(ctx)
+			return err
+		})
 		a.metrics.posted(sum)
 		if err != nil && ctx.Err() == nil {
 			a.log.Error().Err(err).Msg("syncing queued bookings failed; they stay queued for the next cycle")
@@ -242,10 +270,13 @@ func (d *daemonState) backfills(ctx context.Context) {
 				continue
 			}
 		}
-		d.engine.Lock()
 		start := time.Now()
-		sum, done, err := a.engine.BackfillPages(ctx, r[0], r[1], 1)
-		d.engine.Unlock()
+		var sum syncer.Summary
+		var done bool
+		err = d.withEngine("backfill", func() (err error) {
+			sum, done, err = a.engine.BackfillPages(ctx, r[0], r[1], 1)
+			return err
+		})
 		a.metrics.posted(sum)
 		if err != nil && ctx.Err() == nil {
 			a.log.Error().Err(err).Msg("backfill page failed; retrying in a minute")
@@ -283,9 +314,7 @@ func (d *daemonState) control(cmd string) []string {
 	case "backfill":
 		from, to, err := parseRange(arg, a.cfg.Location)
 		if err == nil {
-			d.engine.Lock()
-			err = a.engine.RequestBackfill(from, to)
-			d.engine.Unlock()
+			err = d.withEngine("backfill request", func() error { return a.engine.RequestBackfill(from, to) })
 		}
 		if err != nil {
 			return []string{"error: " + err.Error()}
