@@ -39,7 +39,7 @@ func TestPanickingCycleLeavesTheEngineFree(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	log := zerolog.New(zerolog.SyncWriter(&logs))
-	a, err := openApp(cfg, log, false, nil)
+	a, err := openApp(cfg, log, false, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
