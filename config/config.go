@@ -5,14 +5,17 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,13 +206,14 @@ func Load(path string, env func(string) string) (Config, []string, error) {
 	}
 	cfg := Default()
 	var warnings []string
+	var fileProblems []Problem
 	keyLines := map[string]int{}
 	if path != "" {
 		data, mode, err := readBounded(path)
 		if err != nil {
 			return Config{}, nil, fmt.Errorf("reading config file: %w", err)
 		}
-		keyLines, err = decodeStrict(data, &cfg)
+		keyLines, fileProblems, err = decodeStrict(data, &cfg)
 		if err != nil {
 			var invalid *ValidationError
 			if errors.As(err, &invalid) {
@@ -224,27 +228,59 @@ func Load(path string, env func(string) string) (Config, []string, error) {
 		}
 	}
 
-	secretWarnings, err := applySecrets(&cfg, env)
+	origins, secretWarnings, secretProblems := applySecrets(&cfg, env)
 	warnings = append(warnings, secretWarnings...)
-	if err != nil {
-		return Config{}, warnings, err
-	}
 	applyServiceDirectories(&cfg, keyLines, env)
 
+	// Validate even when the file had mistakes: an unknown key or a badly typed value must not
+	// hide the rest, so one edit can fix them all. A key the file got wrong keeps its default,
+	// which Validate may also dislike; that second complaint about the same key is dropped.
+	problems := append(fileProblems, secretProblems...)
 	if err := cfg.Validate(); err != nil {
 		var invalid *ValidationError
-		if errors.As(err, &invalid) {
-			// Point at the offending line when the file set the key.
-			for i, p := range invalid.Problems {
-				if p.Line == 0 {
-					invalid.Problems[i].Line = keyLines[p.Key]
-				}
-			}
+		if !errors.As(err, &invalid) {
+			return Config{}, warnings, err
 		}
-		return Config{}, warnings, err
+		for _, p := range invalid.Problems {
+			if reported(problems, p.Key) {
+				continue
+			}
+			if from, ok := origins[p.Key]; ok {
+				// The value did not come from the config file: point at where it came from.
+				p.Message += " (the value comes from " + from + ")"
+			} else if p.Line == 0 {
+				p.Line = keyLines[p.Key]
+			}
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		// Top to bottom through the file, then what no line of it holds.
+		slices.SortStableFunc(problems, func(a, b Problem) int {
+			return cmp.Compare(lineOrder(a.Line), lineOrder(b.Line))
+		})
+		return Config{}, warnings, &ValidationError{Problems: problems}
 	}
 	warnings = append(warnings, cfg.transportWarnings()...)
 	return cfg, warnings, nil
+}
+
+func lineOrder(line int) int {
+	if line <= 0 {
+		return math.MaxInt
+	}
+	return line
+}
+
+// reported says whether a problem about key (or a key inside it) is already in the list.
+func reported(problems []Problem, key string) bool {
+	for _, p := range problems {
+		if key != "" && (p.Key == key || strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(p.Key, key+"[") ||
+			strings.HasPrefix(key, p.Key+".") || strings.HasPrefix(key, p.Key+"[")) {
+			return true
+		}
+	}
+	return false
 }
 
 // readBounded reads a whole file of at most maxFileSize bytes and reports its permissions.
@@ -298,13 +334,20 @@ func fileSecrets(c *Config) []string {
 	return held
 }
 
-func applySecrets(c *Config, env func(string) string) ([]string, error) {
+// applySecrets overrides the file's secrets with the environment's and systemd credentials'.
+// It returns, by dotted key, where each secret that did not come from the config file came
+// from (a problem with it must name that, not a line of the file), warnings, and the problems
+// of credential files that are unreadable, or empty with nothing to fall back to.
+func applySecrets(c *Config, env func(string) string) (map[string]string, []string, []Problem) {
 	var warnings []string
+	var problems []Problem
+	origins := map[string]string{}
 	credentialsDir := firstPath(env("CREDENTIALS_DIRECTORY"))
 	for _, s := range c.secretSources() {
 		*s.value = Secret(strings.TrimSpace(s.value.Reveal()))
 		if v := strings.TrimSpace(env(s.env)); v != "" {
 			*s.value = Secret(v)
+			origins[s.key] = "the environment variable " + s.env
 		}
 		if credentialsDir == "" {
 			continue
@@ -315,19 +358,25 @@ func applySecrets(c *Config, env func(string) string) ([]string, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case err != nil:
-			return warnings, fmt.Errorf("%s: reading credential %s: %w", s.key, s.credential, err)
+			problems = append(problems, Problem{Key: s.key, Message: fmt.Sprintf("reading credential file %s: %v", credPath, err)})
+			continue
 		}
 		if mode.Perm()&0o077 != 0 {
 			warnings = append(warnings, fmt.Sprintf("credential file %s is readable by group or others (mode %04o)", credPath, mode.Perm()))
 		}
 		v := strings.TrimSpace(string(data))
 		if v == "" {
+			if s.value.Reveal() == "" {
+				problems = append(problems, Problem{Key: s.key, Message: fmt.Sprintf("credential file %s is empty: put the value in it", credPath)})
+				continue
+			}
 			warnings = append(warnings, fmt.Sprintf("credential file %s is empty; %s falls back to %s or the config file", credPath, s.key, s.env))
 			continue
 		}
 		*s.value = Secret(v)
+		origins[s.key] = "credential file " + credPath
 	}
-	return warnings, nil
+	return origins, warnings, problems
 }
 
 // firstPath takes the first entry of a systemd directory variable, which lists several

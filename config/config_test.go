@@ -641,3 +641,69 @@ func TestValidateFields(t *testing.T) {
 		})
 	}
 }
+
+// A secret the API clients would refuse is a config problem naming its key, and a secret from
+// a credential file is blamed on that file, not on a line of the config file.
+func TestSecretProblemsNameTheirSource(t *testing.T) {
+	withEmptySecrets := minimalConfig + "  token: \"\"\n"
+	withEmptySecrets = strings.Replace(withEmptySecrets, "  account_id: 12345\n", "  account_id: 12345\n  api_key: \"\"\n", 1)
+	tests := []struct {
+		name        string
+		file        string
+		env         map[string]string
+		credentials map[string]string
+		want        []string
+		notWant     string
+	}{
+		{
+			name: "control character in the file's token",
+			file: minimalConfig + "  token: \"abc\\u0001def\"\n  api_key_unused_guard: x\n",
+			env:  map[string]string{EnvBnovoAPIKey: "env-key"},
+			want: []string{"probonus.token: contains a control character (byte 4 of the value)", "probonus.api_key_unused_guard: unknown key"},
+		},
+		{
+			name:        "control character in a credential file",
+			file:        withEmptySecrets,
+			credentials: map[string]string{CredBnovoAPIKey: "key", CredProBonusToken: "abc\ndef\n"},
+			want:        []string{"probonus.token: contains a control character", "credential file ", "probonus_token)"},
+			notWant:     "(line",
+		},
+		{
+			name:        "empty credential file with nothing to fall back to",
+			file:        withEmptySecrets,
+			credentials: map[string]string{CredBnovoAPIKey: "\n", CredProBonusToken: "token"},
+			want:        []string{"bnovo.api_key: credential file ", "bnovo_api_key is empty"},
+			notWant:     "(line",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			if tt.credentials != nil {
+				dir := t.TempDir()
+				for name, value := range tt.credentials {
+					if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o400); err != nil {
+						t.Fatal(err)
+					}
+				}
+				env["CREDENTIALS_DIRECTORY"] = dir
+			}
+			_, _, err := Load(writeConfig(t, tt.file, 0o600), envOf(env))
+			var invalid *ValidationError
+			if !errors.As(err, &invalid) {
+				t.Fatalf("error %v, want a *ValidationError", err)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error does not mention %q:\n%s", want, err)
+				}
+			}
+			if tt.notWant != "" && strings.Contains(err.Error(), tt.notWant) {
+				t.Errorf("error mentions %q:\n%s", tt.notWant, err)
+			}
+		})
+	}
+}

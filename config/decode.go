@@ -20,48 +20,51 @@ import (
 // KnownFields(true) decode of the same bytes guards against the walk and the library ever
 // disagreeing about what is valid.
 //
-// The returned map gives the line of every key the document sets, by dotted path.
-func decodeStrict(data []byte, cfg *Config) (map[string]int, error) {
+// The returned map gives the line of every key the document sets, by dotted path. The returned
+// problems are what the walk found wrong in the document; cfg holds every value that could be
+// read (and the default for those that could not), so Validate can still report the rest of
+// the file's mistakes in the same run. err is a document that could not be read at all.
+func decodeStrict(data []byte, cfg *Config) (map[string]int, []Problem, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			// An empty file (or one of comments only) means all defaults.
-			return map[string]int{}, nil
+			return map[string]int{}, nil, nil
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, fmt.Errorf("line %d: a second YAML document; the config is one document", extra.Line)
+		return nil, nil, fmt.Errorf("line %d: a second YAML document; the config is one document", extra.Line)
 	}
 
 	w := walker{lines: map[string]int{}}
 	root := &doc
 	if root.Kind == yaml.DocumentNode {
 		if len(root.Content) == 0 {
-			return map[string]int{}, nil
+			return map[string]int{}, nil, nil
 		}
 		root = root.Content[0]
 	}
 	if !isNull(root) && root.Kind != yaml.MappingNode {
-		return nil, &ValidationError{Problems: []Problem{{Message: "the config must be a mapping of keys (bnovo:, probonus:, ...)", Line: root.Line}}}
+		return nil, nil, &ValidationError{Problems: []Problem{{Message: "the config must be a mapping of keys (bnovo:, probonus:, ...)", Line: root.Line}}}
 	}
 	w.decode(root, reflect.ValueOf(cfg).Elem(), "")
 	if len(w.problems) > 0 {
-		return nil, &ValidationError{Problems: w.problems}
+		return w.lines, w.problems, nil
 	}
 
 	check := Default()
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
 	if err := strict.Decode(&check); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, nil, err
 	}
-	return w.lines, nil
+	return w.lines, nil, nil
 }
 
 type walker struct {

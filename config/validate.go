@@ -80,6 +80,7 @@ func (c *Config) Validate() error {
 		p.add("bnovo.account_id", "required: the Bnovo API account id, a whole number above 0")
 	}
 	checkSecretSet(&p, "bnovo.api_key", c.Bnovo.APIKey, EnvBnovoAPIKey, CredBnovoAPIKey)
+	checkSecretText(&p, "bnovo.api_key", c.Bnovo.APIKey)
 	if len(c.Bnovo.RateLimits) == 0 {
 		p.add("bnovo.rate_limits", "at least one limit like 30/10s is required")
 	}
@@ -101,6 +102,7 @@ func (c *Config) Validate() error {
 
 	c.ProBonus.BaseURL = checkOrigin(&p, "probonus.base_url", c.ProBonus.BaseURL, "http://host:6896", "/api/v0")
 	checkSecretSet(&p, "probonus.token", c.ProBonus.Token, EnvProBonusToken, CredProBonusToken)
+	checkSecretText(&p, "probonus.token", c.ProBonus.Token)
 	if !isHTTPToken(c.ProBonus.TokenHeader) {
 		p.add("probonus.token_header", "must be an HTTP header name like Authorization or X-API-Key, got %q", c.ProBonus.TokenHeader)
 	}
@@ -354,6 +356,18 @@ func checkListen(p *problems, key, addr string) (string, bool) {
 func checkSecretSet(p *problems, key string, s Secret, envName, credential string) {
 	if strings.TrimSpace(s.Reveal()) == "" {
 		p.add(key, "required (in the file, in %s, or as credential %s)", envName, credential)
+	}
+}
+
+// checkSecretText refuses a secret with a control character inside it (a line break or tab
+// picked up while copying it): it cannot be sent in an HTTP header, and no API issues one. The
+// message says where, never what the secret is.
+func checkSecretText(p *problems, key string, s Secret) {
+	for i, r := range s.Reveal() {
+		if r < 0x20 || r == 0x7f {
+			p.add(key, "contains a control character (byte %d of the value): a line break or tab copied with it?", i+1)
+			return
+		}
 	}
 }
 
