@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hotelsync/syncd/internal/netfail"
 	"github.com/hotelsync/syncd/retry"
 )
 
@@ -65,6 +66,9 @@ type Client struct {
 	log             zerolog.Logger
 
 	calls atomic.Int64
+	// reached is set by the first answer from Bnovo: from then on a failure to connect is
+	// taken as passing (a restart, a blip) and retried for a short while.
+	reached atomic.Bool
 
 	// loginSlot serialises logins (and the one read of the token store) so concurrent callers
 	// that find no token do not each spend an auth call; a channel so waiting honours ctx.
@@ -334,12 +338,24 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			return fmt.Errorf("bnovo %s %s: encoding request: %w", method, path, err)
 		}
 	}
+	start := time.Now()
 	return retry.Do(ctx, c.retryPolicy, func(ctx context.Context) error {
 		return c.attempt(ctx, method, path, query, payload, out)
-	}, classifyForRetry, func(err error, wait time.Duration) {
-		c.log.Warn().Err(err).Dur("wait", wait).Msg("bnovo call failed, will retry")
+	}, func(err error) (bool, time.Duration) {
+		if IsUnreachable(err) {
+			// Never reached: a wrong URL or no route, which waiting does not heal. Reached
+			// before: ride over a restart, but leave longer outages to the next run.
+			return c.reached.Load() && time.Since(start) < unreachableGrace, 0
+		}
+		return classifyForRetry(err)
+	}, func(err error, wait time.Duration) {
+		c.log.Warn().Err(err).Str("retry_in", wait.Round(time.Millisecond).String()).Msg("bnovo call failed, will retry")
 	})
 }
+
+// unreachableGrace is how long one call keeps retrying a Bnovo it has reached before but
+// cannot reach now.
+const unreachableGrace = 30 * time.Second
 
 func classifyForRetry(err error) (bool, time.Duration) {
 	var e *Error
@@ -433,25 +449,32 @@ func (c *Client) send(ctx context.Context, auth bool, method, path string, query
 	if err != nil {
 		return reply{}, c.transportError(ctx, op, start, err)
 	}
+	c.reached.Store(true)
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return reply{}, c.transportError(ctx, op, start, fmt.Errorf("reading response: %w", err))
 	}
 	c.log.Debug().Str("method", method).Str("path", path).Int("status", resp.StatusCode).
-		Dur("duration", time.Since(start)).Msg("bnovo request")
+		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("bnovo request")
 	return reply{status: resp.StatusCode, header: resp.Header, body: body, token: token}, nil
 }
 
 // transportError tells the caller's own cancellation (final, not an *Error) from a failure of
 // the request (a timeout or a broken connection: Transient).
 func (c *Client) transportError(ctx context.Context, op string, start time.Time, err error) error {
-	c.log.Debug().Str("op", op).Dur("duration", time.Since(start)).Err(err).Msg("bnovo request failed")
+	c.log.Debug().Str("op", op).Str("took", time.Since(start).Round(time.Millisecond).String()).Err(err).Msg("bnovo request failed")
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("bnovo %s: %w", op, ctxErr)
 	}
+	if cause, ok := netfail.Cause(err); ok {
+		return &Error{Op: op, Kind: Unreachable, Message: "cannot reach " + c.origin() + ": " + cause, Err: err}
+	}
 	return &Error{Op: op, Kind: Transient, Err: err}
 }
+
+// origin is the configured base URL, for messages that must name it.
+func (c *Client) origin() string { return strings.TrimSuffix(c.apiURL, APIPrefix) }
 
 func (c *Client) httpError(op string, r reply, kind ErrorKind) *Error {
 	e := &Error{Op: op, Status: r.status, Kind: kind, Message: c.scrub(serverMessage(r.body), r.token)}
@@ -490,6 +513,13 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 func malformed(op string, err error) *Error {
 	return &Error{Op: op, Status: http.StatusOK, Kind: Permanent, Message: "malformed response", Err: err}
+}
+
+// Login makes sure the client holds a valid access token, logging in when it has none; with no
+// token stored that is one login. -check-config -online uses it to test the credentials alone.
+func (c *Client) Login(ctx context.Context) error {
+	_, err := c.validToken(ctx)
+	return err
 }
 
 // validToken returns a token that is not about to expire: the cached one, else the stored one

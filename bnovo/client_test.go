@@ -415,13 +415,13 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	waits := 0
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var entry struct {
-			Message string  `json:"message"`
-			Wait    float64 `json:"wait"`
+			Message string `json:"message"`
+			Wait    string `json:"retry_in"`
 		}
 		if json.Unmarshal([]byte(line), &entry) == nil && strings.Contains(entry.Message, "retry") {
 			waits++
-			if entry.Wait != 400 {
-				t.Errorf("waited %v ms after a 429, want the capped Retry-After of 400 ms", entry.Wait)
+			if entry.Wait != "400ms" {
+				t.Errorf("waited %q after a 429, want the capped Retry-After of 400ms (a duration with its unit)", entry.Wait)
 			}
 		}
 	}

@@ -17,6 +17,9 @@ const (
 	Auth                             // login refused (404/406 on /auth) or 401 persisting after one re-auth
 	RateLimited                      // 429
 	Forbidden                        // 403: read-only (v1) account on a write
+	// Unreachable: the name does not resolve, nothing listens, or TLS fails. Waiting rarely
+	// heals it (a wrong bnovo.base_url, no route out): see IsUnreachable.
+	Unreachable
 )
 
 func (k ErrorKind) String() string {
@@ -31,6 +34,8 @@ func (k ErrorKind) String() string {
 		return "rate limited"
 	case Forbidden:
 		return "forbidden"
+	case Unreachable:
+		return "unreachable"
 	default:
 		return fmt.Sprintf("ErrorKind(%d)", int(k))
 	}
@@ -91,6 +96,11 @@ func IsTransient(err error) bool {
 	k := KindOf(err)
 	return k == Transient || k == RateLimited
 }
+
+// IsUnreachable reports that Bnovo could not be reached at all (DNS, refused connection, TLS):
+// no request got to it. The client retries that only briefly, and only once it has reached
+// Bnovo before, so a wrong address ends a run at its first call.
+func IsUnreachable(err error) bool { return KindOf(err) == Unreachable }
 
 // IsForbidden reports a 403: the account may not write (API v1, read-only).
 func IsForbidden(err error) bool { return KindOf(err) == Forbidden }

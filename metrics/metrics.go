@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -70,6 +71,12 @@ func Handler(reg *Registry, healthy func() error) http.Handler {
 	return mux
 }
 
+// Degraded is a health error for a daemon that runs but cannot do its job (an API it cannot
+// reach): /healthz answers 503 "degraded: <reason>".
+type Degraded struct{ Reason string }
+
+func (d *Degraded) Error() string { return d.Reason }
+
 // HealthHandler answers 200 "ok" while healthy returns nil, else 503 with the reason.
 func HealthHandler(healthy func() error) http.Handler {
 	return readOnly(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -80,8 +87,13 @@ func HealthHandler(healthy func() error) http.Handler {
 			err = healthy()
 		}
 		if err != nil {
+			prefix := "unhealthy: "
+			var degraded *Degraded
+			if errors.As(err, &degraded) {
+				prefix = "degraded: "
+			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "unhealthy: "+oneLine(err.Error())+"\n")
+			_, _ = io.WriteString(w, prefix+oneLine(err.Error())+"\n")
 			return
 		}
 		_, _ = io.WriteString(w, "ok\n")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hotelsync/syncd/internal/netfail"
 	"github.com/hotelsync/syncd/retry"
 )
 
@@ -53,6 +54,9 @@ type Client struct {
 	retry       retry.Policy
 	log         zerolog.Logger
 	calls       atomic.Int64
+	// reached is set by the first answer from ProBonus: from then on a failure to connect is
+	// taken as passing (a restart) and retried for a short while.
+	reached atomic.Bool
 }
 
 // New validates cfg and returns a client. It makes no network call.
@@ -301,18 +305,28 @@ func (c *Client) directory(ctx context.Context, path string) ([]DirectoryEntry, 
 
 // get performs a read, retrying transient failures and 429s (honouring Retry-After).
 func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
+	start := time.Now()
 	return retry.Do(ctx, c.retry, func(ctx context.Context) error {
 		return c.exchange(ctx, http.MethodGet, path, query, nil, out)
 	}, func(err error) (bool, time.Duration) {
+		if IsUnreachable(err) {
+			// Never reached: a wrong URL or no route, which waiting does not heal. Reached
+			// before: ride over a restart, but leave longer outages to the next run.
+			return c.reached.Load() && time.Since(start) < unreachableGrace, 0
+		}
 		var e *Error
 		if !errors.As(err, &e) || (e.Kind != Transient && e.Kind != RateLimited) {
 			return false, 0
 		}
 		return true, e.RetryAfter
 	}, func(err error, wait time.Duration) {
-		c.log.Warn().Err(err).Dur("retry_in", wait).Msg("probonus read failed; retrying")
+		c.log.Warn().Err(err).Str("retry_in", wait.Round(time.Millisecond).String()).Msg("probonus read failed; retrying")
 	})
 }
+
+// unreachableGrace is how long one read keeps retrying a ProBonus it has reached before but
+// cannot reach now.
+const unreachableGrace = 30 * time.Second
 
 // post performs a write exactly once.
 func (c *Client) post(ctx context.Context, path string, body, out any) error {
@@ -361,12 +375,13 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 	resp, err := c.http.Do(req)
 	if err != nil {
 		e := c.transportError(op, err, tr.sent(err))
-		c.log.Debug().Str("op", op).Int64("call", call).Dur("took", time.Since(start)).Bool("sent", e.Sent).Err(e.Err).Msg("probonus request failed")
+		c.log.Debug().Str("op", op).Int64("call", call).Str("took", time.Since(start).Round(time.Millisecond).String()).Bool("sent", e.Sent).Err(e.Err).Msg("probonus request failed")
 		return e
 	}
+	c.reached.Store(true)
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
-	c.log.Debug().Str("op", op).Int64("call", call).Int("status", resp.StatusCode).Dur("took", time.Since(start)).Msg("probonus request")
+	c.log.Debug().Str("op", op).Int64("call", call).Int("status", resp.StatusCode).Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("probonus request")
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status alone classifies the failure; a body that broke off only loses the detail.
@@ -403,10 +418,14 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 // because its text repeats the URL, and the find URL carries a guest's phone or e-mail.
 func (c *Client) transportError(op string, err error, sent bool) *Error {
 	inner := unwrapURLError(err)
+	if cause, ok := netfail.Cause(inner); ok && !sent {
+		// Only when surely nothing was sent: a write that may have reached the server stays
+		// Transient+Sent, an outcome to look up.
+		return &Error{Op: op, Kind: Unreachable, Detail: "cannot reach " + c.origin.String() + ": " + cause, Err: inner}
+	}
 	kind := Transient
-	var certErr *tls.CertificateVerificationError
-	if errors.As(inner, &certErr) || errors.Is(inner, errRedirectRefused) {
-		kind = Permanent // neither a bad certificate nor a foreign redirect heals by retrying
+	if errors.Is(inner, errRedirectRefused) {
+		kind = Permanent // a foreign redirect does not heal by retrying
 	}
 	return &Error{Op: op, Kind: kind, Sent: sent, Err: inner}
 }

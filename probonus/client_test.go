@@ -328,15 +328,17 @@ func TestDialFailureIsNotOutcomeUnknown(t *testing.T) {
 	}
 	_, err = c.Deposit(context.Background(), 1, 5000, "x")
 	e := asError(t, err)
-	if probonus.IsOutcomeUnknown(err) || e.Sent || e.Kind != probonus.Transient || !probonus.IsTransient(err) {
-		t.Fatalf("dial refused: %+v, want Transient, not sent, outcome known", e)
+	if probonus.IsOutcomeUnknown(err) || e.Sent || e.Kind != probonus.Unreachable || !probonus.IsUnreachable(err) ||
+		!strings.Contains(err.Error(), "cannot reach http://"+addr+": connection refused") {
+		t.Fatalf("dial refused: %+v, want Unreachable naming the origin and the cause, not sent, outcome known", e)
 	}
 
-	// A read to the same dead port is retried, then reports the same, without the identifier.
+	// A read to the same dead port reports the same, without the identifier, and is not
+	// retried: the client never reached ProBonus, so waiting would not help.
 	_, err = c.FindAccount(context.Background(), "79161234567")
 	e = asError(t, err)
-	if e.Sent || strings.Contains(err.Error(), "79161234567") || c.Calls() < 3 {
-		t.Fatalf("find on a dead port: %v after %d calls", err, c.Calls())
+	if e.Sent || !probonus.IsUnreachable(err) || strings.Contains(err.Error(), "79161234567") || c.Calls() != 2 {
+		t.Fatalf("find on a dead port: %v after %d calls, want unreachable after 2", err, c.Calls())
 	}
 }
 

@@ -16,6 +16,9 @@ const (
 	Permanent                        // 400/404/422 and other 4xx except below
 	Auth                             // 401 or 403 (FastAPI versions differ)
 	RateLimited                      // 429
+	// Unreachable: the name does not resolve, nothing listens, or TLS fails; the request was
+	// not sent. Waiting rarely heals it (a wrong probonus.base_url, no route): see IsUnreachable.
+	Unreachable
 )
 
 func (k ErrorKind) String() string {
@@ -28,6 +31,8 @@ func (k ErrorKind) String() string {
 		return "auth"
 	case RateLimited:
 		return "rate limited"
+	case Unreachable:
+		return "unreachable"
 	default:
 		return fmt.Sprintf("ErrorKind(%d)", int(k))
 	}
@@ -107,6 +112,11 @@ func IsOutcomeUnknown(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Sent && e.Kind == Transient
 }
+
+// IsUnreachable reports that ProBonus could not be reached at all (DNS, refused connection,
+// TLS); nothing was sent. Reads retry it only briefly, and only once the client has reached
+// ProBonus before, so a wrong address ends a run at its first call.
+func IsUnreachable(err error) bool { return KindOf(err) == Unreachable }
 
 // IsTransient reports whether trying again later may succeed (Transient or RateLimited).
 func IsTransient(err error) bool {

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/hotelsync/syncd/bnovo"
@@ -35,6 +36,54 @@ func refusedCredentials(err error) *CredentialsError {
 	return nil
 }
 
+// UnreachableError is an API syncd cannot reach at all: its name does not resolve, nothing
+// listens at its address, or TLS fails. Like refused credentials it is nobody's booking's
+// fault and every later call would fail the same way, so the run stops with one error naming
+// the address to check; the bookings stay queued.
+type UnreachableError struct {
+	API string // "Bnovo" or "ProBonus"
+	Key string // the config key of its address
+	Err error  // the client's error, which names the origin and the cause
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("%s is unreachable (check %s and the network): %v", e.API, e.Key, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable returns the UnreachableError err amounts to, or nil.
+func unreachable(err error) *UnreachableError {
+	switch {
+	case err == nil:
+		return nil
+	case probonus.IsUnreachable(err):
+		return &UnreachableError{API: "ProBonus", Key: "probonus.base_url", Err: err}
+	case bnovo.IsUnreachable(err):
+		return &UnreachableError{API: "Bnovo", Key: "bnovo.base_url", Err: err}
+	}
+	return nil
+}
+
+// stopping returns the error that ends a run for err (refused credentials, an unreachable
+// API), or nil when err concerns only the booking at hand.
+func stopping(err error) error {
+	if ce := refusedCredentials(err); ce != nil {
+		return ce
+	}
+	if ue := unreachable(err); ue != nil {
+		return ue
+	}
+	return nil
+}
+
+// isStopping reports whether err already is (or wraps) the error that ends a run.
+func isStopping(err error) bool {
+	var ce *CredentialsError
+	var ue *UnreachableError
+	return errors.As(err, &ce) || errors.As(err, &ue)
+}
+
 // refusal is the first credentials refusal among a page's plans.
 func refusal(plans []*plan) error {
 	for _, p := range plans {
@@ -44,3 +93,8 @@ func refusal(plans []*plan) error {
 	}
 	return nil
 }
+
+// StopError returns, for an error of either client, the error a run would end with (a
+// *CredentialsError or an *UnreachableError naming the keys to check), or nil when err is
+// neither.
+func StopError(err error) error { return stopping(err) }

@@ -498,9 +498,8 @@ func (e *Engine) listing(ctx context.Context, name string, q bnovo.ListQuery, of
 		}
 		return nil
 	})
-	var refused *CredentialsError
-	if ce := refusedCredentials(err); ce != nil && !errors.As(err, &refused) {
-		return ce // a refused login: say which keys to fix
+	if stop := stopping(err); stop != nil && !isStopping(err) {
+		return stop // a refused login or an unreachable Bnovo: say what to fix
 	}
 	return err
 }
@@ -565,8 +564,8 @@ func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []stat
 				}
 			case bnovo.KindOf(err) == bnovo.Permanent:
 				parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "fetching the booking failed: " + err.Error()})
-			case refusedCredentials(err) != nil:
-				return refusedCredentials(err) // everything stays queued
+			case stopping(err) != nil:
+				return stopping(err) // everything stays queued
 			default:
 				// Bnovo trouble: it stays queued for the next run.
 				e.log.Warn().Int64("booking", id).Err(err).Msg("queued booking could not be fetched; retrying next run")

@@ -16,13 +16,13 @@ type plan struct {
 	seen     bool  // the state had a record of the booking
 	guest    guest // the customer's contacts, normalised once
 	accrual  Accrual
-	op       *state.Op         // to journal and send; nil when nothing is to be posted
-	matched  []string          // account-map keys learned while matching, to persist
-	park     string            // reason, when the booking cannot be processed
-	retry    bool              // transient trouble: queue the booking for a later run
-	complete bool              // nothing more to do once op (if any) is posted
-	created  bool              // the guest's account was created in this run
-	refused  *CredentialsError // an API refused syncd's credentials: the run stops after this page
+	op       *state.Op // to journal and send; nil when nothing is to be posted
+	matched  []string  // account-map keys learned while matching, to persist
+	park     string    // reason, when the booking cannot be processed
+	retry    bool      // transient trouble: queue the booking for a later run
+	complete bool      // nothing more to do once op (if any) is posted
+	created  bool      // the guest's account was created in this run
+	refused  error     // an API refused syncd's credentials or is unreachable: the run stops after this page
 }
 
 // newPlan starts the plan of a changed booking from its state record (seen) or afresh.
@@ -113,12 +113,12 @@ func (e *Engine) plan(ctx context.Context, p *plan, sum *Summary) {
 // trouble parks the booking when the problem is its own (permanent), or queues it for a later
 // run when the problem is passing (an API down, a timeout).
 func (e *Engine) trouble(p *plan, doing string, err error, permanent bool) {
-	if ce := refusedCredentials(err); ce != nil {
+	if stop := stopping(err); stop != nil {
 		// Not this booking's fault: it is queued, and the run ends with the one error that
 		// tells a person what to fix.
-		p.refused = ce
+		p.refused = stop
 		p.retry = true
-		e.log.Debug().Int64("booking", p.b.ID).Err(err).Msgf("%s failed: credentials refused", doing)
+		e.log.Debug().Int64("booking", p.b.ID).Err(err).Msgf("%s failed; the run stops", doing)
 		return
 	}
 	if permanent {

@@ -35,6 +35,9 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 			}
 		}
 		found, ok, err := e.findMarker(ctx, op)
+		if stop := stopping(err); stop != nil {
+			return stop // every other lookup would fail the same way
+		}
 		if err != nil {
 			e.log.Warn().Str("marker", marker).Err(err).Msg("could not read the account's operations to settle an unclear operation; retrying next run")
 			continue
