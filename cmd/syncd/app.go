@@ -88,17 +88,30 @@ func withExitCode(err error) error {
 
 func (a *app) Close() error { return a.pipe.Close() }
 
-// logSummary writes the one line that ends every cycle or backfill.
+// logSummary writes the one line that ends every cycle or backfill: finished, cancelled by a
+// shutdown (what it did is counted; the rest resumes next run), or failed.
 func (a *app) logSummary(kind string, sum syncer.Summary, took time.Duration, err error) {
-	ev := a.log.Info()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		ev = a.log.Error().Err(err)
+	a.logRun(kind, sum, took, err, false)
+}
+
+// logRun is logSummary; quiet logs a failure at info, for a run that failed the way the
+// previous one did (an outage already warned about).
+func (a *app) logRun(kind string, sum syncer.Summary, took time.Duration, err error, quiet bool) {
+	ev, msg := a.log.Info(), kind+" finished"
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		msg = kind + " cancelled by shutdown; the rest resumes next run"
+	case quiet:
+		ev, msg = a.log.Info().Err(err), kind+" failed again (same outage)"
+	default:
+		ev, msg = a.log.Error().Err(err), kind+" failed"
 	}
 	budget := zerolog.Dict()
 	for _, u := range a.limits.API.Usage() {
 		budget.Str(u.Window.String(), fmt.Sprintf("%d/%d", u.Used, u.Limit))
 	}
-	ev.Str("run", kind).EmbedObject(&sum).Dict("budget", budget).Dur("took", took).Msgf("%s finished", kind)
+	ev.Str("run", kind).EmbedObject(&sum).Dict("budget", budget).Str("took", took.Round(time.Millisecond).String()).Msg(msg)
 }
 
 // announcingLimiter says in the log when a Bnovo call has to wait for the budget, and until

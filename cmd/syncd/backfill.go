@@ -37,8 +37,31 @@ func runBackfill(ctx context.Context, f flags, stdout io.Writer, getenv func(str
 	return err
 }
 
-// parseRange reads FROM:TO (YYYY-MM-DD, both inclusive) as dates in the hotel's zone.
+// checkRangeSyntax checks a -backfill argument before any config is read: an empty or
+// mistyped range is bad usage, never a reason to start something else.
+func checkRangeSyntax(s string) error {
+	_, _, err := parseDates(s, time.UTC)
+	return err
+}
+
+// parseRange reads FROM:TO (YYYY-MM-DD, both inclusive) as dates in the hotel's zone. A range
+// wholly after today names stays that cannot have happened: a typo (2062 for 2026), so bad usage.
 func parseRange(s string, loc *time.Location) (from, to time.Time, err error) {
+	if from, to, err = parseDates(s, loc); err != nil {
+		return from, to, err
+	}
+	now := time.Now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	if from.After(today) {
+		return from, to, usageError("-backfill %s: the whole range is after today (%s); a backfill covers stays that have ended", s, today.Format(time.DateOnly))
+	}
+	return from, to, nil
+}
+
+func parseDates(s string, loc *time.Location) (from, to time.Time, err error) {
+	if strings.TrimSpace(s) == "" {
+		return from, to, usageError("-backfill needs FROM:TO, e.g. 2026-01-01:2026-03-31")
+	}
 	a, b, ok := strings.Cut(s, ":")
 	if !ok {
 		return from, to, usageError("-backfill %q: want FROM:TO, e.g. 2026-01-01:2026-03-31", s)

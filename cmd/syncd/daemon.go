@@ -48,7 +48,7 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 		return err
 	}
 	a.metrics.watch(a)
-	metricsDone, err := a.metrics.serve(ctx, a.cfg.Metrics.Listen, a.log)
+	metricsDone, err := a.metrics.serve(ctx, a.cfg.Metrics.Listen, func() error { return d.outages.degraded(a.cfg.Location) }, a.log)
 	if err != nil {
 		return err
 	}
@@ -57,17 +57,22 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 		return err
 	}
 
-	c := cron.New(
-		cron.WithLocation(a.cfg.Location),
-		cron.WithLogger(cronLogger{a.log}),
-		// SkipIfStillRunning outside, Recover inside. A panic in the engine is already an error
-		// by then (withEngine); Recover only guards the few lines around it.
-		cron.WithChain(cron.SkipIfStillRunning(cronLogger{a.log}), cron.Recover(cronLogger{a.log})),
-	)
-	if _, err := c.AddFunc(a.cfg.Schedule, func() { d.cycle(ctx) }); err != nil {
+	schedule, err := cron.ParseStandard(a.cfg.Schedule)
+	if err != nil {
 		return usageError("schedule: %v", err)
 	}
+	c := cron.New(cron.WithLocation(a.cfg.Location), cron.WithLogger(cronLogger{a.log}))
+	// SkipIfStillRunning outside, Recover inside. A panic in the engine is already an error by
+	// then (withEngine); Recover only guards the few lines around it. The first cycle, at
+	// start, goes through the same chain, so a tick that comes while it runs is skipped rather
+	// than queued behind it.
+	cycle := cron.NewChain(cron.SkipIfStillRunning(cronLogger{a.log}), cron.Recover(cronLogger{a.log})).
+		Then(cron.FuncJob(func() { d.cycle(ctx) }))
+	c.Schedule(schedule, cycle)
 	c.Start()
+	// A fresh daemon syncs (and finds a wrong URL or key) at once, not at the first tick.
+	var firstCycle gosync.WaitGroup
+	firstCycle.Go(cycle.Run)
 	var workers gosync.WaitGroup
 	workers.Go(func() { d.backfills(ctx) })
 	workers.Go(func() { d.drains(ctx) })
@@ -75,8 +80,8 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 	// need not wait for the first scheduled cycle.
 	d.kickDrain()
 
-	a.log.Info().Str("schedule", a.cfg.Schedule).Str("timezone", a.cfg.Location.String()).Msg("syncd started")
-	notify(a.log, daemon.SdNotifyReady, "STATUS=started; waiting for the first cycle ("+a.cfg.Schedule+")")
+	a.log.Info().Str("schedule", a.cfg.Schedule).Str("timezone", a.cfg.Location.String()).Msg("syncd started: a cycle now, then on the schedule")
+	notify(a.log, daemon.SdNotifyReady, "STATUS=started; first cycle running (then "+a.cfg.Schedule+")")
 
 	watchdog, _ := daemon.SdWatchdogEnabled(false)
 	var tick <-chan time.Time
@@ -91,6 +96,7 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 			notify(a.log, daemon.SdNotifyStopping, "STATUS=stopping: finishing the operation in flight")
 			a.log.Info().Msg("stopping: finishing the operation in flight")
 			<-c.Stop().Done()
+			firstCycle.Wait()
 			workers.Wait()
 			<-controlDone
 			<-metricsDone
@@ -115,6 +121,7 @@ type daemonState struct {
 	cycles       chan string   // STATUS lines for the main loop
 	backfillKick chan struct{} // a backfill was requested
 	drainKick    chan struct{} // a webhook queued bookings
+	outages      outages       // APIs the daemon cannot reach, for warnings, /healthz and -status
 }
 
 // withEngine runs fn holding the engine. A panic in fn (or one an engine worker recovered and
@@ -145,7 +152,7 @@ func (d *daemonState) cycle(ctx context.Context) {
 		sum, err = a.engine.Cycle(ctx)
 		return err
 	})
-	a.logSummary("cycle", sum, time.Since(start), err)
+	d.logCycle(sum, time.Since(start), err)
 	a.metrics.cycleDone(sum, err)
 	at := start.In(a.cfg.Location).Format("15:04")
 	line := fmt.Sprintf("last cycle %s ok: %d bookings, %d credited, %d parked; budget %s", at, sum.Seen, sum.Deposits, sum.Parked, a.budgetLine())
@@ -155,6 +162,26 @@ func (d *daemonState) cycle(ctx context.Context) {
 	select {
 	case d.cycles <- line:
 	default:
+	}
+}
+
+// logCycle writes a cycle's summary line and follows outages: the first cycle that cannot
+// reach an API warns with the cause, the next ones stay quiet until a cycle succeeds again.
+func (d *daemonState) logCycle(sum syncer.Summary, took time.Duration, err error) {
+	a := d.app
+	if errors.Is(err, context.Canceled) {
+		a.logSummary("cycle", sum, took, err)
+		return
+	}
+	began, ended := d.outages.observe(err, time.Now())
+	var ue *syncer.UnreachableError
+	if began && errors.As(err, &ue) {
+		a.log.Warn().Str("api", ue.API).Err(ue.Err).
+			Msgf("%s is unreachable: check %s and the network; syncd tries again every cycle and says so once it is back", ue.API, ue.Key)
+	}
+	a.logRun("cycle", sum, took, err, err != nil && !began && errors.As(err, &ue))
+	for api, lasted := range ended {
+		a.log.Info().Str("api", api).Str("outage", lasted.Round(time.Second).String()).Msgf("%s reachable again", api)
 	}
 }
 
@@ -306,7 +333,7 @@ func (d *daemonState) control(cmd string) []string {
 	verb, arg, _ := strings.Cut(cmd, " ")
 	switch verb {
 	case "status":
-		lines, err := statusLines(a.db, a.limits.API, "running")
+		lines, err := statusLines(a.db, a.limits.API, "running", d.outages.health(a.cfg.Location))
 		if err != nil {
 			return []string{"error: " + err.Error()}
 		}

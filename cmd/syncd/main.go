@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -44,7 +45,9 @@ type flags struct {
 	dryRun      bool
 	status      bool
 	checkConfig bool
+	online      bool
 	demo        bool
+	version     bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -57,9 +60,11 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "compute and log; post and write nothing (the state keeps only the Bnovo calls spent and the access token)")
 	fs.BoolVar(&f.status, "status", false, "print state (cursors, counts, journal, parked, budget) and exit")
 	fs.BoolVar(&f.checkConfig, "check-config", false, "validate the config and exit")
+	fs.BoolVar(&f.online, "online", false, "with -check-config: also log in to Bnovo, read one page, and read ProBonus's account groups (a handful of calls)")
 	fs.BoolVar(&f.demo, "demo", false, "run everything against built-in simulated Bnovo and ProBonus")
+	fs.BoolVar(&f.version, "version", false, "print the version and commit of this binary and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: syncd [-config FILE] [-once | -backfill FROM:TO | -status | -check-config | -demo] [-dry-run]\n\n")
+		fmt.Fprintf(stderr, "usage: syncd [-config FILE] [-once | -backfill FROM:TO | -status | -check-config [-online] | -demo | -version] [-dry-run]\n\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nexit codes: 0 done, 1 failed, 2 bad usage or config, 3 state locked by another syncd\n")
 	}
@@ -72,17 +77,28 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	if fs.NArg() > 0 {
 		return f, usageError("unexpected argument %q", fs.Arg(0))
 	}
+	backfillGiven := false
+	fs.Visit(func(fl *flag.Flag) { backfillGiven = backfillGiven || fl.Name == "backfill" })
+	if backfillGiven {
+		// An empty or mistyped range must not fall through to starting the daemon.
+		if err := checkRangeSyntax(f.backfill); err != nil {
+			return f, err
+		}
+	}
 	modes := 0
-	for _, on := range []bool{f.once, f.backfill != "", f.status, f.checkConfig, f.demo} {
+	for _, on := range []bool{f.once, backfillGiven, f.status, f.checkConfig, f.demo, f.version} {
 		if on {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return f, usageError("-once, -backfill, -status, -check-config and -demo exclude each other")
+		return f, usageError("-once, -backfill, -status, -check-config, -demo and -version exclude each other")
 	}
-	if f.dryRun && (f.status || f.checkConfig) {
+	if f.dryRun && (f.status || f.checkConfig || f.version) {
 		return f, usageError("-dry-run goes with the daemon, -once or -backfill")
+	}
+	if f.online && !f.checkConfig {
+		return f, usageError("-online goes with -check-config")
 	}
 	return f, nil
 }
@@ -104,15 +120,23 @@ func exitCode(err error, stderr io.Writer) int {
 		if errors.Is(ee.err, flag.ErrHelp) {
 			return exitOK
 		}
-		fmt.Fprintln(stderr, "syncd:", err)
+		printError(stderr, err)
 		return ee.code
 	}
 	if errors.Is(err, context.Canceled) {
 		// SIGTERM or SIGINT: the in-flight operation was finished; the work resumes next run.
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "syncd:", err)
+	printError(stderr, err)
 	return exitFailed
+}
+
+// printError writes err with the "syncd:" prefix on every line, so each of several config
+// problems reads on its own (and greps) like the first.
+func printError(stderr io.Writer, err error) {
+	for line := range strings.SplitSeq(err.Error(), "\n") {
+		fmt.Fprintln(stderr, "syncd:", line)
+	}
 }
 
 // run is the whole program behind main: flags, then one mode.
@@ -122,10 +146,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	}
 	switch {
+	case f.version:
+		_, err := fmt.Fprintln(stdout, buildVersion())
+		return err
 	case f.demo:
 		return runDemo(ctx, f, stdout, stderr)
 	case f.checkConfig:
-		return runCheckConfig(f, stdout, getenv)
+		return runCheckConfig(ctx, f, stdout, getenv)
 	case f.status:
 		return runStatus(ctx, f, stdout, getenv)
 	case f.once:

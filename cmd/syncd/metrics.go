@@ -184,10 +184,16 @@ func (d *daemonMetrics) cycleDone(sum syncer.Summary, err error) {
 }
 
 // serve starts the listener configured in metrics.listen (see startMetrics); when metrics are
-// off it returns an already closed channel.
-func (d *daemonMetrics) serve(ctx context.Context, listen string, log zerolog.Logger) (<-chan struct{}, error) {
+// off it returns an already closed channel. /healthz fails with degraded's error while it has
+// one (an API unreachable), else when cycles stopped succeeding.
+func (d *daemonMetrics) serve(ctx context.Context, listen string, degraded func() error, log zerolog.Logger) (<-chan struct{}, error) {
 	if d == nil {
 		return startMetrics(ctx, "", nil, nil, log)
 	}
-	return startMetrics(ctx, listen, d.reg, d.health.Check, log)
+	return startMetrics(ctx, listen, d.reg, func() error {
+		if err := degraded(); err != nil {
+			return err
+		}
+		return d.health.Check()
+	}, log)
 }

@@ -177,7 +177,7 @@ func TestDaemonMetricsOffIsNil(t *testing.T) {
 	}
 	dm.watch(nil)
 	dm.cycleDone(syncer.Summary{Deposits: 1}, nil)
-	done, err := dm.serve(context.Background(), "127.0.0.1:0", zerolog.Nop())
+	done, err := dm.serve(context.Background(), "127.0.0.1:0", nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

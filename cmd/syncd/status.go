@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +19,12 @@ import (
 func runStatus(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
 	cfg, _, err := loadConfig(f.configPath, getenv)
 	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.State.Path); errors.Is(err, fs.ErrNotExist) {
+		// Opening would create the file, and as whoever runs -status: under systemd that could
+		// be a file the daemon cannot open later. Nothing has run yet, so there is nothing to show.
+		_, err := fmt.Fprintf(stdout, "version: %s\ndaemon: stopped\nstate: %s (none yet: syncd has not run with this config)\n", readBuildInfo().short(), cfg.State.Path)
 		return err
 	}
 	db, err := state.Open(cfg.State.Path, state.Options{LockTimeout: 500 * time.Millisecond})
@@ -39,7 +48,7 @@ func runStatus(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return err
 	}
-	lines, err := statusLines(db, limiter, "stopped")
+	lines, err := statusLines(db, limiter, "stopped", "")
 	if err != nil {
 		return err
 	}
@@ -48,11 +57,17 @@ func runStatus(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 }
 
 // statusLines renders the state for -status: the same lines whether read from the file or
-// served by a running daemon.
-func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon string) ([]string, error) {
+// served by a running daemon. health is the running daemon's health line ("ok", or "degraded:
+// ..."); "" when syncd is stopped. Keys never contain a colon, so `key: value` splits at the
+// first one.
+func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon, health string) ([]string, error) {
 	var lines []string
 	add := func(k string, v any) { lines = append(lines, fmt.Sprintf("%s: %v", k, v)) }
+	add("version", readBuildInfo().short())
 	add("daemon", daemon)
+	if health != "" {
+		add("health", health)
+	}
 	add("state", db.Path())
 	if size, err := db.Size(); err == nil {
 		add("state_bytes", size)
@@ -74,21 +89,21 @@ func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon string) ([]str
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			add("cursor."+n, cursors[n])
+			add("cursor."+statusKey(n), cursors[n])
 		}
 		parked, err := tx.ParkedList()
 		if err != nil {
 			return err
 		}
 		for _, p := range parked {
-			add("parked."+p.Key, fmt.Sprintf("%s (since %s, seen %d times)", p.Reason, p.Since.Format(time.RFC3339), p.Count))
+			add("parked."+statusKey(p.Key), fmt.Sprintf("%s (since %s, seen %d times)", p.Reason, p.Since.Format(time.RFC3339), p.Count))
 		}
 		short, err := tx.Shortfalls()
 		if err != nil {
 			return err
 		}
 		for _, b := range short {
-			add(fmt.Sprintf("shortfall.booking:%d", b.ID), fmt.Sprintf("%d kopecks over-credited on account %d (booking %s); settle by hand", b.Shortfall, b.AccountID, b.Number))
+			add(fmt.Sprintf("shortfall.booking_%d", b.ID), fmt.Sprintf("%d kopecks over-credited on account %d (booking %s); settle by hand", b.Shortfall, b.AccountID, b.Number))
 		}
 		return nil
 	})
@@ -102,3 +117,7 @@ func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon string) ([]str
 	}
 	return lines, nil
 }
+
+// statusKey makes a state key (cursor.backfill:2026-01-01:2026-03-31, booking:48211734) usable
+// as the key of a `key: value` line: colons become underscores.
+func statusKey(k string) string { return strings.ReplaceAll(k, ":", "_") }
