@@ -307,20 +307,21 @@ var errEnoughPages = errors.New("page allowance used")
 func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages int) (Summary, bool, error) {
 	defer e.releaseBudget()
 	var sum Summary
-	from, to = e.day(from), e.day(to)
-	if today := e.day(e.now()); to.After(today) {
-		to = today
-	}
-	if from.After(to) {
-		return sum, false, fmt.Errorf("backfill: %s is after %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	requested := BackfillCursor(e.day(from), e.day(to))
+	from, to, err := e.backfillRange(from, to)
+	if err != nil {
+		return sum, false, err
 	}
 	if err := e.prologue(ctx, &sum); err != nil {
 		return sum, false, err
 	}
 	key := BackfillCursor(from, to)
 	offset := 0
+	finished := false
 	if err := e.opt.DB.View(func(tx *state.Tx) error {
-		if v, ok := tx.Cursor(key); ok && v != backfillDone {
+		v, ok := tx.Cursor(key)
+		finished = ok && v == backfillDone
+		if ok && !finished {
 			_, err := fmt.Sscanf(v, "%d", &offset)
 			return err
 		}
@@ -328,13 +329,17 @@ func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages in
 	}); err != nil {
 		return sum, false, fmt.Errorf("state: cursor %q: %w", key, err)
 	}
+	if finished && requested != key {
+		// An older syncd's request for a range ending after today, already served as key.
+		return sum, true, e.commit(func(tx *state.Tx) error { return tx.SetCursor(requested, backfillDone) })
+	}
 	if offset > 0 {
 		e.log.Info().Str("range", from.Format(time.DateOnly)+":"+to.Format(time.DateOnly)).Int("offset", offset).Msg("backfill resumes")
 	}
 	q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: from, To: to}
 	progress := e.newProgress(key, offset)
 	taken := 0
-	err := e.listing(ctx, key, q, offset, func(tx *state.Tx, p bnovo.Page) error {
+	err = e.listing(ctx, key, q, offset, func(tx *state.Tx, p bnovo.Page) error {
 		progress.page(p)
 		return tx.SetCursor(key, fmt.Sprint(p.Next))
 	}, &sum, func(p bnovo.Page) bool {
@@ -347,10 +352,33 @@ func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages in
 	if err != nil {
 		return sum, false, fmt.Errorf("backfill %s: %w", key, err)
 	}
-	if err := e.commit(func(tx *state.Tx) error { return tx.SetCursor(key, backfillDone) }); err != nil {
+	if err := e.commit(func(tx *state.Tx) error {
+		if requested != key {
+			// A range requested with its end after today by an older syncd is pending under
+			// its own name: finish it too, or the daemon would run it again forever.
+			if err := tx.SetCursor(requested, backfillDone); err != nil {
+				return err
+			}
+		}
+		return tx.SetCursor(key, backfillDone)
+	}); err != nil {
 		return sum, false, err
 	}
 	return sum, true, e.settle(ctx, &sum)
+}
+
+// backfillRange is [from, to] as a backfill runs it: whole days in the hotel's zone, and an end
+// after today taken as today (later departures are the cycles' work). Every backfill's cursor
+// is named after this range, so a request and the pages that serve it agree on the name.
+func (e *Engine) backfillRange(from, to time.Time) (time.Time, time.Time, error) {
+	from, to = e.day(from), e.day(to)
+	if today := e.day(e.now()); to.After(today) {
+		to = today
+	}
+	if from.After(to) {
+		return from, to, fmt.Errorf("backfill: %s is after %s", from.Format(time.DateOnly), to.Format(time.DateOnly))
+	}
+	return from, to, nil
 }
 
 // PendingBackfills lists the ranges of backfills started and not finished, from the state.
@@ -371,7 +399,11 @@ func (e *Engine) PendingBackfills() ([][2]time.Time, error) {
 // RequestBackfill records a backfill of [from, to] as pending (from its start, unless it is
 // already under way), for the daemon to run between its cycles.
 func (e *Engine) RequestBackfill(from, to time.Time) error {
-	key := BackfillCursor(e.day(from), e.day(to))
+	from, to, err := e.backfillRange(from, to)
+	if err != nil {
+		return err
+	}
+	key := BackfillCursor(from, to)
 	return e.commit(func(tx *state.Tx) error {
 		if v, ok := tx.Cursor(key); ok && v != backfillDone {
 			return nil

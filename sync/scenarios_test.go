@@ -185,3 +185,46 @@ func TestBackfillByPagesResumesAndFinishes(t *testing.T) {
 		t.Fatal("the backfill credited nothing")
 	}
 }
+
+// A backfill requested while the daemon runs with its end after today must finish like any
+// other: the daemon runs pending ranges until none is left. So must one left pending with such
+// an end by an older syncd, and a range wholly after today is refused when requested.
+func TestDaemonBackfillEndingAfterTodayFinishes(t *testing.T) {
+	h := newHarness(t, nil)
+	now := time.Now().In(moscow)
+	from, future := now.AddDate(0, 0, -10), now.AddDate(0, 0, 5)
+	h.tick()
+	h.bn.Seed(60, 7, from, now.AddDate(0, 0, -1))
+	runPending := func() {
+		t.Helper()
+		for steps := 0; ; steps++ {
+			pending, err := h.eng.PendingBackfills()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pending) == 0 {
+				return
+			}
+			if steps > 10 {
+				t.Fatalf("still pending after %d one-page steps: %v", steps, pending)
+			}
+			if _, _, err := h.eng.BackfillPages(context.Background(), pending[0][0], pending[0][1], 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := h.eng.RequestBackfill(from, future); err != nil {
+		t.Fatal(err)
+	}
+	runPending()
+
+	legacy := BackfillCursor(h.eng.day(from.AddDate(0, 0, 1)), h.eng.day(future))
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.SetCursor(legacy, "0") }); err != nil {
+		t.Fatal(err)
+	}
+	runPending()
+
+	if err := h.eng.RequestBackfill(future, future.AddDate(0, 0, 1)); err == nil {
+		t.Fatal("a backfill wholly after today was accepted; the daemon would fail on it every minute")
+	}
+}
