@@ -23,6 +23,8 @@ const (
 	NameAPIDuration     = "syncd_api_request_duration_seconds"
 	NameAPIErrors       = "syncd_api_errors_total"
 	NameLastSuccess     = "syncd_last_success_timestamp_seconds"
+	NameRedemptions     = "syncd_redemptions_total"
+	NameRedeemShort     = "syncd_redemption_shortfalls"
 )
 
 // Label values used by syncd.
@@ -32,6 +34,11 @@ const (
 
 	KindDeposit    = "deposit"
 	KindWithdrawal = "withdrawal"
+
+	// Kinds of redemption events (paying with bonuses, spec §7).
+	RedeemWithdrawal  = "withdrawal"   // bonuses taken for a bonus payment
+	RedeemDepositBack = "deposit_back" // given back: a bonus payment refunded or deleted, a cancellation
+	RedeemShortfall   = "shortfall"    // could not be taken: short balance, no account
 
 	APIBnovo    = "bnovo"
 	APIProBonus = "probonus"
@@ -61,6 +68,8 @@ type Syncd struct {
 	APIDuration     *prometheus.SummaryVec // api: bnovo|probonus — seconds until response headers
 	APIErrors       *prometheus.CounterVec // api, class
 	LastSuccess     prometheus.Gauge       // Unix time of the last successful cycle's end
+	Redemptions     *prometheus.CounterVec // kind: withdrawal|deposit_back|shortfall
+	RedeemShort     prometheus.Gauge       // redemption shortfalls standing now
 }
 
 // NewSyncd registers syncd's metrics in reg and creates the series whose label values are known
@@ -96,11 +105,17 @@ func NewSyncd(reg prometheus.Registerer) (*Syncd, error) {
 		LastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: NameLastSuccess, Help: "Unix time at which the last successful sync cycle ended.",
 		}),
+		Redemptions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameRedemptions, Help: "Bookings paid with bonuses: withdrawals, deposits back and shortfalls, by kind.",
+		}, []string{"kind"}),
+		RedeemShort: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: NameRedeemShort, Help: "Bookings paid with bonuses that could not be withdrawn (short balance, no account); tried again when the booking changes.",
+		}),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{
 		s.Cycles, s.Operations, s.Bonuses, s.Parked, s.Shortfalls,
-		s.BudgetRemaining, s.APIDuration, s.APIErrors, s.LastSuccess,
+		s.BudgetRemaining, s.APIDuration, s.APIErrors, s.LastSuccess, s.Redemptions, s.RedeemShort,
 	} {
 		errs = append(errs, reg.Register(c))
 	}
@@ -116,6 +131,9 @@ func NewSyncd(reg prometheus.Registerer) (*Syncd, error) {
 	}
 	for _, api := range []string{APIBnovo, APIProBonus} {
 		s.APIDuration.WithLabelValues(api)
+	}
+	for _, k := range []string{RedeemWithdrawal, RedeemDepositBack, RedeemShortfall} {
+		s.Redemptions.WithLabelValues(k)
 	}
 	return &s, nil
 }
@@ -143,6 +161,24 @@ func (s *Syncd) Posted(deposits, withdrawals int, credited, withdrawn int64) {
 	addCount(s.Operations.WithLabelValues(KindWithdrawal), float64(withdrawals))
 	addCount(s.Bonuses.WithLabelValues(KindDeposit), float64(credited))
 	addCount(s.Bonuses.WithLabelValues(KindWithdrawal), float64(withdrawn))
+}
+
+// Redeemed adds a run's redemption events: withdrawals, deposits back and shortfalls.
+func (s *Syncd) Redeemed(withdrawals, depositsBack, shortfalls int) {
+	if s == nil {
+		return
+	}
+	addCount(s.Redemptions.WithLabelValues(RedeemWithdrawal), float64(withdrawals))
+	addCount(s.Redemptions.WithLabelValues(RedeemDepositBack), float64(depositsBack))
+	addCount(s.Redemptions.WithLabelValues(RedeemShortfall), float64(shortfalls))
+}
+
+// SetRedemptionShortfalls records the redemption shortfalls standing now.
+func (s *Syncd) SetRedemptionShortfalls(n int) {
+	if s == nil {
+		return
+	}
+	s.RedeemShort.Set(float64(n))
 }
 
 // addCount adds v unless it is negative: client_golang panics on a counter going down, and a

@@ -171,3 +171,21 @@ func sampleCount(t *testing.T, o prometheus.Observer) uint64 {
 	}
 	return m.GetSummary().GetSampleCount()
 }
+
+func TestRedemptionMetrics(t *testing.T) {
+	m, err := NewSyncd(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Redeemed(2, 1, 3)
+	m.Redeemed(-1, 0, 0) // a slip: never a counter going down
+	m.SetRedemptionShortfalls(4)
+	for kind, want := range map[string]float64{RedeemWithdrawal: 2, RedeemDepositBack: 1, RedeemShortfall: 3} {
+		if got := testutil.ToFloat64(m.Redemptions.WithLabelValues(kind)); got != want {
+			t.Errorf("%s{kind=%q} = %v, want %v", NameRedemptions, kind, got, want)
+		}
+	}
+	if got := testutil.ToFloat64(m.RedeemShort); got != 4 {
+		t.Errorf("%s = %v, want 4", NameRedeemShort, got)
+	}
+}

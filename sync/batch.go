@@ -67,13 +67,14 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	if panicked != nil {
 		return fmt.Errorf("planning a page: %w", panicked) // nothing of this page was written
 	}
+	e.planRedemptions(ctx, plans)
 	if err := ctx.Err(); err != nil {
 		return err // nothing of this page was written; it is listed again next run
 	}
 
 	withOps := 0
 	for _, p := range plans {
-		if p.op != nil {
+		if p.op != nil || p.redeemOp() != nil {
 			withOps++
 		}
 	}
@@ -96,9 +97,17 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 					return err
 				}
 			}
+			if err := e.journalRedemption(tx, p, now); err != nil {
+				return err
+			}
 			if p.op == nil {
 				if err := e.finish(tx, p, sum); err != nil {
 					return err
+				}
+				if p.redeemOp() == nil {
+					if err := e.finishRedemption(tx, p, sum); err != nil {
+						return err
+					}
 				}
 				continue
 			}
@@ -136,16 +145,24 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	var interrupted atomic.Bool
 	panicked = e.forEachGroup(withOpsOnly(groups), func(group []*plan) {
 		for _, p := range group {
-			if ctx.Err() != nil {
+			switch {
+			case p.op == nil:
+			case ctx.Err() != nil:
 				// Shutting down: what was not sent yet is surely not posted.
 				interrupted.Store(true)
 				p.retry = true
 				p.op.State = state.OpFailed
 				p.op.Err = "not sent: shutting down"
 				p.op.ResolvedAt = e.now()
-				continue
+			default:
+				e.send(ctx, p)
 			}
-			e.send(ctx, p)
+			if p.redeemOp() != nil {
+				if ctx.Err() != nil {
+					interrupted.Store(true)
+				}
+				e.sendRedemption(ctx, p)
+			}
 		}
 	})
 	if panicked != nil {
@@ -156,13 +173,15 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 
 	err = e.commit(func(tx *state.Tx) error {
 		for _, p := range plans {
-			if p.op == nil {
-				continue
+			if p.op != nil {
+				if err := tx.PutOp(*p.op); err != nil {
+					return err
+				}
+				if err := e.recordOutcome(tx, p, sum); err != nil {
+					return err
+				}
 			}
-			if err := tx.PutOp(*p.op); err != nil {
-				return err
-			}
-			if err := e.recordOutcome(tx, p, sum); err != nil {
+			if err := e.recordRedemption(tx, p, sum); err != nil {
 				return err
 			}
 		}

@@ -24,8 +24,9 @@ type Options struct {
 	LookbackDays   int
 	AccountGroupID int64
 	CreateAccounts bool
-	WriteBack      bool // write the guest's loyalty line into Bnovo notes (spec §3)
-	DryRun         bool // compute and log; write nothing to either API nor to state
+	WriteBack      bool       // write the guest's loyalty line into Bnovo notes (spec §3)
+	Redemption     Redemption // paying with bonuses (spec §7); off unless Enabled
+	DryRun         bool       // compute and log; write nothing to either API nor to state
 
 	// SettleAfter is how long after an operation could last have been sent its absence from the
 	// account's operations proves it was not posted: ProBonus's request timeout plus a margin.
@@ -178,6 +179,12 @@ type Summary struct {
 	Retrying        int // bookings left queued for a later run (transient trouble)
 	Resolved        int // unclear operations settled by reading the ledger
 	WriteBacks      int // guest notes written in Bnovo
+
+	Redemptions          int   // withdrawals for bookings paid with bonuses (spec §7)
+	Redeemed             int64 // kopecks withdrawn by them
+	RedemptionReturns    int   // deposits back (a bonus payment refunded or deleted, a cancellation)
+	Returned             int64 // kopecks deposited back
+	RedemptionShortfalls int   // redemptions that could not be withdrawn in this run
 }
 
 // add counts o's work in s too.
@@ -196,6 +203,11 @@ func (s *Summary) add(o Summary) {
 	s.Retrying += o.Retrying
 	s.Resolved += o.Resolved
 	s.WriteBacks += o.WriteBacks
+	s.Redemptions += o.Redemptions
+	s.Redeemed += o.Redeemed
+	s.RedemptionReturns += o.RedemptionReturns
+	s.Returned += o.Returned
+	s.RedemptionShortfalls += o.RedemptionShortfalls
 }
 
 func (s *Summary) MarshalZerologObject(e *zerolog.Event) {
@@ -205,6 +217,11 @@ func (s *Summary) MarshalZerologObject(e *zerolog.Event) {
 		Int("accounts_matched", s.AccountsMatched).Int("accounts_created", s.AccountsCreated).
 		Int("parked", s.Parked).Int("shortfalls", s.Shortfalls).Int("retrying", s.Retrying).
 		Int("resolved", s.Resolved).Int("write_backs", s.WriteBacks)
+	if s.Redemptions+s.RedemptionReturns+s.RedemptionShortfalls > 0 {
+		e.Int("redemptions", s.Redemptions).Str("bonuses_redeemed", formatBonuses(s.Redeemed)).
+			Int("redemption_returns", s.RedemptionReturns).Str("bonuses_returned", formatBonuses(s.Returned)).
+			Int("redemption_shortfalls", s.RedemptionShortfalls)
+	}
 }
 
 // Cursor names in the state file.

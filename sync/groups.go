@@ -88,13 +88,13 @@ func (e *Engine) guestGroups(plans []*plan) ([][]*plan, error) {
 
 func accountKey(id int64) string { return "account:" + strconv.FormatInt(id, 10) }
 
-// withOpsOnly keeps, of every group, the plans with an operation to send.
+// withOpsOnly keeps, of every group, the plans with an operation (accrual or redemption) to send.
 func withOpsOnly(groups [][]*plan) [][]*plan {
 	var out [][]*plan
 	for _, g := range groups {
 		var kept []*plan
 		for _, p := range g {
-			if p.op != nil {
+			if p.op != nil || p.redeemOp() != nil {
 				kept = append(kept, p)
 			}
 		}

@@ -9,17 +9,37 @@ import (
 	"github.com/hotelsync/syncd/state"
 )
 
-// send posts one journaled operation and notes its outcome in p.op. The request is not
-// cancelled by a shutdown: the in-flight operation finishes (the client's timeout bounds it).
+// send posts one journaled operation and notes its outcome in p.op.
 func (e *Engine) send(ctx context.Context, p *plan) {
 	op := p.op
+	err := e.post(ctx, op)
+	if err == nil || op.State == state.OpUnknown {
+		p.retry = p.retry || op.State == state.OpUnknown
+		return
+	}
+	marker := opMarker(*op)
+	var pe *probonus.Error
+	switch {
+	case op.Kind == probonus.OpWithdraw && errors.As(err, &pe) && pe.Status == 400:
+		e.shortfall(p, op.Sum, -1)
+	case probonus.KindOf(err) == probonus.Permanent:
+		e.trouble(p, "posting "+op.Kind+" "+marker, err, true)
+	default:
+		e.trouble(p, "posting "+op.Kind+" "+marker, err, false)
+	}
+}
+
+// post sends one journaled operation and records in op whether it is posted, unknown (never
+// sent blindly again: it is looked up by its marker) or failed; the error is the failure's.
+// The request is not cancelled by a shutdown: the in-flight operation finishes (the client's
+// timeout bounds it).
+func (e *Engine) post(ctx context.Context, op *state.Op) error {
 	op.SentAt = e.now()
 	post := e.opt.Ledger.Deposit
 	if op.Kind == probonus.OpWithdraw {
 		post = e.opt.Ledger.Withdraw
 	}
 	res, err := post(context.WithoutCancel(ctx), op.AccountID, op.Sum, op.Reason)
-	marker := Marker(op.BookingID, op.Seq)
 	switch {
 	case err == nil:
 		op.State = state.OpPosted
@@ -29,22 +49,13 @@ func (e *Engine) send(ctx context.Context, p *plan) {
 	case probonus.IsOutcomeUnknown(err):
 		op.State = state.OpUnknown
 		op.Err = err.Error()
-		p.retry = true
-		e.log.Warn().Str("marker", marker).Err(err).Msg("operation outcome unclear; it will be looked up in the account's operations, never sent blindly again")
+		e.log.Warn().Str("marker", opMarker(*op)).Err(err).Msg("operation outcome unclear; it will be looked up in the account's operations, never sent blindly again")
 	default:
 		op.State = state.OpFailed
 		op.Err = err.Error()
 		op.ResolvedAt = e.now()
-		var pe *probonus.Error
-		switch {
-		case op.Kind == probonus.OpWithdraw && errors.As(err, &pe) && pe.Status == 400:
-			e.shortfall(p, op.Sum, -1)
-		case probonus.KindOf(err) == probonus.Permanent:
-			e.trouble(p, "posting "+op.Kind+" "+marker, err, true)
-		default:
-			e.trouble(p, "posting "+op.Kind+" "+marker, err, false)
-		}
 	}
+	return err
 }
 
 // recordOutcome applies a sent operation's outcome to its booking.

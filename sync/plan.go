@@ -23,6 +23,10 @@ type plan struct {
 	complete bool      // nothing more to do once op (if any) is posted
 	created  bool      // the guest's account was created in this run
 	refused  error     // an API refused syncd's credentials or is unreachable: the run stops after this page
+
+	payments     []bnovo.Payment // the booking's payments, when planning read them
+	paymentsRead bool
+	redeem       *redeemPlan // the booking's redemption, when redemption is on (see redeem.go)
 }
 
 // newPlan starts the plan of a changed booking from its state record (seen) or afresh.
@@ -51,6 +55,7 @@ func (e *Engine) plan(ctx context.Context, p *plan, sum *Summary) {
 			e.trouble(p, "reading the booking's payments", err, bnovo.KindOf(err) == bnovo.Permanent)
 			return
 		}
+		p.payments, p.paymentsRead = payments, true
 		p.accrual = e.opt.Rules.Target(b, payments)
 	}
 	need := p.accrual.Target - p.rec.Posted

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/hotelsync/syncd/state"
 )
 
 // Marker names one operation of one booking uniquely: bnovo:<booking id>#<n>. It is how syncd
@@ -12,8 +14,22 @@ func Marker(bookingID int64, n int) string {
 	return "bnovo:" + strconv.FormatInt(bookingID, 10) + "#" + strconv.Itoa(n)
 }
 
+// RedemptionMarker names one redemption operation of a booking: bnovo:<booking id>#r<n>,
+// numbered apart from the accrual markers (spec §7).
+func RedemptionMarker(bookingID int64, n int) string {
+	return "bnovo:" + strconv.FormatInt(bookingID, 10) + "#r" + strconv.Itoa(n)
+}
+
+// opMarker is the marker a journaled operation carries.
+func opMarker(op state.Op) string {
+	if op.Redemption {
+		return RedemptionMarker(op.BookingID, op.Seq)
+	}
+	return Marker(op.BookingID, op.Seq)
+}
+
 // HasMarker reports whether reason carries exactly this marker: "bnovo:1#1" must not match a
-// reason that carries "bnovo:1#12".
+// reason that carries "bnovo:1#12" (nor "bnovo:1#r1", which the marker's text cannot match).
 func HasMarker(reason, marker string) bool {
 	for i := 0; ; {
 		j := strings.Index(reason[i:], marker)

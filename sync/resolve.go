@@ -28,7 +28,7 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		marker := Marker(op.BookingID, op.Seq)
+		marker := opMarker(op)
 		if wait {
 			if err := sleepUntil(ctx, e.settleTime(op)); err != nil {
 				return err
@@ -62,9 +62,14 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 				return err
 			}
 			if op.State == state.OpPosted {
-				if op.Kind == probonus.OpWithdraw {
+				switch {
+				case op.Redemption && op.Kind == probonus.OpWithdraw:
+					rec.Redeemed += op.Sum
+				case op.Redemption:
+					rec.Redeemed -= op.Sum
+				case op.Kind == probonus.OpWithdraw:
 					rec.Posted -= op.Sum
-				} else {
+				default:
 					rec.Posted += op.Sum
 				}
 			}
@@ -103,7 +108,7 @@ func (e *Engine) settleTime(op state.Op) time.Time {
 const markerHorizon = 24 * time.Hour
 
 func (e *Engine) findMarker(ctx context.Context, op state.Op) (probonus.Operation, bool, error) {
-	marker := Marker(op.BookingID, op.Seq)
+	marker := opMarker(op)
 	const pageSize = 100
 	for offset := 0; ; offset += pageSize {
 		ops, total, err := e.opt.Ledger.Operations(ctx, op.AccountID, offset, pageSize)

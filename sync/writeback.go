@@ -28,7 +28,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		if ctx.Err() != nil || e.writeBackOff {
 			break
 		}
-		posted := p.op != nil && p.op.State == state.OpPosted
+		posted := (p.op != nil && p.op.State == state.OpPosted) || (p.redeem != nil && p.redeem.posted)
 		if (!posted && len(p.matched) == 0) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
 			continue
 		}

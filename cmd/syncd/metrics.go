@@ -156,6 +156,7 @@ func (d *daemonMetrics) watch(a *app) {
 		_ = a.db.View(func(tx *state.Tx) error {
 			c := tx.Counts()
 			d.syncd.SetBacklog(c.Parked, c.Shortfalls)
+			d.syncd.SetRedemptionShortfalls(c.RedeemShortfalls)
 			return nil
 		})
 	})
@@ -167,6 +168,7 @@ func (d *daemonMetrics) posted(sum syncer.Summary) {
 		return
 	}
 	d.syncd.Posted(sum.Deposits, sum.Withdrawals, sum.Credited, sum.Withdrawn)
+	d.syncd.Redeemed(sum.Redemptions, sum.RedemptionReturns, sum.RedemptionShortfalls)
 }
 
 // cycleDone records a finished cycle: its result, what it posted, and its end for /healthz.

@@ -78,6 +78,7 @@ func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon, health string
 		add("accounts", c.Accounts)
 		add("parked", c.Parked)
 		add("shortfalls", c.Shortfalls)
+		add("redemption_shortfalls", c.RedeemShortfalls)
 		for _, st := range []state.OpState{state.OpIntended, state.OpPosted, state.OpUnknown, state.OpFailed} {
 			add("journal."+string(st), c.Ops[st])
 		}
@@ -104,6 +105,13 @@ func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon, health string
 		}
 		for _, b := range short {
 			add(fmt.Sprintf("shortfall.booking_%d", b.ID), fmt.Sprintf("%d kopecks over-credited on account %d (booking %s); settle by hand", b.Shortfall, b.AccountID, b.Number))
+		}
+		unredeemed, err := tx.RedeemShortfalls()
+		if err != nil {
+			return err
+		}
+		for _, b := range unredeemed {
+			add(fmt.Sprintf("redemption_shortfall.booking:%d", b.ID), fmt.Sprintf("%d kopecks paid with bonuses not withdrawn (booking %s); top up or enrol the guest's account, then change the booking", b.RedeemShortfall, b.Number))
 		}
 		return nil
 	})

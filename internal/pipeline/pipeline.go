@@ -148,6 +148,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		AccountGroupID: cfg.ProBonus.AccountGroupID,
 		CreateAccounts: cfg.ProBonus.CreateAccounts == nil || *cfg.ProBonus.CreateAccounts,
 		WriteBack:      true,
+		Redemption:     RedemptionFrom(cfg.Redemption),
 		DryRun:         opt.DryRun,
 		SettleAfter:    settleAfter(p.Ledger.RequestTimeout()),
 		Workers:        opt.Workers,
@@ -229,6 +230,16 @@ func (opt Options) httpClient(api string) *http.Client {
 // account's operations is taken as not posted: the request timeout, plus half of it and a second
 // for the server to finish what it had started and for clock differences.
 func settleAfter(timeout time.Duration) time.Duration { return timeout + timeout/2 + time.Second }
+
+// RedemptionFrom converts the redemption config into the engine's rules.
+func RedemptionFrom(c config.Redemption) syncer.Redemption {
+	return syncer.Redemption{
+		Enabled:      c.Enabled,
+		Since:        c.SinceDate,
+		PaymentTypes: c.PaymentTypes,
+		BonusValue:   c.BonusValue.Kopecks(),
+	}
+}
 
 // RulesFrom converts the accrual config into the engine's rules.
 func RulesFrom(c config.Accrual) syncer.Rules {

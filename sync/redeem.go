@@ -1,0 +1,395 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/state"
+)
+
+// Redemption are the rules for paying with bonuses (spec §7): a payment of one of PaymentTypes
+// recorded in Bnovo on or after Since is taken off the guest's ProBonus account.
+type Redemption struct {
+	Enabled      bool
+	Since        time.Time // 00:00 of the first day, in the hotel's zone, whose bonus payments count
+	PaymentTypes []string  // payment_type.name values that mean "paid with bonuses"
+	BonusValue   int64     // kopecks one bonus pays for; 0 means 100 (one ruble)
+}
+
+// cancelledStatus is the status name Bnovo gives a cancelled booking.
+const cancelledStatus = "Отменен"
+
+func cancelled(b bnovo.Booking) bool {
+	return b.StatusName == cancelledStatus || !b.CancelDate.IsZero()
+}
+
+// ToTake is how many kopecks of ProBonus balance a booking's bonus payments take: 0 for a
+// cancelled booking (its bonus payments go back to the guest), else floor(paid × 100 / value)
+// where paid is Σ in − Σ out of its bonus payments created on or after Since, never below 0.
+func (r Redemption) ToTake(b bnovo.Booking, payments []bnovo.Payment) (int64, error) {
+	if cancelled(b) {
+		return 0, nil
+	}
+	var paid int64
+	for _, p := range payments {
+		if !slices.Contains(r.PaymentTypes, p.PaymentTypeName) {
+			continue
+		}
+		if p.CreateDate.IsZero() {
+			// Without it there is no telling whether the desk settled it by hand before since.
+			return 0, fmt.Errorf("bonus payment %d has no create_date", p.ID)
+		}
+		if p.CreateDate.Before(r.Since) {
+			continue
+		}
+		switch p.Type {
+		case bnovo.PaymentIn:
+			paid += p.Amount
+		case bnovo.PaymentOut:
+			paid -= p.Amount
+		}
+	}
+	if paid <= 0 {
+		return 0, nil
+	}
+	value := r.BonusValue
+	if value <= 0 {
+		value = 100
+	}
+	if paid > math.MaxInt64/100 {
+		return 0, fmt.Errorf("bonus payments of %d kopecks are beyond any stay", paid)
+	}
+	return paid * 100 / value, nil
+}
+
+// redeemPlan is what one booking's redemption needs, decided before anything is written.
+type redeemPlan struct {
+	take      int64     // kopecks of balance its bonus payments take now
+	op        *state.Op // to journal and send; nil when nothing is to be posted
+	shortfall string    // why the withdrawal cannot be made (short balance, no account)
+	park      string    // the booking's own problem (a bonus payment syncd cannot judge)
+	retry     bool      // passing trouble: the booking is queued
+	matched   []string  // account-map keys learned, to persist
+	posted    bool      // op was posted in this run
+}
+
+// A page's redemptions (spec §7) go through the accrual's steps, with the same exactly-once
+// rules: planned after the accruals (planRedemptions), journaled in the same commit before
+// anything is sent (journalRedemption), sent after the booking's accrual operation
+// (sendRedemption), and recorded in the same commit as the accruals' outcomes
+// (recordRedemption). A crash at any point leaves either nothing or a journaled operation that
+// the next run settles by its marker.
+
+// redeemOp is the booking's redemption operation to send, if any.
+func (p *plan) redeemOp() *state.Op {
+	if p.redeem == nil {
+		return nil
+	}
+	return p.redeem.op
+}
+
+// planRedemptions plans the redemption of every planned booking not queued for a retry.
+// Redemptions are rare and mostly need no call beyond the payments the accrual read, so they
+// are planned one after another.
+func (e *Engine) planRedemptions(ctx context.Context, plans []*plan) {
+	if !e.opt.Redemption.Enabled {
+		return
+	}
+	for _, p := range plans {
+		if ctx.Err() != nil {
+			return
+		}
+		if p.retry || p.refused != nil {
+			continue // queued for a later run as a whole
+		}
+		p.redeem = e.planRedemption(ctx, p)
+	}
+}
+
+// journalRedemption persists the accounts a redemption's lookup learned and journals its
+// operation, numbered in the booking's redemption sequence.
+func (e *Engine) journalRedemption(tx *state.Tx, p *plan, now time.Time) error {
+	rp := p.redeem
+	if rp == nil {
+		return nil
+	}
+	for _, key := range rp.matched {
+		if err := tx.SetAccount(key, p.rec.AccountID); err != nil {
+			return err
+		}
+	}
+	if rp.op == nil {
+		return nil
+	}
+	p.rec.RedeemSeq++
+	rp.op.BookingID, rp.op.Seq, rp.op.Redemption = p.b.ID, p.rec.RedeemSeq, true
+	rp.op.Reason = redemptionReason(rp.op.Kind, p.b.Number, opMarker(*rp.op))
+	rp.op.State, rp.op.IntendedAt = state.OpIntended, now
+	if err := tx.PutOp(*rp.op); err != nil {
+		return err
+	}
+	return tx.PutBooking(p.rec)
+}
+
+// recordRedemption applies a sent redemption's outcome and finishes the booking's redemption;
+// a booking whose accrual and redemption both needed no operation was finished when journaled.
+func (e *Engine) recordRedemption(tx *state.Tx, p *plan, sum *Summary) error {
+	rp := p.redeem
+	if rp == nil || (p.op == nil && rp.op == nil) {
+		return nil
+	}
+	if op := rp.op; op != nil {
+		if err := tx.PutOp(*op); err != nil {
+			return err
+		}
+		if op.State == state.OpPosted {
+			rp.posted = true
+			if op.Kind == probonus.OpWithdraw {
+				p.rec.Redeemed += op.Sum
+				sum.Redemptions++
+				sum.Redeemed += op.Sum
+			} else {
+				p.rec.Redeemed -= op.Sum
+				sum.RedemptionReturns++
+				sum.Returned += op.Sum
+			}
+			e.log.Info().Int64("booking", p.b.ID).Str("number", p.b.Number).Int64("account", op.AccountID).
+				Str("op", op.Kind).Str("bonuses", formatBonuses(op.Sum)).Str("marker", opMarker(*op)).Msg("redemption posted")
+		}
+	}
+	return e.finishRedemption(tx, p, sum)
+}
+
+// planRedemption decides one booking's redemption. It reads the booking's payments (unless the
+// accrual step did), and for a withdrawal the account, its operations (the booking's #r
+// markers, so a lost or restored state never takes bonuses twice) and its balance; it never
+// creates an account.
+func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
+	rp := &redeemPlan{}
+	if !cancelled(p.b) {
+		if !p.paymentsRead {
+			payments, err := e.opt.PMS.Payments(ctx, p.b.ID)
+			if err != nil {
+				if bnovo.KindOf(err) == bnovo.Permanent {
+					rp.park = "reading the booking's payments for redemption: " + err.Error()
+				} else {
+					rp.retry = true
+					e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the booking's payments for redemption failed; retrying next run")
+				}
+				return rp
+			}
+			p.payments, p.paymentsRead = payments, true
+		}
+		take, err := e.opt.Redemption.ToTake(p.b, p.payments)
+		if err != nil {
+			rp.park = "redemption: " + err.Error()
+			return rp
+		}
+		rp.take = take
+	}
+	if rp.take == p.rec.Redeemed {
+		return rp
+	}
+	account := p.rec.AccountID
+	if account == 0 {
+		if rp.take < p.rec.Redeemed {
+			rp.park = "redemption: bonuses were taken for this booking but the state names no account to return them to"
+			return rp
+		}
+		id, why, err := e.findAccount(ctx, p, rp)
+		switch {
+		case err != nil:
+			rp.retry = true
+			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("looking up the guest's account for redemption failed; retrying next run")
+			return rp
+		case why != "":
+			e.redemptionShortfall(p, rp, rp.take-p.rec.Redeemed, why)
+			return rp
+		}
+		account = id
+		p.rec.AccountID = id
+	}
+	if err := e.adoptRedemptions(ctx, p, account); err != nil {
+		rp.retry = true
+		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the account's operations before a redemption failed; retrying next run")
+		return rp
+	}
+	need := rp.take - p.rec.Redeemed
+	switch {
+	case need == 0:
+		return rp
+	case need < 0:
+		rp.op = &state.Op{AccountID: account, Kind: probonus.OpDeposit, Sum: -need}
+		return rp
+	}
+	a, err := e.opt.Ledger.Account(ctx, account)
+	if err != nil {
+		rp.retry = true
+		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the balance before a redemption failed; retrying next run")
+		return rp
+	}
+	if a.Balance < need {
+		e.redemptionShortfall(p, rp, need, "the balance of "+formatBonuses(a.Balance)+" bonuses is short")
+		return rp
+	}
+	rp.op = &state.Op{AccountID: account, Kind: probonus.OpWithdraw, Sum: need}
+	return rp
+}
+
+// findAccount looks the guest's account up without ever creating one: why says why there is
+// none (no usable contact, no account), err is passing trouble.
+func (e *Engine) findAccount(ctx context.Context, p *plan, rp *redeemPlan) (id int64, why string, err error) {
+	g := p.guest
+	if p.b.Customer == nil || len(g.keys) == 0 {
+		return 0, "the guest has no usable phone or e-mail", nil
+	}
+	if id, ok := e.knownAccount(g.keys); ok {
+		rp.matched = e.remember(g.keys, id)
+		return id, "", nil
+	}
+	var identifiers []string
+	if g.phoneOK {
+		identifiers = append(identifiers, g.phone)
+	}
+	if g.emailOK {
+		identifiers = append(identifiers, g.email)
+	}
+	a, err := e.lookup(ctx, identifiers)
+	switch {
+	case errors.Is(err, probonus.ErrNotFound):
+		return 0, "the guest has no ProBonus account", nil
+	case err != nil:
+		return 0, "", err
+	}
+	rp.matched = e.remember(g.keys, a.ID)
+	return a.ID, "", nil
+}
+
+func (e *Engine) redemptionShortfall(p *plan, rp *redeemPlan, amount int64, why string) {
+	rp.shortfall = why
+	e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Int64("account", p.rec.AccountID).
+		Str("bonuses_to_withdraw", formatBonuses(amount)).Str("why", why).
+		Msg("redemption shortfall: the booking was paid with bonuses that could not be withdrawn; nothing was withdrawn. It is tried again when the booking changes")
+}
+
+// sendRedemption posts one journaled redemption operation and classifies a failure.
+func (e *Engine) sendRedemption(ctx context.Context, p *plan) {
+	rp := p.redeem
+	op := rp.op
+	if ctx.Err() != nil {
+		// Shutting down: what was not sent yet is surely not posted.
+		op.State, op.Err, op.ResolvedAt = state.OpFailed, "not sent: shutting down", e.now()
+		rp.retry = true
+		return
+	}
+	err := e.post(ctx, op)
+	var pe *probonus.Error
+	switch {
+	case err == nil:
+	case op.State == state.OpUnknown:
+		rp.retry = true
+	case op.Kind == probonus.OpWithdraw && errors.As(err, &pe) && pe.Status == 400:
+		e.redemptionShortfall(p, rp, op.Sum, "ProBonus refused the withdrawal (balance short): "+err.Error())
+	case probonus.KindOf(err) == probonus.Permanent:
+		rp.park = "posting redemption " + opMarker(*op) + ": " + err.Error()
+	default:
+		rp.retry = true
+		e.log.Warn().Int64("booking", p.b.ID).Str("marker", opMarker(*op)).Err(err).Msg("posting a redemption failed; retrying next run")
+	}
+}
+
+// finishRedemption stores a booking's redemption outcome. A booking that must be tried again
+// is queued and loses its remembered update_date, so it is planned again even unchanged.
+func (e *Engine) finishRedemption(tx *state.Tx, p *plan, sum *Summary) error {
+	rp := p.redeem
+	if rp == nil {
+		return nil
+	}
+	p.rec.RedeemTarget = rp.take
+	switch {
+	case rp.retry:
+		sum.Retrying++
+		p.rec.UpdateDate = time.Time{}
+		delete(e.handled, p.b.ID)
+		if err := tx.PutBooking(p.rec); err != nil {
+			return err
+		}
+		return e.enqueue(tx, p.b.ID)
+	case rp.park != "":
+		sum.Parked++
+		e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Str("reason", rp.park).Msg("booking parked for redemption; fix it in Bnovo, it is retried when the booking changes")
+		if err := tx.PutBooking(p.rec); err != nil {
+			return err
+		}
+		return tx.Park(state.Parked{Key: state.ParkKeyBooking(p.b.ID), BookingID: p.b.ID, Reason: rp.park})
+	case rp.shortfall != "":
+		sum.RedemptionShortfalls++
+		p.rec.RedeemShortfall = rp.take - p.rec.Redeemed
+	default:
+		p.rec.RedeemShortfall = max(rp.take-p.rec.Redeemed, 0)
+	}
+	return tx.PutBooking(p.rec)
+}
+
+// redemptionMarkerRE finds redemption markers; the accrual pattern (markerRE) cannot match
+// them, nor this one an accrual marker.
+var redemptionMarkerRE = regexp.MustCompile(`bnovo:(\d+)#r(\d+)`)
+
+// adoptRedemptions reads the account's operations for the booking's redemption markers. When
+// ProBonus holds more of them than the state knows (a state lost, or restored from an older
+// backup), they are taken as posted, so bonuses are never taken twice for one payment.
+func (e *Engine) adoptRedemptions(ctx context.Context, p *plan, account int64) error {
+	id := strconv.FormatInt(p.b.ID, 10)
+	const pageSize = 100
+	var redeemed int64
+	seq, found := 0, 0
+	for offset := 0; ; offset += pageSize {
+		ops, total, err := e.opt.Ledger.Operations(ctx, account, offset, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, o := range ops {
+			m := redemptionMarkerRE.FindStringSubmatch(o.Reason)
+			if m == nil || m[1] != id {
+				continue
+			}
+			n, _ := strconv.Atoi(m[2])
+			found++
+			seq = max(seq, n)
+			if o.Type == probonus.OpWithdraw {
+				redeemed += o.Sum
+			} else {
+				redeemed -= o.Sum
+			}
+		}
+		if len(ops) == 0 || offset+len(ops) >= total {
+			break
+		}
+	}
+	if seq > p.rec.RedeemSeq {
+		e.log.Warn().Int64("booking", p.b.ID).Int64("account", account).Int("operations", found).
+			Str("bonuses", formatBonuses(redeemed)).
+			Msg("the booking already has redemptions in ProBonus that the state did not know (state restored from an older backup, or lost?): adopted, not taken again")
+		p.rec.Redeemed, p.rec.RedeemSeq = redeemed, seq
+	}
+	return nil
+}
+
+// redemptionReason is what staff read in ProBonus for a redemption operation.
+func redemptionReason(kind, number, marker string) string {
+	if number == "" {
+		number = "без номера"
+	}
+	if kind == probonus.OpWithdraw {
+		return fmt.Sprintf("Оплата бонусами %s (%s)", number, marker)
+	}
+	return fmt.Sprintf("Возврат бонусов: оплата бонусами %s (%s)", number, marker)
+}
