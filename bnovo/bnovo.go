@@ -107,9 +107,12 @@ type BadRecord struct {
 }
 
 // Limiter admits a call before it is sent. auth is true for the login call, which has its own
-// limit. Wait blocks until the call may be sent or ctx ends.
+// limit. Wait blocks until the call may be sent or ctx ends. Block admits no call of that kind
+// before until: Bnovo answered 429 with a Retry-After, and every caller sharing the budget must
+// wait, not only the one that got the answer.
 type Limiter interface {
 	Wait(ctx context.Context, auth bool) error
+	Block(auth bool, until time.Time)
 }
 
 // TokenStore persists the access token across restarts so a restart does not log in again.

@@ -357,6 +357,14 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 // cannot reach now.
 const unreachableGrace = 30 * time.Second
 
+// maxRetryAfter caps how long a 429 blocks the budget, as the retry policy caps its wait.
+func (c *Client) maxRetryAfter() time.Duration {
+	if c.retryPolicy.MaxRetryAfter > 0 {
+		return c.retryPolicy.MaxRetryAfter
+	}
+	return retry.DefaultPolicy.MaxRetryAfter
+}
+
 func classifyForRetry(err error) (bool, time.Duration) {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -417,7 +425,11 @@ type reply struct {
 func (c *Client) send(ctx context.Context, auth bool, method, path string, query url.Values, payload []byte, token string) (reply, error) {
 	op := method + " " + path
 	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx, auth); err != nil {
+		waitStart := time.Now()
+		err := c.limiter.Wait(ctx, auth)
+		// Waiting for the budget is not failing: it must not use up the retries' time.
+		retry.Paused(ctx, time.Since(waitStart))
+		if err != nil {
 			return reply{}, fmt.Errorf("bnovo %s: waiting for the rate limiter: %w", op, err)
 		}
 	}
@@ -457,6 +469,13 @@ func (c *Client) send(ctx context.Context, auth bool, method, path string, query
 	}
 	c.log.Debug().Str("method", method).Str("path", path).Int("status", resp.StatusCode).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("bnovo request")
+	if resp.StatusCode == http.StatusTooManyRequests && c.limiter != nil {
+		// Someone else's traffic filled a window syncd cannot see: every worker waits, not
+		// only this call's retry.
+		if after := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
+			c.limiter.Block(auth, time.Now().Add(min(after, c.maxRetryAfter())))
+		}
+	}
 	return reply{status: resp.StatusCode, header: resp.Header, body: body, token: token}, nil
 }
 

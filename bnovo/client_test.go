@@ -106,9 +106,20 @@ func (m *memTokens) SaveToken(token string, expires time.Time) error {
 type countingLimiter struct {
 	mu          sync.Mutex
 	auth, other int
+	wait        time.Duration // every Wait takes this long, as when the budget is spent
+	blocks      []time.Time   // Block(false, until) calls
+}
+
+func (l *countingLimiter) Block(auth bool, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !auth {
+		l.blocks = append(l.blocks, until)
+	}
 }
 
 func (l *countingLimiter) Wait(ctx context.Context, auth bool) error {
+	time.Sleep(l.wait)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if auth {
@@ -472,6 +483,7 @@ var errNoBudget = errors.New("no budget")
 type refusingLimiter struct{}
 
 func (refusingLimiter) Wait(context.Context, bool) error { return errNoBudget }
+func (refusingLimiter) Block(bool, time.Time)            {}
 
 func TestCancelledContextIsNotAnAPIError(t *testing.T) {
 	srv := newServer(t, bnovotest.Options{})
@@ -833,5 +845,53 @@ func TestGuestWriteAnswerShowsWhetherItHasNotes(t *testing.T) {
 	g, err = c.UpdateGuest(t.Context(), 100, guests[0].ID, "")
 	if err != nil || g.NotesShown {
 		t.Fatalf("write answered %+v, %v: want notes not shown", g, err)
+	}
+}
+
+// A 429's Retry-After blocks the limiter every worker shares, not only the retry of the call
+// that got it (capped like the retry's wait).
+func TestRetryAfterBlocksTheSharedLimiter(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{Windows: []bnovotest.Window{{Limit: 1, Per: time.Minute}}})
+	putStays(srv, 100, 1, june24)
+	lim := &countingLimiter{}
+	c := newClient(t, srv, func(c *bnovo.Config) {
+		c.Limiter = lim
+		c.Retry = retry.Policy{Initial: time.Millisecond, MaxElapsed: 50 * time.Millisecond, MaxRetryAfter: 20 * time.Millisecond}
+	})
+	start := time.Now()
+	for range 2 {
+		_, _ = c.Booking(t.Context(), 100)
+	}
+	if srv.Stats().TooMany == 0 {
+		t.Fatal("the server never answered 429; the test proves nothing")
+	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if len(lim.blocks) == 0 {
+		t.Fatal("a 429 with Retry-After did not block the shared limiter")
+	}
+	for _, until := range lim.blocks {
+		if until.Before(start) || until.After(time.Now().Add(20*time.Millisecond)) {
+			t.Errorf("blocked until %v: want a moment within the capped Retry-After", until)
+		}
+	}
+}
+
+// Time spent waiting for the budget is not time spent failing: a call whose every try waits
+// longer than the retry policy's MaxElapsed still gets its retries.
+func TestLimiterWaitDoesNotUseUpRetries(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{})
+	putStays(srv, 100, 1, june24)
+	lim := &countingLimiter{wait: 120 * time.Millisecond}
+	c := newClient(t, srv, func(c *bnovo.Config) {
+		c.Limiter = lim
+		c.Retry = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 100 * time.Millisecond}
+	})
+	if _, err := c.Booking(t.Context(), 100); err != nil { // logs in first
+		t.Fatal(err)
+	}
+	srv.FailNext(2, http.StatusInternalServerError)
+	if _, err := c.Booking(t.Context(), 100); err != nil {
+		t.Fatalf("two 500s, each retry after a budget wait longer than MaxElapsed: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 type Pair struct{ API, Auth *Limiter }
@@ -19,4 +20,15 @@ func (p Pair) Wait(ctx context.Context, auth bool) error {
 		return errNoLimiter
 	}
 	return l.Wait(ctx)
+}
+
+// Block admits no login (auth) or API call before until.
+func (p Pair) Block(auth bool, until time.Time) {
+	l := p.API
+	if auth {
+		l = p.Auth
+	}
+	if l != nil {
+		l.Block(until)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -63,6 +64,9 @@ func Do(ctx context.Context, p Policy, op func(context.Context) error, classify 
 	if p.MaxElapsed < 0 {
 		exp.MaxElapsedTime = 0
 	}
+	clock := &pausingClock{}
+	exp.Clock = clock
+	ctx = context.WithValue(ctx, clockKey{}, clock)
 	hinted := &retryAfter{inner: exp, max: p.MaxRetryAfter}
 	// The Retry-After wrapper must sit inside WithContext, or a cancel is ignored during its wait.
 	b := backoff.WithContext(hinted, ctx)
@@ -112,3 +116,20 @@ func (r *retryAfter) NextBackOff() time.Duration {
 }
 
 func (r *retryAfter) Reset() { r.inner.Reset(); r.pending = 0 }
+
+// Paused tells the Do whose op received ctx that op spent d waiting for a budget (a rate
+// limiter) rather than failing: that time does not count against the policy's MaxElapsed, so a
+// long wait for Bnovo's daily budget does not leave a transient error no retry. Outside Do it
+// does nothing.
+func Paused(ctx context.Context, d time.Duration) {
+	if c, ok := ctx.Value(clockKey{}).(*pausingClock); ok && d > 0 {
+		c.paused.Add(int64(d))
+	}
+}
+
+type clockKey struct{}
+
+// pausingClock is backoff's clock for one Do: real time minus the pauses op reported.
+type pausingClock struct{ paused atomic.Int64 }
+
+func (c *pausingClock) Now() time.Time { return time.Now().Add(-time.Duration(c.paused.Load())) }
