@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/state"
@@ -12,9 +13,10 @@ import (
 
 // batch processes a page of bookings with two commits at most: one that journals every
 // operation before any is sent, and one that records their outcomes. before runs first in the
-// first transaction and final last in the last one (cursor positions, queue removals).
+// first transaction (queue removals; it is told the bookings a stop left untouched, which must
+// stay queued) and final last in the last one (cursor positions).
 func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []state.Parked,
-	before, final func(*state.Tx) error, sum *Summary) error {
+	before func(tx *state.Tx, untouched map[int64]bool) error, final func(*state.Tx) error, sum *Summary) error {
 	sum.Parked += len(parks)
 	if !e.opt.DryRun {
 		// Matches of earlier pages were committed with their page's journal: knownAccount
@@ -37,7 +39,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			continue
 		}
 		rec, seen := recs[b.ID]
-		if done, ok := e.handled[b.ID]; (ok && done.Equal(b.UpdateDate)) || (seen && (rec.UpdateDate.Equal(b.UpdateDate) || e.ownWrite(rec, b.UpdateDate))) {
+		if done, ok := e.handled[b.ID]; (ok && done.Equal(b.UpdateDate)) || (seen && (rec.UpdateDate.Equal(b.UpdateDate) || (!e.distrustOwnWrites && e.ownWrite(rec, b.UpdateDate)))) {
 			sum.Unchanged++
 			continue
 		}
@@ -49,16 +51,24 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	if err != nil {
 		return err
 	}
+	// What was paid for is carried to its end after a stop (SIGTERM, or a one-shot run out of
+	// budget): the page's answer arrived, so a booking that needs no more Bnovo calls, or whose
+	// payments answer arrived, is planned, posted and recorded under hand, which outlives ctx
+	// by Options.StopGrace. Only what would still need a Bnovo call is left untouched, for the
+	// next run to list again.
+	hand, release := e.inHand(ctx)
+	defer release()
 	// Each group is planned in page order by one worker; groups share no guest and no known
 	// account, so they may run at once (see guestGroups).
 	var sumMu sync.Mutex
 	panicked := e.forEachGroup(groups, func(group []*plan) {
 		var s Summary
 		for _, p := range group {
-			if ctx.Err() != nil {
-				break
+			if ctx.Err() != nil && e.opt.Rules.Earns(p.b) {
+				p.untouched = true
+				continue
 			}
-			e.plan(ctx, p, &s)
+			e.plan(ctx, hand, p, &s)
 		}
 		sumMu.Lock()
 		sum.add(s)
@@ -68,8 +78,25 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		return fmt.Errorf("planning a page: %w", panicked) // nothing of this page was written
 	}
 	e.planRedemptions(ctx, plans)
-	if err := ctx.Err(); err != nil {
-		return err // nothing of this page was written; it is listed again next run
+	if ctx.Err() != nil && e.opt.Redemption.Enabled {
+		// A stop cut redemption planning short: a booking whose redemption may not have been
+		// planned waits whole for the next run.
+		for _, p := range plans {
+			if p.redeem == nil && !p.retry && p.refused == nil {
+				p.untouched = true
+			}
+		}
+	}
+	var interrupted atomic.Bool
+	untouched := make(map[int64]bool)
+	for _, p := range plans {
+		if p.untouched {
+			untouched[p.b.ID] = true
+		}
+	}
+	plans, groups = touchedOnly(plans, groups)
+	if ctx.Err() != nil {
+		interrupted.Store(true)
 	}
 
 	withOps := 0
@@ -81,7 +108,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	// Journal every operation (and finish every booking that needs none) before sending.
 	err = e.commit(func(tx *state.Tx) error {
 		if before != nil {
-			if err := before(tx); err != nil {
+			if err := before(tx, untouched); err != nil {
 				return err
 			}
 		}
@@ -124,7 +151,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 				return err
 			}
 		}
-		if withOps == 0 && final != nil {
+		if withOps == 0 && final != nil && !interrupted.Load() {
 			return final(tx)
 		}
 		return nil
@@ -137,31 +164,34 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			return err
 		}
 		e.writeBacks(ctx, plans, sum)
+		if interrupted.Load() {
+			return ctx.Err()
+		}
 		return nil
 	}
 
 	// Sent group by group as planned: one account's operations go out one after another, in
 	// page order (a refund's withdrawal after the deposit it corrects).
-	var interrupted atomic.Bool
 	panicked = e.forEachGroup(withOpsOnly(groups), func(group []*plan) {
 		for _, p := range group {
 			switch {
 			case p.op == nil:
-			case ctx.Err() != nil:
-				// Shutting down: what was not sent yet is surely not posted.
+			case hand.Err() != nil:
+				// Stopped, and the grace for what was in hand is over: what was not sent yet is
+				// surely not posted.
 				interrupted.Store(true)
 				p.retry = true
 				p.op.State = state.OpFailed
 				p.op.Err = "not sent: shutting down"
 				p.op.ResolvedAt = e.now()
 			default:
-				e.send(ctx, p)
+				e.send(hand, p)
 			}
 			if p.redeemOp() != nil {
-				if ctx.Err() != nil {
+				if hand.Err() != nil {
 					interrupted.Store(true)
 				}
-				e.sendRedemption(ctx, p)
+				e.sendRedemption(hand, p)
 			}
 		}
 	})
@@ -226,4 +256,47 @@ func (e *Engine) loadRecords(bookings []bnovo.Booking) (map[int64]state.Booking,
 		return nil
 	})
 	return recs, held, err
+}
+
+// touchedOnly drops the plans a stop left untouched (see batch) from plans and groups: they are
+// neither finished nor queued, and the listing shows them again next run.
+func touchedOnly(plans []*plan, groups [][]*plan) ([]*plan, [][]*plan) {
+	keep := func(list []*plan) []*plan {
+		out := list[:0:0]
+		for _, p := range list {
+			if !p.untouched {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	var kept [][]*plan
+	for _, g := range groups {
+		if g = keep(g); len(g) > 0 {
+			kept = append(kept, g)
+		}
+	}
+	return keep(plans), kept
+}
+
+// inHand returns the context of work already paid for: it ends Options.StopGrace after ctx
+// does, so a stop finishes what is in hand, within a bounded time.
+func (e *Engine) inHand(ctx context.Context) (context.Context, func()) {
+	hand, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var timer *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(e.opt.StopGrace, cancel)
+	})
+	return hand, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }

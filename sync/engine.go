@@ -44,10 +44,14 @@ type Options struct {
 	// change elsewhere (a late refund, a cancellation) is then found up to ChangedEvery-1
 	// cycles later. The first cycle of an engine always lists the changed stream.
 	ChangedEvery int
-	// OwnWriteSkew is how far Bnovo's clock may be from ours while an update_date within the
+	// StopGrace bounds the work a stop lets finish: bookings whose Bnovo answers arrived are
+	// matched, posted and recorded for at most this long after the run's context ends (spec §6:
+	// SIGTERM finishes what is in hand). Default 15 s, well inside systemd's TimeoutStopSec.
+	StopGrace time.Duration
+	// OwnWriteSkew is how far Bnovo's clock may be behind ours while an update_date within the
 	// span of syncd's own write-back is still taken as that write (spec §3): the booking is not
-	// planned again, and its payments are not read again. Default 2 s (update_date has
-	// one-second resolution); a clock further off only costs the re-read.
+	// planned again, and its payments are not read again. Default 2 s; a clock further off (or
+	// ahead of ours) only costs the re-read.
 	OwnWriteSkew time.Duration
 
 	// Workers is how many bookings of a page (never two of one guest or account) are planned
@@ -103,6 +107,10 @@ type Engine struct {
 	writeBackOff bool
 	// cycles counts the cycles run, for Options.ChangedEvery.
 	cycles int
+	// distrustOwnWrites plans again a booking whose update_date is that of syncd's own
+	// write-back: the day's departures listing does, so a person's change in the very second
+	// of the write (which update_date cannot tell from it) is found within a day.
+	distrustOwnWrites bool
 }
 
 // New checks the options and returns an Engine.
@@ -137,6 +145,9 @@ func New(opt Options) (*Engine, error) {
 	}
 	if opt.ChangedEvery <= 0 {
 		opt.ChangedEvery = 1
+	}
+	if opt.StopGrace <= 0 {
+		opt.StopGrace = 15 * time.Second
 	}
 	if opt.OwnWriteSkew <= 0 {
 		opt.OwnWriteSkew = 2 * time.Second
@@ -292,7 +303,10 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 		}{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}})
 	}
 	for _, l := range listings {
-		if err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil); err != nil {
+		e.distrustOwnWrites = l.name == "checkout"
+		err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil)
+		e.distrustOwnWrites = false
+		if err != nil {
 			return sum, fmt.Errorf("listing %s bookings %s..%s: %w", l.name, l.q.From.Format(time.DateOnly), l.q.To.Format(time.DateOnly), err)
 		}
 	}
@@ -623,7 +637,15 @@ func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []stat
 			}
 			taken = append(taken, q)
 		}
-		dequeue := func(tx *state.Tx) error { return tx.Dequeue(taken...) }
+		dequeue := func(tx *state.Tx, untouched map[int64]bool) error {
+			var done []state.QueueEntry
+			for _, q := range taken {
+				if !untouched[q.ID] {
+					done = append(done, q)
+				}
+			}
+			return tx.Dequeue(done...)
+		}
 		if err := e.batch(ctx, bookings, parks, dequeue, nil, sum); err != nil {
 			return err
 		}

@@ -27,6 +27,9 @@ type plan struct {
 	payments     []bnovo.Payment // the booking's payments, when planning read them
 	paymentsRead bool
 	redeem       *redeemPlan // the booking's redemption, when redemption is on (see redeem.go)
+	// untouched: a stop came before the booking's payments answer; nothing of it is recorded
+	// and the next run lists it again.
+	untouched bool
 }
 
 // newPlan starts the plan of a changed booking from its state record (seen) or afresh.
@@ -45,12 +48,18 @@ func newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
 // plan decides what a changed booking needs. It may read both APIs (payments, account
 // lookups, a balance) and create a ProBonus account, but posts no operation. Plans of one
 // guest group run one after another (see guestGroups); others may run at the same time.
-func (e *Engine) plan(ctx context.Context, p *plan, sum *Summary) {
+// Bnovo's payments are read under ctx; once they are in (or for a booking that needs none),
+// the rest runs under hand, which a stop does not cut short (see batch).
+func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 	b, seen := p.b, p.seen
 	p.accrual = Accrual{Percent: e.opt.Rules.PercentFor(b)}
 	if e.opt.Rules.Earns(b) {
-		sum.Earning++
 		payments, err := e.opt.PMS.Payments(ctx, b.ID)
+		if err != nil && ctx.Err() != nil {
+			p.untouched = true // stopped before the answer: listed again next run
+			return
+		}
+		sum.Earning++
 		if err != nil {
 			e.trouble(p, "reading the booking's payments", err, bnovo.KindOf(err) == bnovo.Permanent)
 			return
@@ -58,6 +67,7 @@ func (e *Engine) plan(ctx context.Context, p *plan, sum *Summary) {
 		p.payments, p.paymentsRead = payments, true
 		p.accrual = e.opt.Rules.Target(b, payments)
 	}
+	ctx = hand
 	need := p.accrual.Target - p.rec.Posted
 	switch {
 	case need == 0:

@@ -197,11 +197,14 @@ func withLoyaltyLine(notes, line string) string {
 
 // ownWrite tells whether a booking's update_date is the mark of syncd's own last write-back
 // (spec §3: recognise it and do not loop), so the booking is not planned, nor its payments
-// read, again. A person's change in the same seconds as the write cannot be told from it; it
-// is found when the booking changes next.
+// read, again. The write's mark lies between the second the write began (less OwnWriteSkew,
+// for a Bnovo clock behind ours) and the moment its answer came: anything later is a person's
+// change. A person's change in the very second of the write cannot be told from it
+// (update_date has one-second resolution); the day's departures listing plans such bookings
+// again (see distrustOwnWrites).
 func (e *Engine) ownWrite(rec state.Booking, updated time.Time) bool {
 	if rec.WroteFrom.IsZero() || !updated.After(rec.UpdateDate) {
 		return false
 	}
-	return !updated.Before(rec.WroteFrom.Add(-e.opt.OwnWriteSkew)) && !updated.After(rec.WroteTo.Add(e.opt.OwnWriteSkew))
+	return !updated.Before(rec.WroteFrom.Truncate(time.Second).Add(-e.opt.OwnWriteSkew)) && !updated.After(rec.WroteTo)
 }
