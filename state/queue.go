@@ -1,23 +1,86 @@
 package state
 
 import (
+	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 )
 
 // durable queue of booking ids
 
-// QueueEntry is a queued booking id and the mark of its latest enqueueing. Dequeue removes an
-// entry only while its mark is unchanged: an id queued again (a newer webhook) while a run was
-// fetching it stays queued, so that change is not lost until the next scheduled cycle.
+// ErrQueueFull is returned by Announce when the new ids would take the queue past its bound;
+// nothing of that call is queued.
+var ErrQueueFull = errors.New("the queue of booking ids is full")
+
+// QueueEntry is a queued booking id, the mark of its latest enqueueing and of its first one.
+// Dequeue removes an entry only while its mark is unchanged: an id queued again (a newer
+// webhook) while a run was fetching it stays queued, so that change is not lost until the next
+// scheduled cycle.
 type QueueEntry struct {
 	ID   int64
-	Mark uint64
+	Mark uint64 // latest enqueueing
+	// First is the mark of the enqueueing that put the id in the queue: entries are served in
+	// that order (oldest delivery first), and a repeated delivery keeps its place.
+	First uint64
+	// Announced: only a webhook queued it. A booking the engine queued itself (passing trouble)
+	// is work a run owes, and is not held to the webhooks' share of the budget.
+	Announced bool
 }
 
-// Enqueue adds booking ids to the queue, or marks again ids already queued; each id is counted
-// once however often it is queued.
+// Queue values: mark (8 bytes), first mark (8), flags (1). Older syncds wrote 8 bytes (the
+// mark) or none; those entries count as queued by the engine, in their mark's order.
+const (
+	queueValueLen = 17
+	flagAnnounced = 1
+)
+
+func encodeQueueEntry(e QueueEntry) []byte {
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, queueValueLen), e.Mark)
+	v = binary.BigEndian.AppendUint64(v, e.First)
+	var flags byte
+	if e.Announced {
+		flags |= flagAnnounced
+	}
+	return append(v, flags)
+}
+
+func decodeQueueEntry(k, v []byte) (QueueEntry, error) {
+	if len(k) != 8 {
+		return QueueEntry{}, fmt.Errorf("queue key has %d bytes, want 8", len(k))
+	}
+	e := QueueEntry{ID: int64(bigEndianUint64(k))}
+	switch len(v) {
+	case 0: // queued by a syncd before marks existed
+	case 8:
+		e.Mark = bigEndianUint64(v)
+		e.First = e.Mark
+	case queueValueLen:
+		e.Mark = bigEndianUint64(v[:8])
+		e.First = bigEndianUint64(v[8:16])
+		e.Announced = v[16]&flagAnnounced != 0
+	default:
+		return QueueEntry{}, fmt.Errorf("queue entry %d has a %d-byte value, want %d", e.ID, len(v), queueValueLen)
+	}
+	return e, nil
+}
+
+// Enqueue queues bookings the engine owes a retry (or marks again ids already queued); each id
+// is counted once however often it is queued. It is not bounded: the engine queues only
+// bookings it has read.
 func (tx *Tx) Enqueue(ids ...int64) error {
+	return tx.enqueue(ids, false, 0)
+}
+
+// Announce queues the ids of a webhook delivery, all of them or (ErrQueueFull, when the ids not
+// queued yet would take the queue past limit entries) none. An id already queued is marked again
+// and keeps its place in the order.
+func (tx *Tx) Announce(limit int, ids ...int64) error {
+	return tx.enqueue(ids, true, limit)
+}
+
+func (tx *Tx) enqueue(ids []int64, announced bool, limit int) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
@@ -33,18 +96,40 @@ func (tx *Tx) Enqueue(ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	existing := make(map[int64]QueueEntry, len(ids))
+	var added int64
+	for _, id := range ids {
+		key := int64Key(id)
+		v, found := lookup(b, key)
+		if !found {
+			if _, dup := existing[id]; !dup {
+				added++
+			}
+			existing[id] = QueueEntry{ID: id, Announced: announced}
+			continue
+		}
+		e, err := decodeQueueEntry(key, v)
+		if err != nil {
+			return fmt.Errorf("enqueue: %w", err)
+		}
+		existing[id] = e
+	}
+	if announced && tx.QueueLen()+int(added) > limit {
+		return fmt.Errorf("%w: %d ids queued, %d more would pass the bound of %d", ErrQueueFull, tx.QueueLen(), added, limit)
+	}
 	mark, err := b.NextSequence()
 	if err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
-	value := binary.BigEndian.AppendUint64(nil, mark)
-	var added int64
-	for _, id := range ids {
-		key := int64Key(id)
-		if !has(b, key) {
-			added++
+	for id, e := range existing {
+		e.Mark = mark
+		if e.First == 0 {
+			e.First = mark
 		}
-		if err := b.Put(key, value); err != nil {
+		if !announced {
+			e.Announced = false // the engine owes it now, whoever queued it first
+		}
+		if err := b.Put(int64Key(id), encodeQueueEntry(e)); err != nil {
 			return fmt.Errorf("enqueue %d: %w", id, err)
 		}
 	}
@@ -54,27 +139,30 @@ func (tx *Tx) Enqueue(ids ...int64) error {
 	return tx.addCounter(counterQueue, added)
 }
 
-// Queued returns up to limit queued entries, by ascending id; limit <= 0 means all.
+// Queued returns up to limit queued entries, oldest first (by First, then id); limit <= 0 means
+// all. Every entry is read to order them: the queue is bounded (see Announce), so that is a
+// few hundred kilobytes at most.
 func (tx *Tx) Queued(limit int) ([]QueueEntry, error) {
 	b, err := tx.bucket(bucketQueue)
 	if err != nil {
 		return nil, err
 	}
-	var entries []QueueEntry
-	c := b.Cursor()
-	for k, v := c.First(); k != nil && (limit <= 0 || len(entries) < limit); k, v = c.Next() {
-		if len(k) != 8 {
-			return nil, fmt.Errorf("queue key has %d bytes, want 8", len(k))
-		}
-		e := QueueEntry{ID: int64(bigEndianUint64(k))}
-		switch len(v) {
-		case 0: // queued by a syncd before marks existed
-		case 8:
-			e.Mark = bigEndianUint64(v)
-		default:
-			return nil, fmt.Errorf("queue entry %d has a %d-byte mark, want 8", e.ID, len(v))
+	entries := make([]QueueEntry, 0, tx.QueueLen())
+	if err := b.ForEach(func(k, v []byte) error {
+		e, err := decodeQueueEntry(k, v)
+		if err != nil {
+			return err
 		}
 		entries = append(entries, e)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(entries, func(a, b QueueEntry) int {
+		return cmp.Or(cmp.Compare(a.First, b.First), cmp.Compare(a.ID, b.ID))
+	})
+	if limit > 0 && len(entries) > limit {
+		entries = entries[:limit]
 	}
 	return entries, nil
 }
@@ -96,11 +184,11 @@ func (tx *Tx) Dequeue(entries ...QueueEntry) error {
 		if !found {
 			continue
 		}
-		var mark uint64
-		if len(v) == 8 {
-			mark = bigEndianUint64(v)
+		queued, err := decodeQueueEntry(key, v)
+		if err != nil {
+			return fmt.Errorf("dequeue: %w", err)
 		}
-		if mark != e.Mark {
+		if queued.Mark != e.Mark {
 			continue
 		}
 		if err := b.Delete(key); err != nil {

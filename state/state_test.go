@@ -915,3 +915,65 @@ func TestRedemptionOpsAndShortfallsApart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQueueServesOldestDeliveryFirst: the queue hands out ids in the order they were first
+// queued, not by id, and a repeated delivery keeps its place (issue 11 item 10: lowest id first
+// left a real checkout behind a flood of lower ids).
+func TestQueueServesOldestDeliveryFirst(t *testing.T) {
+	db := openTemp(t)
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(900) })
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(5, 70) })
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(900) }) // delivered again
+	mustView(t, db, func(tx *Tx) error {
+		all, err := tx.Queued(0)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(queueIDs(all), []int64{900, 5, 70}) {
+			t.Errorf("queued in order %v, want [900 5 70] (oldest delivery first)", queueIDs(all))
+		}
+		if two, _ := tx.Queued(2); !slices.Equal(queueIDs(two), []int64{900, 5}) {
+			t.Errorf("first two %v, want [900 5]", queueIDs(two))
+		}
+		return tx.CheckIntegrity()
+	})
+}
+
+// TestAnnounceIsBoundedAndAllOrNothing: a delivery whose new ids would pass the bound queues
+// none of them; ids already queued cost no room; the engine's own retries are not refused.
+func TestAnnounceIsBoundedAndAllOrNothing(t *testing.T) {
+	db := openTemp(t)
+	const bound = 3
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Announce(bound, 1, 2) })
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Announce(bound, 2, 3) })
+	err := db.Update(func(tx *Tx) error { return tx.Announce(bound, 3, 4) })
+	if !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("announcing a 4th id into a queue bounded at 3: %v, want ErrQueueFull", err)
+	}
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Announce(bound, 1, 3) }) // all queued already
+	mustView(t, db, func(tx *Tx) error {
+		all, _ := tx.Queued(0)
+		if !slices.Equal(queueIDs(all), []int64{1, 2, 3}) || tx.QueueLen() != 3 {
+			t.Errorf("queued %v (len %d), want [1 2 3]", queueIDs(all), tx.QueueLen())
+		}
+		for _, e := range all {
+			if !e.Announced {
+				t.Errorf("id %d announced by a webhook is not flagged so", e.ID)
+			}
+		}
+		return tx.CheckIntegrity()
+	})
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(2, 9) }) // the engine's retries
+	mustView(t, db, func(tx *Tx) error {
+		all, _ := tx.Queued(0)
+		if !slices.Equal(queueIDs(all), []int64{1, 2, 3, 9}) {
+			t.Errorf("queued %v, want [1 2 3 9]: a retry keeps its first place", queueIDs(all))
+		}
+		for _, e := range all {
+			if want := e.ID == 1 || e.ID == 3; e.Announced != want {
+				t.Errorf("id %d: announced %t, want %t (a retry the engine owes is not the webhooks')", e.ID, e.Announced, want)
+			}
+		}
+		return tx.CheckIntegrity()
+	})
+}

@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzHandler feeds arbitrary paths and bodies to the handler: it must never panic, answer only
-// 200, 400, 404 or 413, and answer 200 only when every id the body names is then queued.
+// 200, 400, 404, 413 or 503 (queue full), and answer 200 only when every id the body names is then queued.
 func FuzzHandler(f *testing.F) {
 	seeds := []struct{ path, body string }{
 		{route, `{"data":{"booking_ids":[48211734]}}`},
@@ -53,7 +53,7 @@ func FuzzHandler(f *testing.F) {
 				t.Fatalf("the route answered 404")
 			}
 			return
-		case 400, 413:
+		case 400, 413, 503:
 			if path != route {
 				t.Fatalf("wrong path %q answered %d", path, rec.Code)
 			}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/hotelsync/syncd/state"
 )
@@ -60,7 +61,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if len(ids) > 0 {
 		// One transaction per delivery, whatever its size: the only cost a flood can impose.
-		if err := s.opt.DB.Update(func(tx *state.Tx) error { return tx.Enqueue(ids...) }); err != nil {
+		err := s.opt.DB.Update(func(tx *state.Tx) error { return tx.Announce(s.opt.MaxQueued, ids...) })
+		if errors.Is(err, state.ErrQueueFull) {
+			// Nothing of this delivery was queued: Bnovo retries it later, and the scheduled
+			// cycle finds the change by its window anyway.
+			s.full.Add(1)
+			s.log.Warn().Str("path", redactedPath).Int("ids", len(ids)).Int("max_queued", s.opt.MaxQueued).
+				Msg("webhook queue full: delivery refused with 503; the scheduled cycle still finds every change")
+			w.Header().Set("Retry-After", strconv.Itoa(int(queueFullRetryAfter/time.Second)))
+			writeJSON(w, http.StatusServiceUnavailable, `{"ok":false,"error":"queue full, retry later"}`)
+			return
+		}
+		if err != nil {
 			s.failed.Add(1)
 			s.log.Error().Err(err).Str("path", redactedPath).Int("ids", len(ids)).
 				Msg("webhook delivery could not be queued; Bnovo may retry, and the scheduled cycle catches the change anyway")

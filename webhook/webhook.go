@@ -30,7 +30,15 @@ const (
 	DefaultMaxBody  int64 = 64 << 10
 	DefaultMaxIDs         = 500
 	DefaultMaxConns       = 64
+	// DefaultMaxQueued bounds the ids waiting in the state file. Bnovo announces a few changes
+	// a minute, so 10 000 is hours of a busy hotel's changes; a flood beyond it is refused with
+	// 503 instead of growing the file (and a drain's memory) without limit.
+	DefaultMaxQueued = 10_000
 )
+
+// queueFullRetryAfter is the Retry-After of a 503 for a full queue: the drain frees room at the
+// webhooks' share of the Bnovo budget, which is minutes' work for a full queue.
+const queueFullRetryAfter = time.Minute
 
 // MinSecretLen matches config's rule: the path segment is the only thing keeping strangers from
 // filling the queue.
@@ -73,6 +81,9 @@ type Options struct {
 	// request's goroutine and must not block (e.g. a non-blocking send on a 1-buffered channel).
 	Notify func()
 	Logger zerolog.Logger
+	// MaxQueued bounds the queue (ids waiting in the state file); a delivery whose new ids
+	// would pass it is refused with 503 and Retry-After, and queues nothing. Default 10 000.
+	MaxQueued int
 	// MaxConns caps concurrent connections (and so goroutines serving them) in Serve; further
 	// clients wait in the kernel's accept queue. Default 64.
 	MaxConns int
@@ -84,6 +95,7 @@ type Stats struct {
 	Rejected int64 // requests answered 4xx (wrong path or method, oversized, malformed)
 	IDs      int64 // ids accepted, de-duplicated within each delivery
 	Failed   int64 // deliveries answered 500 because the state file could not be written
+	Full     int64 // deliveries answered 503 because the queue was full
 }
 
 // Server is a webhook receiver. It is safe for concurrent use.
@@ -95,6 +107,7 @@ type Server struct {
 	rejected   atomic.Int64
 	ids        atomic.Int64
 	failed     atomic.Int64
+	full       atomic.Int64
 	inFlight   atomic.Int64
 	peakFlight atomic.Int64 // most handlers running at once: lets tests check the connection cap
 	// shutdownTimeout is a field so tests need not wait out the real one.
@@ -112,8 +125,11 @@ func New(opt Options) (*Server, error) {
 	if strings.Trim(opt.Secret, secretAllowed) != "" {
 		return nil, errors.New("webhook: secret may use only letters, digits and - . _ ~")
 	}
-	if opt.MaxBody < 0 || opt.MaxIDs < 0 || opt.MaxConns < 0 {
-		return nil, fmt.Errorf("webhook: negative limit (max body %d, max ids %d, max conns %d)", opt.MaxBody, opt.MaxIDs, opt.MaxConns)
+	if opt.MaxBody < 0 || opt.MaxIDs < 0 || opt.MaxConns < 0 || opt.MaxQueued < 0 {
+		return nil, fmt.Errorf("webhook: negative limit (max body %d, max ids %d, max conns %d, max queued %d)", opt.MaxBody, opt.MaxIDs, opt.MaxConns, opt.MaxQueued)
+	}
+	if opt.MaxQueued == 0 {
+		opt.MaxQueued = DefaultMaxQueued
 	}
 	if opt.MaxBody == 0 {
 		opt.MaxBody = DefaultMaxBody
@@ -143,6 +159,7 @@ func (s *Server) Stats() Stats {
 		Rejected: s.rejected.Load(),
 		IDs:      s.ids.Load(),
 		Failed:   s.failed.Load(),
+		Full:     s.full.Load(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -289,8 +290,9 @@ func TestQueuedOnceAcrossDeliveries(t *testing.T) {
 			t.Fatalf("%s: %d %s", body, rec.Code, rec.Body)
 		}
 	}
-	if got := queued(t, db); !slices.Equal(got, []int64{1, 2, 3}) {
-		t.Errorf("queue %v, want [1 2 3]", got)
+	// Served in the order first delivered: 1 and 3 came together, 2 later.
+	if got := queued(t, db); !slices.Equal(got, []int64{1, 3, 2}) {
+		t.Errorf("queue %v, want [1 3 2]", got)
 	}
 	if st := s.Stats(); st.Accepted != 3 || st.IDs != 6 || notified.Load() != 3 {
 		t.Errorf("stats %+v, notified %d", st, notified.Load())
@@ -391,7 +393,7 @@ func TestFloodFromConcurrentClients(t *testing.T) {
 	for i := range want {
 		want[i] = int64(i + 1)
 	}
-	if got := queued(t, db); !slices.Equal(got, want) {
+	if got := queued(t, db); !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 		t.Errorf("queue holds %d ids, want the %d distinct ones", len(got), distinct)
 	}
 	st := s.Stats()
@@ -567,5 +569,35 @@ func TestBodyShorterThanDeclaredIsRefused(t *testing.T) {
 	}
 	if ids := queued(t, db); len(ids) != 0 {
 		t.Errorf("queued %v", ids)
+	}
+}
+
+// TestFullQueueAnswers503AndQueuesNothing: the queue is bounded; a delivery whose new ids
+// would pass the bound is refused with 503 and Retry-After, queues none of its ids and wakes
+// nobody, while ids already queued are still accepted (issue 11 item 10: a flood held 96k ids).
+func TestFullQueueAnswers503AndQueuesNothing(t *testing.T) {
+	s, db, notified := newTestServer(t, Options{MaxQueued: 3})
+	h := s.Handler()
+	if rec := do(h, "POST", route, `{"data":{"booking_ids":[1,2]}}`); rec.Code != 200 {
+		t.Fatalf("first delivery: %d %s", rec.Code, rec.Body)
+	}
+	rec := do(h, "POST", route, `{"data":{"booking_ids":[3,4]}}`)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("delivery past the bound: %d %s, want 503", rec.Code, rec.Body)
+	}
+	if ra, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || ra <= 0 {
+		t.Errorf("503 without a usable Retry-After: %q", rec.Header().Get("Retry-After"))
+	}
+	if ids := queued(t, db); !slices.Equal(ids, []int64{1, 2}) {
+		t.Errorf("queued %v after the refused delivery, want [1 2] (nothing of it)", ids)
+	}
+	if notified.Load() != 1 {
+		t.Errorf("notified %d times, want 1 (a refused delivery wakes nobody)", notified.Load())
+	}
+	if rec := do(h, "POST", route, `{"data":{"booking_ids":[2,1,3]}}`); rec.Code != 200 {
+		t.Errorf("a delivery that fits (one new id): %d %s", rec.Code, rec.Body)
+	}
+	if st := s.Stats(); st.Full != 1 || st.Accepted != 2 {
+		t.Errorf("stats %+v, want 1 full and 2 accepted", st)
 	}
 }
