@@ -10,18 +10,19 @@ import (
 
 // runBackfill processes the bookings that checked out in the -backfill range, then exits.
 func runBackfill(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
+	// A range that cannot be right is refused before anything is opened or spent.
+	cfg, _, err := loadConfig(f.configPath, getenv)
+	if err != nil {
+		return err
+	}
+	if _, _, err := parseRange(f.backfill, cfg.Location); err != nil {
+		return err
+	}
 	a, err := setup(f, stdout, getenv, false)
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) && ee.code == exitLocked && !f.dryRun {
 			// The daemon runs: hand it the backfill, to run between its cycles.
-			cfg, _, cfgErr := loadConfig(f.configPath, getenv)
-			if cfgErr != nil {
-				return cfgErr
-			}
-			if _, _, err := parseRange(f.backfill, cfg.Location); err != nil {
-				return err
-			}
 			return askDaemon(ctx, cfg.Status.Socket, "backfill "+f.backfill, stdout)
 		}
 		return err
