@@ -59,7 +59,7 @@ func (e *Engine) match(ctx context.Context, c *bnovo.Customer, g guest, p *plan,
 		identifiers = append(identifiers, email)
 	}
 	if len(keys) == 0 {
-		return 0, noAccount{"the customer has neither a valid phone nor an e-mail"}
+		return 0, noAccount{"the guest has no usable phone or e-mail"}
 	}
 
 	if id, ok := e.knownAccount(keys); ok {

@@ -138,6 +138,12 @@ func (e *Engine) trouble(p *plan, doing string, err error, permanent bool) {
 	}
 	if permanent {
 		p.park = doing + ": " + err.Error()
+		if np, ok := errors.AsType[noAccount](err); ok {
+			// Not a failure of anything: the booking itself lacks what crediting needs.
+			e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).
+				Msgf("%s: parked; fix the guest in Bnovo, the booking is retried when it changes", np.why)
+			return
+		}
 		e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Err(err).Msgf("booking parked: %s failed; fix the booking or the account, it is retried when the booking changes", doing)
 		return
 	}
