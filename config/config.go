@@ -254,6 +254,16 @@ func Load(path string, env func(string) string) (Config, []string, error) {
 			problems = append(problems, p)
 		}
 	}
+	for _, key := range []string{"state.path", "status.socket"} {
+		value := cfg.State.Path
+		if key == "status.socket" {
+			value = cfg.Status.Socket
+		}
+		if path != "" && samePath(value, path) && !reported(problems, key) {
+			problems = append(problems, Problem{Key: key, Line: keyLines[key],
+				Message: fmt.Sprintf("%q is the config file itself: give it a path of its own", value)})
+		}
+	}
 	if len(problems) > 0 {
 		// Top to bottom through the file, then what no line of it holds.
 		slices.SortStableFunc(problems, func(a, b Problem) int {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -133,6 +134,10 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Status.Socket) > maxUnixSocketPath {
 		p.add("status.socket", "%q is longer than the %d bytes a unix socket path may have", c.Status.Socket, maxUnixSocketPath)
+	}
+	if samePath(c.Status.Socket, c.State.Path) {
+		// The daemon replaces a stale socket at status.socket: it would delete the state file.
+		p.add("status.socket", "%q is state.path: the socket and the state file need two different paths", c.Status.Socket)
 	}
 
 	if c.Metrics.Listen != "" {
@@ -391,4 +396,20 @@ func isHTTPToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// samePath tells whether two configured paths name one file: the same text once cleaned and
+// made absolute, or, when both exist, the same file reached through a link.
+func samePath(a, b string) bool {
+	if strings.TrimSpace(a) == "" || strings.TrimSpace(b) == "" {
+		return false
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	infoA, errA := os.Stat(a)
+	infoB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
 }

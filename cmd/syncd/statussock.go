@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strings"
@@ -27,8 +28,17 @@ func serveControl(ctx context.Context, path string, handle func(cmd string) []st
 		close(done)
 		return done, nil
 	}
-	// A socket left by a killed daemon is stale: we hold the state lock, so no other syncd uses it.
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// A socket left by a killed daemon is stale: we hold the state lock, so no other syncd uses
+	// it. Anything else at that path (the state file, a config file, a directory) is the
+	// operator's and is never removed.
+	if info, err := os.Lstat(path); err == nil {
+		if info.Mode().Type() != fs.ModeSocket {
+			return nil, usageError("status.socket: %s exists and is not a socket (%s); syncd removes only a stale socket there: choose another path", path, describeMode(info.Mode()))
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("status socket %s: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("status socket %s: %w", path, err)
 	}
 	ln, err := net.Listen("unix", path)
@@ -92,4 +102,17 @@ func askDaemon(ctx context.Context, path, cmd string, stdout io.Writer) error {
 // statusFromDaemon reads the running daemon's status lines.
 func statusFromDaemon(ctx context.Context, path string, stdout io.Writer) error {
 	return askDaemon(ctx, path, "status", stdout)
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a regular file"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	default:
+		return m.Type().String()
+	}
 }
