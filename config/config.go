@@ -62,6 +62,10 @@ type ProBonus struct {
 	AccountGroupID int64    `yaml:"account_group_id"` // required > 0 when create_accounts
 	CreateAccounts *bool    `yaml:"create_accounts"`  // default true (pointer so an explicit false is kept)
 	RequestTimeout Duration `yaml:"request_timeout"`  // default 15s
+	// IgnorePhones are numbers that never identify a guest (the hotel's own, the OTAs' relay
+	// numbers), in any format a guest would type; validated and normalised into IgnoredPhones.
+	IgnorePhones  []string `yaml:"ignore_phones,omitempty"`
+	IgnoredPhones []string `yaml:"-"` // IgnorePhones as ProBonus digits, set by Validate
 }
 
 // CreatesAccounts resolves the CreateAccounts pointer: unset means the default, true.

@@ -234,6 +234,23 @@ func TestLoadValidFull(t *testing.T) {
 
 // A loaded config written back out as YAML loads to the same config (secrets, which never
 // print, come back through the environment).
+// probonus.ignore_phones is normalised to ProBonus's digits; a number that is not one is an
+// error naming its index.
+func TestIgnorePhones(t *testing.T) {
+	secretsEnv := envOf(map[string]string{EnvBnovoAPIKey: "env-key", EnvProBonusToken: "env-token"})
+	cfg, _, err := Load(writeConfig(t, minimalConfig+"  ignore_phones: [\"8 (495) 123-45-67\", \"+7 916 000 00 01\"]\n", 0o600), secretsEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ProBonus.IgnoredPhones; len(got) != 2 || got[0] != "74951234567" || got[1] != "79160000001" {
+		t.Fatalf("IgnoredPhones = %v", got)
+	}
+	_, _, err = Load(writeConfig(t, minimalConfig+"  ignore_phones: [\"+7 916 000 00 01\", \"reception\"]\n", 0o600), secretsEnv)
+	if err == nil || !strings.Contains(err.Error(), "probonus.ignore_phones[1]") {
+		t.Fatalf("err = %v, want one naming probonus.ignore_phones[1]", err)
+	}
+}
+
 func TestLoadRoundTrip(t *testing.T) {
 	cfg, _, err := Load(privateCopy(t, "testdata/valid-full.yml"), envOf(nil))
 	if err != nil {

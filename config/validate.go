@@ -15,6 +15,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/hotelsync/syncd/contact"
 	"github.com/hotelsync/syncd/ratelimit"
 )
 
@@ -114,6 +115,15 @@ func (c *Config) Validate() error {
 		p.add("probonus.account_group_id", "required when probonus.create_accounts is true: the group new accounts are created in")
 	}
 	checkPositive(&p, "probonus.request_timeout", c.ProBonus.RequestTimeout)
+	c.ProBonus.IgnoredPhones = nil
+	for i, raw := range c.ProBonus.IgnorePhones {
+		digits, ok := contact.Phone(raw)
+		if !ok {
+			p.add(fmt.Sprintf("probonus.ignore_phones[%d]", i), "%q is not a valid phone number", raw)
+			continue
+		}
+		c.ProBonus.IgnoredPhones = append(c.ProBonus.IgnoredPhones, digits)
+	}
 
 	c.validateAccrual(&p)
 

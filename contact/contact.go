@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/unicode/norm"
 )
 
 // defaultRegion is where numbers written without a country code are assumed to be: the hotels
@@ -39,10 +40,36 @@ func Phone(raw string) (digits string, ok bool) {
 	return digits, true
 }
 
-// Email trims and lower-cases; ok=false when it is not a plausible address (use net/mail.ParseAddress
-// on the trimmed text, reject display-name forms, require one '@' and a dot in the domain).
+// NonPersonal names the kind of a normalised number that the library classifies as one that
+// does not belong to one person (toll-free, shared-cost, premium-rate, UAN, voicemail), or ""
+// for mobile and fixed lines (and any number the library cannot place). Such numbers are the
+// OTAs' relay lines and companies' hotlines: many guests type the same one.
+func NonPersonal(digits string) string {
+	number, err := phonenumbers.Parse("+"+digits, defaultRegion)
+	if err != nil {
+		return ""
+	}
+	switch phonenumbers.GetNumberType(number) {
+	case phonenumbers.TOLL_FREE:
+		return "toll-free"
+	case phonenumbers.SHARED_COST:
+		return "shared-cost"
+	case phonenumbers.PREMIUM_RATE:
+		return "premium-rate"
+	case phonenumbers.UAN:
+		return "UAN"
+	case phonenumbers.VOICEMAIL:
+		return "voicemail"
+	}
+	return ""
+}
+
+// Email normalises an address to the one form ProBonus compares: Unicode NFKC (a full-width
+// "＠" is "@"), invisible and zero-width characters removed (they survive copy and paste from
+// messengers and would make a second identity of one guest), trimmed, lower-cased. ok=false when
+// what is left is not one plain address (net/mail, no display name, one '@', a dot in the domain).
 func Email(raw string) (normalized string, ok bool) {
-	trimmed := strings.TrimSpace(raw)
+	trimmed := strings.TrimSpace(strings.Map(dropInvisible, norm.NFKC.String(raw)))
 	if trimmed == "" || strings.ContainsAny(trimmed, "<>\"()[] \t\r\n,;") {
 		// Display names, angle brackets, comments, quoted local parts, domain literals and lists
 		// are all legal RFC 5322 but never a single identifier ProBonus could hold.
@@ -61,6 +88,17 @@ func Email(raw string) (normalized string, ok bool) {
 		return "", false
 	}
 	return strings.ToLower(trimmed), true
+}
+
+// dropInvisible removes characters that render as nothing: format characters (zero-width
+// space and joiners, BOM, soft hyphen, bidi marks), the other default-ignorable code points
+// and variation selectors. Control characters are kept so that an address broken by one is
+// refused rather than silently glued together.
+func dropInvisible(r rune) rune {
+	if unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) {
+		return -1
+	}
+	return r
 }
 
 // Masking keeps enough of a contact for staff to recognise it in logs without the logs becoming

@@ -63,11 +63,44 @@ func TestEmail(t *testing.T) {
 		{"anna@example.ru, boris@example.ru", "", false},
 		{"anna@[127.0.0.1]", "", false},
 		{"anna petrova@example.ru", "", false},
+		// Invisible characters pasted from messengers, and full-width forms (NFKC).
+		{"an\u200bna@example.ru", "anna@example.ru", true},
+		{"\ufeffanna@example.ru\u200d", "anna@example.ru", true},
+		{"anna@exam\u00adple.ru", "anna@example.ru", true},
+		{"\u00a0anna@example.ru\u00a0", "anna@example.ru", true},
+		{"ＡＮＮＡ＠ＥＸＡＭＰＬＥ．ＲＵ", "anna@example.ru", true},
+		{"an\u2060na@exam\u200cple.ru\u200e", "anna@example.ru", true},
+		{"\u200b", "", false},
+		{"anna\u200b@\u200b", "", false},
+		{"anna@example\n.ru", "", false},
 	}
 	for _, tt := range tests {
 		got, ok := Email(tt.raw)
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("Email(%q) = %q, %v; want %q, %v", tt.raw, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestNonPersonal(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"8 800 555-35-35", "toll-free"},
+		{"+1 800 555 1234", "toll-free"},
+		{"+44 800 123 4567", "toll-free"},
+		{"+44 870 123 4567", "premium-rate"},
+		{"8 809 505 00 00", "premium-rate"},
+		{"+44 55 1234 5678", "UAN"},
+		{"+7 916 123 45 67", ""},
+		{"+7 495 123 45 67", ""},
+		{"+49 30 12345", ""},
+	}
+	for _, tt := range tests {
+		digits, ok := Phone(tt.raw)
+		if !ok {
+			t.Fatalf("Phone(%q) not valid", tt.raw)
+		}
+		if got := NonPersonal(digits); got != tt.want {
+			t.Errorf("NonPersonal(%s) = %q, want %q", MaskPhone(digits), got, tt.want)
 		}
 	}
 }

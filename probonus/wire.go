@@ -39,6 +39,21 @@ func queryOperations(offset, limit int) url.Values {
 	return url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(limit)}}
 }
 
+// Phone identifiers ProBonus accepts are 10–15 digits, nothing else; any other answers 422.
+const (
+	minPhoneDigits = 10
+	maxPhoneDigits = 15
+)
+
+// AcceptsPhone reports whether ProBonus takes digits as a phone identifier: a valid foreign
+// number may be shorter ("493012345"), and ProBonus would refuse the account that carries it.
+func AcceptsPhone(digits string) bool {
+	if len(digits) < minPhoneDigits || len(digits) > maxPhoneDigits {
+		return false
+	}
+	return strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) < 0
+}
+
 // DefaultTokenHeader is the modeled header that carries the API user's token. Swagger names the
 // scheme APIKeyHeader without saying which header, so the name is configurable.
 const DefaultTokenHeader = "Authorization"

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 )
 
@@ -43,4 +44,38 @@ func (tx *Tx) SetAccount(key string, accountID int64) error {
 		return tx.addCounter(counterAccounts, 1)
 	}
 	return nil
+}
+
+// ForgetAccount removes every guest key remembered for accountID (ProBonus no longer has the
+// account: deleted, or merged into another) and reports how many there were. It scans the map:
+// it runs once per vanished account.
+func (tx *Tx) ForgetAccount(accountID int64) (int, error) {
+	if err := tx.writable(); err != nil {
+		return 0, err
+	}
+	b, err := tx.bucket(bucketAccounts)
+	if err != nil {
+		return 0, err
+	}
+	want := int64Key(accountID)
+	var keys [][]byte
+	if err := b.ForEach(func(k, v []byte) error {
+		if bytes.Equal(v, want) {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("forget account %d: %w", accountID, err)
+		}
+	}
+	if len(keys) > 0 {
+		if err := tx.addCounter(counterAccounts, -int64(len(keys))); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
 }

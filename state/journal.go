@@ -31,6 +31,10 @@ type Booking struct {
 	Redeemed        int64 // net kopecks confirmed withdrawn (withdrawals − deposits back)
 	RedeemSeq       int   // highest redemption operation number issued
 	RedeemShortfall int64 // kopecks that could not be withdrawn (short balance, no account); 0 when none stands
+	// Stranded is what stays posted on accounts the booking's bonuses moved away from (its guest
+	// changed) because the withdrawal there fell short; it is part of Shortfall, and Posted
+	// counts only the current account (AccountID).
+	Stranded int64
 }
 
 // OpState is where a journaled operation stands.
@@ -119,6 +123,7 @@ func encodeBooking(b Booking) ([]byte, error) {
 	e.varint(b.Redeemed)
 	e.uvarint(uint64(b.RedeemSeq))
 	e.varint(b.RedeemShortfall)
+	e.varint(b.Stranded) // records written before it end here and read as 0
 	return e.buf, nil
 }
 
@@ -148,6 +153,7 @@ func decodeBooking(id int64, raw []byte) (Booking, error) {
 	b.Redeemed = d.varint()
 	b.RedeemSeq = d.int()
 	b.RedeemShortfall = d.varint()
+	b.Stranded = d.varint()
 	if err := d.finish(); err != nil {
 		return Booking{}, fmt.Errorf("decode booking %d: %w", id, err)
 	}

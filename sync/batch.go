@@ -43,7 +43,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			sum.Unchanged++
 			continue
 		}
-		p := newPlan(b, rec, seen)
+		p := e.newPlan(b, rec, seen)
 		plans = append(plans, p)
 		toPlan = append(toPlan, p)
 	}
@@ -119,10 +119,8 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		}
 		now := e.now()
 		for _, p := range plans {
-			for _, key := range p.matched {
-				if err := tx.SetAccount(key, p.rec.AccountID); err != nil {
-					return err
-				}
+			if err := e.persistMatches(tx, p); err != nil {
+				return err
 			}
 			if err := e.journalRedemption(tx, p, now); err != nil {
 				return err

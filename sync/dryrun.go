@@ -15,7 +15,7 @@ type dryLedger struct{ Ledger }
 const dryAccountID int64 = 1<<62 - 1
 
 func (d dryLedger) CreateAccount(_ context.Context, a probonus.NewAccount) (probonus.Account, error) {
-	return probonus.Account{ID: dryAccountID, FirstName: a.FirstName, LastName: a.LastName, Email: a.Email, Phones: a.Phones}, nil
+	return probonus.Account{ID: dryAccountID, FirstName: a.FirstName, LastName: a.LastName, Email: a.Email, Phones: a.Phones, AccountGroupID: a.AccountGroupID}, nil
 }
 
 func (d dryLedger) Deposit(_ context.Context, account, sum int64, reason string) (probonus.Operation, error) {

@@ -24,9 +24,12 @@ type Options struct {
 	LookbackDays   int
 	AccountGroupID int64
 	CreateAccounts bool
-	WriteBack      bool       // write the guest's loyalty line into Bnovo notes (spec §3)
-	Redemption     Redemption // paying with bonuses (spec §7); off unless Enabled
-	DryRun         bool       // compute and log; write nothing to either API nor to state
+	// IgnorePhones are numbers (ProBonus digits, as contact.Phone gives them) that never
+	// identify a guest: the hotel's own, the OTAs' relay numbers (probonus.ignore_phones).
+	IgnorePhones []string
+	WriteBack    bool       // write the guest's loyalty line into Bnovo notes (spec §3)
+	Redemption   Redemption // paying with bonuses (spec §7); off unless Enabled
+	DryRun       bool       // compute and log; write nothing to either API nor to state
 
 	// SettleAfter is how long after an operation could last have been sent its absence from the
 	// account's operations proves it was not posted: ProBonus's request timeout plus a margin.
@@ -92,6 +95,12 @@ type Engine struct {
 	// plan concurrently, hence the lock.
 	accountsMu sync.Mutex
 	accounts   map[string]int64
+	// current holds the accounts proven to have no operation of syncd's that the journal does
+	// not know (see checkNextMarker); it lives as long as the process, which alone posts with
+	// this state file. Guarded by accountsMu.
+	current map[int64]bool
+	// ignoredPhones is Options.IgnorePhones as a set.
+	ignoredPhones map[string]bool
 	// pmsCalls counts the Bnovo calls made through the engine (for progress estimates).
 	pmsCalls *int64
 	// handled holds bookings finished in the current run whose record does not keep the
@@ -161,13 +170,19 @@ func New(opt Options) (*Engine, error) {
 	}
 	counted := &countingPMS{PMS: opt.PMS}
 	opt.PMS = counted
+	ignored := make(map[string]bool, len(opt.IgnorePhones))
+	for _, digits := range opt.IgnorePhones {
+		ignored[digits] = true
+	}
 	return &Engine{
-		opt:      opt,
-		pmsCalls: &counted.calls,
-		log:      opt.Logger,
-		now:      opt.Now,
-		started:  opt.Now(),
-		accounts: make(map[string]int64),
+		opt:           opt,
+		pmsCalls:      &counted.calls,
+		log:           opt.Logger,
+		now:           opt.Now,
+		started:       opt.Now(),
+		accounts:      make(map[string]int64),
+		current:       make(map[int64]bool),
+		ignoredPhones: ignored,
 	}, nil
 }
 

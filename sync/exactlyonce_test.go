@@ -57,7 +57,9 @@ func TestIntendedOperationFromACrashIsFoundNotResent(t *testing.T) {
 	h := newHarness(t, nil)
 	id := h.checkedOut("+79161234567", "", "")
 	h.pay(id, bnovo.PaymentIn, 1000000, card)
-	acct := h.pb.AddAccount(probonusAccount("x@example.ru"))
+	guest := probonusAccount("x@example.ru")
+	guest.Phones = []string{"79161234567"}
+	acct := h.pb.AddAccount(guest)
 	// What a crashed process left: the deposit journaled, sent and committed, outcome unrecorded.
 	reason := reasonText("first", "N1", Marker(id, 1), Accrual{NetPaid: 1000000, Percent: 500})
 	if _, err := h.ledger.Deposit(context.Background(), acct, 50000, reason); err != nil {

@@ -32,7 +32,7 @@ func (e *Engine) guestGroups(plans []*plan) ([][]*plan, error) {
 				keys = append(keys[:len(keys):len(keys)], accountKey(p.rec.AccountID))
 			}
 			for _, k := range p.guest.keys {
-				id, ok := e.cachedAccount([]string{k})
+				id, ok := e.cachedAccount(k)
 				if !ok {
 					id, ok = tx.Account(k)
 				}

@@ -20,16 +20,16 @@ func TestGuestGroupsShareNoGuestOrAccount(t *testing.T) {
 		return &bnovo.Customer{ID: 1, Name: "Анна", Phone: phone, Email: email}
 	}
 	plans := []*plan{
-		newPlan(bnovo.Booking{ID: 1, Customer: customer("+7 916 111-11-11", "")}, state.Booking{}, false),
-		newPlan(bnovo.Booking{ID: 2, Customer: customer("", "b@example.ru")}, state.Booking{}, false),
+		h.eng.newPlan(bnovo.Booking{ID: 1, Customer: customer("+7 916 111-11-11", "")}, state.Booking{}, false),
+		h.eng.newPlan(bnovo.Booking{ID: 2, Customer: customer("", "b@example.ru")}, state.Booking{}, false),
 		// Same phone as 1 in another format, and the e-mail of 2: joins both.
-		newPlan(bnovo.Booking{ID: 3, Customer: customer("89161111111", "B@Example.ru")}, state.Booking{}, false),
-		newPlan(bnovo.Booking{ID: 4, Customer: customer("+79162222222", "")}, state.Booking{}, false),
+		h.eng.newPlan(bnovo.Booking{ID: 3, Customer: customer("89161111111", "B@Example.ru")}, state.Booking{}, false),
+		h.eng.newPlan(bnovo.Booking{ID: 4, Customer: customer("+79162222222", "")}, state.Booking{}, false),
 		// Account 77 is known from the state under this e-mail ...
-		newPlan(bnovo.Booking{ID: 5, Customer: customer("", "known@example.ru")}, state.Booking{}, false),
+		h.eng.newPlan(bnovo.Booking{ID: 5, Customer: customer("", "known@example.ru")}, state.Booking{}, false),
 		// ... and is this booking's account by its record, whatever its contacts say.
-		newPlan(bnovo.Booking{ID: 6, Customer: customer("+79163333333", "")}, state.Booking{ID: 6, AccountID: 77}, true),
-		newPlan(bnovo.Booking{ID: 7}, state.Booking{}, false), // no customer: alone
+		h.eng.newPlan(bnovo.Booking{ID: 6, Customer: customer("+79163333333", "")}, state.Booking{ID: 6, AccountID: 77}, true),
+		h.eng.newPlan(bnovo.Booking{ID: 7}, state.Booking{}, false), // no customer: alone
 	}
 	groups, err := h.eng.guestGroups(plans)
 	if err != nil {

@@ -18,144 +18,205 @@ type noAccount struct{ why string }
 
 func (n noAccount) Error() string { return n.why }
 
-// guest is a customer's contacts as matching uses them: normalised phone and e-mail, and the
-// account-map keys they make ("phone:…" first, then "email:…").
+// guest is a customer's contacts as matching uses them: the normalised phone and e-mail that
+// identify a person, and the account-map keys they make ("phone:…" first, then "email:…").
 type guest struct {
 	phone, email     string
 	phoneOK, emailOK bool
-	keys             []string
+	// phoneSkipped says why a valid phone does not identify the guest (a toll-free number, one
+	// listed in probonus.ignore_phones, one ProBonus would refuse); "" otherwise.
+	phoneSkipped string
+	keys         []string
 }
 
-func guestOf(c *bnovo.Customer) guest {
+// identifier is one contact to match on: its account-map key and the value ProBonus holds.
+type identifier struct{ key, value string }
+
+// identifiers lists the guest's contacts in the order they decide: phone, then e-mail.
+func (g guest) identifiers() []identifier {
+	var out []identifier
+	if g.phoneOK {
+		out = append(out, identifier{"phone:" + g.phone, g.phone})
+	}
+	if g.emailOK {
+		out = append(out, identifier{"email:" + g.email, g.email})
+	}
+	return out
+}
+
+// guestOf normalises a customer's contacts. ignored holds numbers (ProBonus digits) that never
+// identify a guest: the hotel's own, the OTAs' relay numbers (probonus.ignore_phones).
+func guestOf(c *bnovo.Customer, ignored map[string]bool) guest {
 	var g guest
 	if c == nil {
 		return g
 	}
-	g.phone, g.phoneOK = contact.Phone(c.Phone)
-	g.email, g.emailOK = contact.Email(c.Email)
-	if g.phoneOK {
-		g.keys = append(g.keys, "phone:"+g.phone)
+	if phone, ok := contact.Phone(c.Phone); ok {
+		switch kind := contact.NonPersonal(phone); {
+		case kind != "":
+			g.phoneSkipped = "a " + kind + " number, shared by many callers"
+		case ignored[phone]:
+			g.phoneSkipped = "listed in probonus.ignore_phones"
+		case !probonus.AcceptsPhone(phone):
+			g.phoneSkipped = "not a number ProBonus accepts (10 to 15 digits)"
+		default:
+			g.phone, g.phoneOK = phone, true
+		}
 	}
-	if g.emailOK {
-		g.keys = append(g.keys, "email:"+g.email)
+	g.email, g.emailOK = contact.Email(c.Email)
+	for _, id := range g.identifiers() {
+		g.keys = append(g.keys, id.key)
 	}
 	return g
 }
 
+// learned is an account-map entry to persist: ProBonus answered account for key's identifier.
+type learned struct {
+	key     string
+	account int64
+}
+
 // match finds (or creates) the ProBonus account of a booking's customer c, whose contacts are
-// g: by phone first, then by e-mail (spec §2). Keys learned are added to p.matched for the
-// caller to persist. A lookup that fails for any reason but a clean "not found" never leads to
-// a creation.
+// g (spec §2). The account map is a cache of ProBonus's answers and obeys the same order: the
+// phone decides before the e-mail, cached or not, so a cached e-mail (shared by a family) never
+// answers for a phone ProBonus has not been asked about. A key is learned only for the account
+// ProBonus returned for that very identifier. A lookup that fails for any reason but a clean
+// "not found" never leads to a creation.
 func (e *Engine) match(ctx context.Context, c *bnovo.Customer, g guest, p *plan, sum *Summary) (int64, error) {
 	if c == nil {
 		return 0, noAccount{"the booking has no customer"}
 	}
-	phone, phoneOK, email, emailOK, keys := g.phone, g.phoneOK, g.email, g.emailOK, g.keys
-	var identifiers []string
-	if phoneOK {
-		identifiers = append(identifiers, phone)
-	}
-	if emailOK {
-		identifiers = append(identifiers, email)
-	}
-	if len(keys) == 0 {
-		return 0, noAccount{"the guest has no usable phone or e-mail"}
+	ids := g.identifiers()
+	if len(ids) == 0 {
+		why := "the guest has no usable phone or e-mail"
+		if g.phoneSkipped != "" {
+			why = "the guest has no e-mail, and their phone is " + g.phoneSkipped
+		}
+		return 0, noAccount{why}
 	}
 
-	if id, ok := e.knownAccount(keys); ok {
-		p.matched = e.remember(keys, id)
-		sum.AccountsMatched++
-		return id, nil
-	}
-	account, err := e.lookup(ctx, identifiers)
-	if err == nil {
-		p.matched = e.remember(keys, account.ID)
-		sum.AccountsMatched++
-		return account.ID, nil
-	}
-	if !errors.Is(err, probonus.ErrNotFound) {
+	account, found, err := e.find(ctx, g, func(key string, a probonus.Account) { e.learn(p, key, a) })
+	if err != nil {
 		return 0, err
+	}
+	if found {
+		sum.AccountsMatched++
+		return account, nil
 	}
 	if !e.opt.CreateAccounts {
 		return 0, noAccount{"no ProBonus account holds the guest's phone or e-mail and probonus.create_accounts is false"}
 	}
 
-	created, err := e.opt.Ledger.CreateAccount(ctx, newAccount(c, phone, phoneOK, email, emailOK, e.opt.AccountGroupID))
+	created, err := e.opt.Ledger.CreateAccount(ctx, newAccount(c, g, e.opt.AccountGroupID))
 	if err != nil {
 		if probonus.KindOf(err) != probonus.Permanent {
 			// The account may or may not exist now; the next run's lookup will tell.
 			return 0, fmt.Errorf("creating an account: %w", err)
 		}
-		// Most often another account holds one of the identifiers: never make a second one.
-		again, lookupErr := e.lookup(ctx, identifiers)
-		if lookupErr != nil {
-			return 0, fmt.Errorf("creating an account: %w (looking up again: %v)", err, lookupErr)
+		// Most often another account took one of the identifiers meanwhile: never make a
+		// second one; ask again in the deciding order.
+		for _, id := range ids {
+			again, lookupErr := e.opt.Ledger.FindAccount(ctx, id.value)
+			if lookupErr == nil {
+				e.learn(p, id.key, again)
+				return again.ID, nil
+			}
+			if !errors.Is(lookupErr, probonus.ErrNotFound) {
+				return 0, fmt.Errorf("creating an account: %w (looking up again: %v)", err, lookupErr)
+			}
 		}
-		created = again
-	} else {
-		sum.AccountsCreated++
-		p.created = true
-		e.log.Info().Int64("account", created.ID).Str("phone", contact.MaskPhone(phone)).
-			Str("email", contact.MaskEmail(email)).Msg("ProBonus account created")
+		return 0, fmt.Errorf("creating an account: %w", err)
 	}
-	p.matched = e.remember(keys, created.ID)
+	sum.AccountsCreated++
+	p.created = true
+	e.log.Info().Int64("account", created.ID).Str("phone", contact.MaskPhone(g.phone)).
+		Str("email", contact.MaskEmail(g.email)).Msg("ProBonus account created")
+	// The new account holds every identifier it was created with, and nothing of syncd's yet.
+	for _, id := range ids {
+		e.learn(p, id.key, created)
+	}
+	e.markCurrent(created.ID)
 	return created.ID, nil
 }
 
-func (e *Engine) knownAccount(keys []string) (int64, bool) {
-	if id, ok := e.cachedAccount(keys); ok {
-		return id, true
+// find asks the account map, then ProBonus, for the guest's account, one identifier at a time
+// in the deciding order (see match); learn is told every answer ProBonus gives. found is false
+// when ProBonus cleanly has no account for any of them.
+func (e *Engine) find(ctx context.Context, g guest, learn func(key string, a probonus.Account)) (account int64, found bool, err error) {
+	for _, id := range g.identifiers() {
+		if account, ok := e.knownAccount(id.key); ok {
+			return account, true, nil
+		}
+		a, err := e.opt.Ledger.FindAccount(ctx, id.value)
+		if err == nil {
+			learn(id.key, a)
+			return a.ID, true, nil
+		}
+		if !errors.Is(err, probonus.ErrNotFound) {
+			return 0, false, fmt.Errorf("looking up the guest's account: %w", err)
+		}
+	}
+	return 0, false, nil
+}
+
+// cacheMatch keeps ProBonus's answer for one key in this run's cache.
+func (e *Engine) cacheMatch(key string, account int64) {
+	e.accountsMu.Lock()
+	defer e.accountsMu.Unlock()
+	e.accounts[key] = account
+}
+
+// learn notes ProBonus's answer for one identifier, in this run's cache and for the plan to
+// persist, with the account's details for the checks before crediting.
+func (e *Engine) learn(p *plan, key string, a probonus.Account) {
+	e.cacheMatch(key, a.ID)
+	p.matched = append(p.matched, learned{key, a.ID})
+	p.fetched = &a
+}
+
+// knownAccount is the account cached for one key: this page's matches (where a forgotten
+// account is known gone), then the state.
+func (e *Engine) knownAccount(key string) (int64, bool) {
+	e.accountsMu.Lock()
+	id, cached := e.accounts[key]
+	e.accountsMu.Unlock()
+	if cached {
+		return id, id != 0
 	}
 	var found int64
 	_ = e.opt.DB.View(func(tx *state.Tx) error {
-		for _, k := range keys {
-			if id, ok := tx.Account(k); ok {
-				found = id
-				return nil
-			}
-		}
+		found, _ = tx.Account(key)
 		return nil
 	})
 	return found, found != 0
 }
 
-// cachedAccount looks keys up in the matches made by this process.
-func (e *Engine) cachedAccount(keys []string) (int64, bool) {
+// cachedAccount looks a key up in the matches made by this process.
+func (e *Engine) cachedAccount(key string) (int64, bool) {
 	e.accountsMu.Lock()
 	defer e.accountsMu.Unlock()
-	for _, k := range keys {
-		if id, ok := e.accounts[k]; ok {
-			return id, true
-		}
-	}
-	return 0, false
+	id, ok := e.accounts[key]
+	return id, ok && id != 0
 }
 
-func (e *Engine) remember(keys []string, id int64) []string {
+// forget drops an account ProBonus answered 404 for (deleted, or merged into another) from
+// this run's cache; the plan's forgotten list removes it from the state's map too, so the
+// guest is looked up again instead of every later stay failing the same way.
+func (e *Engine) forget(p *plan, account int64) {
 	e.accountsMu.Lock()
-	defer e.accountsMu.Unlock()
-	for _, k := range keys {
-		e.accounts[k] = id
-	}
-	return keys
-}
-
-// lookup asks ProBonus for each identifier in turn; ErrNotFound only when every answer was a
-// clean "not found".
-func (e *Engine) lookup(ctx context.Context, identifiers []string) (probonus.Account, error) {
-	for _, id := range identifiers {
-		a, err := e.opt.Ledger.FindAccount(ctx, id)
-		if err == nil {
-			return a, nil
-		}
-		if !errors.Is(err, probonus.ErrNotFound) {
-			return probonus.Account{}, fmt.Errorf("looking up the guest's account: %w", err)
+	for k, id := range e.accounts {
+		if id == account {
+			e.accounts[k] = 0 // known gone: the state's entry must not answer either
 		}
 	}
-	return probonus.Account{}, probonus.ErrNotFound
+	delete(e.current, account)
+	e.accountsMu.Unlock()
+	p.forgotten = append(p.forgotten, account)
+	e.log.Warn().Int64("booking", p.b.ID).Int64("account", account).
+		Msg("ProBonus no longer has the account (deleted or merged): forgotten; the guest is looked up again")
 }
 
-func newAccount(c *bnovo.Customer, phone string, phoneOK bool, email string, emailOK bool, group int64) probonus.NewAccount {
+func newAccount(c *bnovo.Customer, g guest, group int64) probonus.NewAccount {
 	a := probonus.NewAccount{
 		FirstName:      strings.TrimSpace(c.Name),
 		LastName:       strings.TrimSpace(c.Surname),
@@ -165,13 +226,13 @@ func newAccount(c *bnovo.Customer, phone string, phoneOK bool, email string, ema
 		// ProBonus requires a first name; staff can correct it in the admin.
 		a.FirstName = "Гость"
 	}
-	if phoneOK {
-		a.Phones = []string{phone}
-		a.Identifiers = append(a.Identifiers, probonus.Identifier{TypeID: probonus.IdentifierPhone, Value: phone})
+	if g.phoneOK {
+		a.Phones = []string{g.phone}
+		a.Identifiers = append(a.Identifiers, probonus.Identifier{TypeID: probonus.IdentifierPhone, Value: g.phone})
 	}
-	if emailOK {
-		a.Email = email
-		a.Identifiers = append(a.Identifiers, probonus.Identifier{TypeID: probonus.IdentifierEmail, Value: email})
+	if g.emailOK {
+		a.Email = g.email
+		a.Identifiers = append(a.Identifiers, probonus.Identifier{TypeID: probonus.IdentifierEmail, Value: g.email})
 	}
 	return a
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hotelsync/syncd/probonus"
@@ -20,8 +21,16 @@ func (e *Engine) send(ctx context.Context, p *plan) {
 	marker := opMarker(*op)
 	var pe *probonus.Error
 	switch {
-	case op.Kind == probonus.OpWithdraw && errors.As(err, &pe) && pe.Status == 400:
-		e.shortfall(p, op.Sum, -1)
+	case probonus.IsNotFound(err):
+		// Deleted or merged since it was matched: nothing was posted; the guest is looked up
+		// again when the booking is planned anew.
+		e.forget(p, op.AccountID)
+		if p.rec.Posted == 0 {
+			p.rec.AccountID = 0
+		}
+		p.retry = true
+	case errors.As(err, &pe) && pe.Status == 400:
+		e.refusedOperation(ctx, p, err)
 	case probonus.KindOf(err) == probonus.Permanent:
 		e.trouble(p, "posting "+op.Kind+" "+marker, err, true)
 	default:
@@ -58,6 +67,35 @@ func (e *Engine) post(ctx context.Context, op *state.Op) error {
 	return err
 }
 
+// refusedOperation works out why ProBonus answered 400 to an operation, from the account
+// itself: a 400 says nothing certain. Only a balance seen short makes a withdrawal's shortfall;
+// a blocked account is parked to be retried (its bonuses are not spent); anything else is tried
+// again later.
+func (e *Engine) refusedOperation(ctx context.Context, p *plan, err error) {
+	op := p.op
+	doing := "posting " + op.Kind + " " + Marker(op.BookingID, op.Seq)
+	a, readErr := e.opt.Ledger.Account(ctx, op.AccountID)
+	switch {
+	case readErr != nil:
+		e.trouble(p, doing, fmt.Errorf("%w (reading the account to learn why: %v)", err, readErr), false)
+	case op.Kind == probonus.OpDeposit && refusesCredit(a, e.opt.AccountGroupID) != "":
+		e.parkRefused(p, refusesCredit(a, e.opt.AccountGroupID))
+	case a.Blocked:
+		e.parkRefused(p, blockedReason(a.ID))
+	case op.Kind == probonus.OpWithdraw && a.Balance < op.Sum:
+		e.shortfall(p, op.Sum, a.Balance)
+		if p.moving {
+			p.rec.Stranded += op.Sum
+			p.rec.Posted -= op.Sum
+			p.complete = false // the deposit to the new account follows
+		}
+	case op.Kind == probonus.OpDeposit:
+		e.trouble(p, doing, err, true)
+	default:
+		e.trouble(p, doing, err, false)
+	}
+}
+
 // recordOutcome applies a sent operation's outcome to its booking.
 func (e *Engine) recordOutcome(tx *state.Tx, p *plan, sum *Summary) error {
 	op := p.op
@@ -68,7 +106,7 @@ func (e *Engine) recordOutcome(tx *state.Tx, p *plan, sum *Summary) error {
 			sum.Withdrawn += op.Sum
 		} else {
 			p.rec.Posted += op.Sum
-			p.rec.Shortfall = 0
+			p.rec.Shortfall = p.rec.Stranded
 			sum.Deposits++
 			sum.Credited += op.Sum
 		}
@@ -77,7 +115,26 @@ func (e *Engine) recordOutcome(tx *state.Tx, p *plan, sum *Summary) error {
 	} else if op.State != state.OpFailed || p.park != "" || p.retry {
 		p.complete = false
 	}
+	if err := e.persistMatches(tx, p); err != nil {
+		return err
+	}
 	return e.finish(tx, p, sum)
+}
+
+// persistMatches stores what matching learned (keys against the account ProBonus returned for
+// them) and drops accounts ProBonus no longer has, in that order.
+func (e *Engine) persistMatches(tx *state.Tx, p *plan) error {
+	for _, m := range p.matched {
+		if err := tx.SetAccount(m.key, m.account); err != nil {
+			return err
+		}
+	}
+	for _, id := range p.forgotten {
+		if _, err := tx.ForgetAccount(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finish stores a booking's outcome: done (its update_date is remembered so an unchanged

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/probonus"
@@ -11,18 +12,26 @@ import (
 
 // plan is what one booking needs, decided before anything is written.
 type plan struct {
-	b        bnovo.Booking
-	rec      state.Booking
-	seen     bool  // the state had a record of the booking
-	guest    guest // the customer's contacts, normalised once
-	accrual  Accrual
-	op       *state.Op // to journal and send; nil when nothing is to be posted
-	matched  []string  // account-map keys learned while matching, to persist
-	park     string    // reason, when the booking cannot be processed
-	retry    bool      // transient trouble: queue the booking for a later run
-	complete bool      // nothing more to do once op (if any) is posted
-	created  bool      // the guest's account was created in this run
-	refused  error     // an API refused syncd's credentials or is unreachable: the run stops after this page
+	b       bnovo.Booking
+	rec     state.Booking
+	seen    bool  // the state had a record of the booking
+	guest   guest // the customer's contacts, normalised once
+	accrual Accrual
+	op      *state.Op // to journal and send; nil when nothing is to be posted
+	moving  bool      // op withdraws the bonuses from an account the booking no longer belongs to
+	matched []learned // account-map entries learned while matching, to persist
+	// forgotten are accounts ProBonus answered 404 for: dropped from the account map.
+	forgotten []int64
+	// fetched is the account as ProBonus last answered it during this plan (lookup, creation).
+	fetched *probonus.Account
+	// identified is the account the customer's own phone or e-mail names (0: none): the only
+	// account whose line may go into this guest's notes.
+	identified int64
+	park       string // reason, when the booking cannot be processed
+	retry      bool   // transient trouble: queue the booking for a later run
+	complete   bool   // nothing more to do once op (if any) is posted
+	created    bool   // the guest's account was created in this run
+	refused    error  // an API refused syncd's credentials or is unreachable: the run stops after this page
 
 	payments     []bnovo.Payment // the booking's payments, when planning read them
 	paymentsRead bool
@@ -33,8 +42,8 @@ type plan struct {
 }
 
 // newPlan starts the plan of a changed booking from its state record (seen) or afresh.
-func newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
-	p := &plan{b: b, rec: rec, seen: seen, guest: guestOf(b.Customer)}
+func (e *Engine) newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
+	p := &plan{b: b, rec: rec, seen: seen, guest: guestOf(b.Customer, e.ignoredPhones)}
 	if !seen {
 		p.rec = state.Booking{ID: b.ID}
 	}
@@ -46,12 +55,12 @@ func newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
 }
 
 // plan decides what a changed booking needs. It may read both APIs (payments, account
-// lookups, a balance) and create a ProBonus account, but posts no operation. Plans of one
-// guest group run one after another (see guestGroups); others may run at the same time.
-// Bnovo's payments are read under ctx; once they are in (or for a booking that needs none),
-// the rest runs under hand, which a stop does not cut short (see batch).
+// lookups, a balance, the account's operations) and create a ProBonus account, but posts no
+// operation. Plans of one guest group run one after another (see guestGroups); others may run
+// at the same time. Bnovo's payments are read under ctx; once they are in (or for a booking
+// that needs none), the rest runs under hand, which a stop does not cut short (see batch).
 func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
-	b, seen := p.b, p.seen
+	b := p.b
 	p.accrual = Accrual{Percent: e.opt.Rules.PercentFor(b)}
 	if e.opt.Rules.Earns(b) {
 		payments, err := e.opt.PMS.Payments(ctx, b.ID)
@@ -68,61 +77,191 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 		p.accrual = e.opt.Rules.Target(b, payments)
 	}
 	ctx = hand
+	if p.accrual.Target == 0 && p.rec.Posted == 0 {
+		// Nothing posted and nothing to post: the booking needs no account.
+		p.rec.Shortfall = p.rec.Stranded
+		p.complete = true
+		return
+	}
+	account, ok := e.decideAccount(ctx, p, sum)
+	if !ok {
+		return
+	}
+	if from := p.rec.AccountID; from != 0 && from != account {
+		if p.rec.Posted > 0 {
+			e.moveAway(ctx, p, account)
+			return
+		}
+		e.log.Info().Int64("booking", b.ID).Int64("from_account", from).Int64("account", account).
+			Msg("the booking's guest changed: its bonuses go to the new guest's account from now on")
+	}
+	p.rec.AccountID = account
+	e.postFor(ctx, p)
+}
+
+// decideAccount decides anew which account the booking belongs to: its guest may have changed
+// since the last time (a phone typo fixed, the customer replaced).
+func (e *Engine) decideAccount(ctx context.Context, p *plan, sum *Summary) (int64, bool) {
+	account, err := e.match(ctx, p.b.Customer, p.guest, p, sum)
+	if err == nil {
+		p.identified = account
+		return account, true
+	}
+	var np noAccount
+	if errors.As(err, &np) && p.rec.AccountID != 0 {
+		// The contacts no longer name anyone (wiped or garbled), which is not a new guest:
+		// corrections stay with the account the bonuses are on.
+		return p.rec.AccountID, true
+	}
+	e.trouble(p, "matching the guest to a ProBonus account", err, errors.As(err, &np) || probonus.KindOf(err) == probonus.Permanent)
+	return 0, false
+}
+
+// postFor plans the operation that brings what the booking's account holds for it to its
+// target, on p.rec.AccountID.
+func (e *Engine) postFor(ctx context.Context, p *plan) {
 	need := p.accrual.Target - p.rec.Posted
 	switch {
 	case need == 0:
-		p.rec.Shortfall = 0
+		p.rec.Shortfall = p.rec.Stranded
 		p.complete = true
 	case need > 0:
-		account := p.rec.AccountID
-		if account == 0 {
-			var err error
-			account, err = e.match(ctx, b.Customer, p.guest, p, sum)
-			if err != nil {
-				var np noAccount
-				e.trouble(p, "matching the guest to a ProBonus account", err, errors.As(err, &np) || probonus.KindOf(err) == probonus.Permanent)
-				return
-			}
-			p.rec.AccountID = account
-			if !seen && !p.created {
-				// A booking new to the state may still have operations in ProBonus: the state
-				// file was restored from an older backup, or lost. Adopt them, never re-credit.
-				if err := e.adopt(ctx, p); err != nil {
-					e.trouble(p, "reading the account's operations", err, probonus.KindOf(err) == probonus.Permanent)
-					return
-				}
-				need = p.accrual.Target - p.rec.Posted
-				if need <= 0 {
-					if need < 0 {
-						// Over-credited by operations the state did not know: plan again with the
-						// adopted total, which leads to the usual withdrawal or shortfall.
-						p.retry = true
-					}
-					p.complete = need == 0
-					return
-				}
-			}
-		}
-		p.op = &state.Op{AccountID: account, Kind: probonus.OpDeposit, Sum: need}
-		p.complete = true
-	case p.rec.Shortfall > 0:
-		// A shortfall is left to staff: syncd does not keep trying to take bonuses back.
-		p.rec.Shortfall = -need
-		p.complete = true
-	default:
-		account, err := e.opt.Ledger.Account(ctx, p.rec.AccountID)
-		if err != nil {
-			e.trouble(p, "reading the account's balance", err, probonus.KindOf(err) == probonus.Permanent)
+		a, ok := e.accountToPost(ctx, p)
+		if !ok {
 			return
 		}
-		if account.Balance < -need {
-			e.shortfall(p, -need, account.Balance)
+		if reason := refusesCredit(a, e.opt.AccountGroupID); reason != "" {
+			e.parkRefused(p, reason)
+			return
+		}
+		if !e.checkNextMarker(ctx, p) {
+			return
+		}
+		if need = p.accrual.Target - p.rec.Posted; need <= 0 {
+			// Operations the state did not know already cover it (restored backup): with an
+			// over-credit, plan again from the adopted total (the usual withdrawal or shortfall).
+			p.retry = need < 0
+			p.complete = need == 0
+			return
+		}
+		p.op = &state.Op{AccountID: p.rec.AccountID, Kind: probonus.OpDeposit, Sum: need}
+		p.complete = true
+	case p.rec.Shortfall > p.rec.Stranded:
+		// A shortfall is left to staff: syncd does not keep trying to take bonuses back.
+		p.rec.Shortfall = p.rec.Stranded - need
+		p.complete = true
+	default:
+		a, ok := e.accountToPost(ctx, p)
+		if !ok {
+			return
+		}
+		if a.Blocked {
+			e.parkRefused(p, blockedReason(a.ID))
+			return
+		}
+		if a.Balance < -need {
+			e.shortfall(p, -need, a.Balance)
 			p.complete = true
+			return
+		}
+		if !e.checkNextMarker(ctx, p) {
+			return
+		}
+		if p.accrual.Target-p.rec.Posted != need {
+			p.retry = true // adopted operations changed what is needed: plan again
 			return
 		}
 		p.op = &state.Op{AccountID: p.rec.AccountID, Kind: probonus.OpWithdraw, Sum: -need}
 		p.complete = true
 	}
+}
+
+// moveAway plans the first half of a move: the booking's bonuses leave the account they were
+// posted to, which no longer is its guest's. The deposit to the new account is planned the next
+// time (the booking is queued), from a posted total of 0. A withdrawal that falls short leaves
+// the bonuses stranded (a shortfall for staff) and the deposit goes ahead at once.
+func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
+	from := p.rec.AccountID
+	e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Int64("from_account", from).Int64("account", to).
+		Str("bonuses", formatBonuses(p.rec.Posted)).Msg("the booking's guest changed: its bonuses move to the new guest's account")
+	old, err := e.opt.Ledger.Account(ctx, from)
+	switch {
+	case probonus.IsNotFound(err):
+		// Gone with what it held (deleted), or into another account (merged): what came along
+		// with a merge is found by marker on the new account before anything is posted there.
+		e.forget(p, from)
+	case err != nil:
+		e.trouble(p, "reading the balance of the account the bonuses leave", err, probonus.KindOf(err) == probonus.Permanent)
+		return
+	case old.Blocked:
+		e.parkRefused(p, blockedReason(from))
+		return
+	case old.Balance < p.rec.Posted:
+		e.shortfall(p, p.rec.Posted, old.Balance)
+		p.rec.Stranded += p.rec.Posted
+	default:
+		if !e.checkNextMarker(ctx, p) {
+			return
+		}
+		p.op = &state.Op{AccountID: from, Kind: probonus.OpWithdraw, Sum: p.rec.Posted}
+		p.moving = true
+		p.complete = false // the deposit to the new account follows in the next plan
+		return
+	}
+	p.rec.Posted = 0
+	p.rec.AccountID = to
+	e.postFor(ctx, p)
+}
+
+// accountToPost is the booking's account as ProBonus has it now (a lookup's answer from this
+// plan serves). One ProBonus no longer has is forgotten, and the booking planned again so the
+// guest is looked up anew.
+func (e *Engine) accountToPost(ctx context.Context, p *plan) (probonus.Account, bool) {
+	if p.fetched != nil && p.fetched.ID == p.rec.AccountID {
+		return *p.fetched, true
+	}
+	a, err := e.opt.Ledger.Account(ctx, p.rec.AccountID)
+	switch {
+	case probonus.IsNotFound(err):
+		e.forget(p, p.rec.AccountID)
+		if p.rec.Posted == 0 {
+			p.rec.AccountID = 0
+		}
+		p.retry = true
+		return a, false
+	case err != nil:
+		e.trouble(p, "reading the booking's ProBonus account", err, probonus.KindOf(err) == probonus.Permanent)
+		return a, false
+	}
+	p.fetched = &a
+	return a, true
+}
+
+// refusedPrefix starts the parked reason of a booking whose account may not be credited now;
+// such bookings are retried daily (see retryRefused), as the account may change.
+const refusedPrefix = "the ProBonus account refuses credit: "
+
+func blockedReason(account int64) string {
+	return fmt.Sprintf("account %d is blocked", account)
+}
+
+// refusesCredit says why an account must not be credited ("" when it may): blocked, or
+// outside the configured account group (staff, another hotel's guests).
+func refusesCredit(a probonus.Account, group int64) string {
+	switch {
+	case a.Blocked:
+		return blockedReason(a.ID)
+	case group > 0 && a.AccountGroupID != group:
+		return fmt.Sprintf("account %d is in account group %d, not probonus.account_group_id %d", a.ID, a.AccountGroupID, group)
+	}
+	return ""
+}
+
+// parkRefused parks a booking whose account refuses credit or a withdrawal for now.
+func (e *Engine) parkRefused(p *plan, why string) {
+	p.park = refusedPrefix + why
+	e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Int64("account", p.rec.AccountID).Str("why", why).
+		Msg("booking parked: its ProBonus account refuses credit; retried daily and when the booking changes")
 }
 
 // trouble parks the booking when the problem is its own (permanent), or queues it for a later
@@ -152,7 +291,7 @@ func (e *Engine) trouble(p *plan, doing string, err error, permanent bool) {
 }
 
 func (e *Engine) shortfall(p *plan, amount, balance int64) {
-	p.rec.Shortfall = amount
+	p.rec.Shortfall = p.rec.Stranded + amount
 	e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Int64("account", p.rec.AccountID).
 		Str("bonuses_to_withdraw", formatBonuses(amount)).Str("balance", formatBonuses(balance)).
 		Msg("withdrawal shortfall: the guest has already spent the bonuses; nothing was withdrawn, settle it by hand in ProBonus")
@@ -160,6 +299,8 @@ func (e *Engine) shortfall(p *plan, amount, balance int64) {
 
 func (e *Engine) reasonKind(p *plan) string {
 	switch {
+	case p.moving:
+		return "move"
 	case p.op.Kind == probonus.OpWithdraw:
 		return "withdraw"
 	case p.rec.Posted == 0 && p.rec.Seq <= 1:

@@ -52,6 +52,8 @@ func reasonText(kind string, number string, marker string, a Accrual) string {
 		prefix = "Проживание"
 	case "deposit":
 		prefix = "Доначисление: проживание"
+	case "move":
+		prefix = "Перенос на счёт другого гостя: проживание"
 	default:
 		prefix = "Корректировка: проживание"
 	}

@@ -77,7 +77,7 @@ type redeemPlan struct {
 	shortfall string    // why the withdrawal cannot be made (short balance, no account)
 	park      string    // the booking's own problem (a bonus payment syncd cannot judge)
 	retry     bool      // passing trouble: the booking is queued
-	matched   []string  // account-map keys learned, to persist
+	matched   []learned // account-map entries learned, to persist
 	posted    bool      // op was posted in this run
 }
 
@@ -121,8 +121,8 @@ func (e *Engine) journalRedemption(tx *state.Tx, p *plan, now time.Time) error {
 	if rp == nil {
 		return nil
 	}
-	for _, key := range rp.matched {
-		if err := tx.SetAccount(key, p.rec.AccountID); err != nil {
+	for _, m := range rp.matched {
+		if err := tx.SetAccount(m.key, m.account); err != nil {
 			return err
 		}
 	}
@@ -251,26 +251,18 @@ func (e *Engine) findAccount(ctx context.Context, p *plan, rp *redeemPlan) (id i
 	if p.b.Customer == nil || len(g.keys) == 0 {
 		return 0, "the guest has no usable phone or e-mail", nil
 	}
-	if id, ok := e.knownAccount(g.keys); ok {
-		rp.matched = e.remember(g.keys, id)
-		return id, "", nil
-	}
-	var identifiers []string
-	if g.phoneOK {
-		identifiers = append(identifiers, g.phone)
-	}
-	if g.emailOK {
-		identifiers = append(identifiers, g.email)
-	}
-	a, err := e.lookup(ctx, identifiers)
+	// The same deciding order as accrual's matching (phone before e-mail, cached or not).
+	id, found, err := e.find(ctx, g, func(key string, a probonus.Account) {
+		e.cacheMatch(key, a.ID)
+		rp.matched = append(rp.matched, learned{key, a.ID})
+	})
 	switch {
-	case errors.Is(err, probonus.ErrNotFound):
-		return 0, "the guest has no ProBonus account", nil
 	case err != nil:
 		return 0, "", err
+	case !found:
+		return 0, "the guest has no ProBonus account", nil
 	}
-	rp.matched = e.remember(g.keys, a.ID)
-	return a.ID, "", nil
+	return id, "", nil
 }
 
 func (e *Engine) redemptionShortfall(p *plan, rp *redeemPlan, amount int64, why string) {

@@ -144,22 +144,42 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
-// adopt reads the account's operations for ones carrying the booking's marker and takes them
-// as posted: their net sum and highest number. It is how a state file restored from an older
-// backup (or lost) never leads to crediting a stay twice.
-func (e *Engine) adopt(ctx context.Context, p *plan) error {
+// checkNextMarker makes sure the booking's next marker is not already in ProBonus on the
+// account about to be posted to (spec §4): a state restored from an older backup must never
+// post an operation again. The proof is cheap when the state is current: the newest accrual
+// marker on the account is one the journal knows there, so nothing of syncd's was posted to it
+// since the state was written, and this process alone posts with this state from then on (one
+// read per account per process). Otherwise the account's operations are read to the end and
+// the booking's own are adopted: their net sum and highest number. False when the plan cannot
+// go on (the read failed).
+func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
+	account := p.rec.AccountID
+	if e.isCurrent(account) {
+		return true
+	}
 	id := strconv.FormatInt(p.b.ID, 10)
 	const pageSize = 100
 	var posted int64
-	seq, found := 0, 0
+	seq, found, newest := 0, 0, ""
 	for offset := 0; ; offset += pageSize {
-		ops, total, err := e.opt.Ledger.Operations(ctx, p.rec.AccountID, offset, pageSize)
+		ops, total, err := e.opt.Ledger.Operations(ctx, account, offset, pageSize)
 		if err != nil {
-			return err
+			e.trouble(p, "reading the account's operations for the booking's markers", err, false)
+			return false
 		}
 		for _, o := range ops {
 			m := markerRE.FindStringSubmatch(o.Reason)
-			if m == nil || m[1] != id {
+			if m == nil {
+				continue
+			}
+			if newest == "" {
+				newest = m[0]
+				if e.journalKnows(m, account) {
+					e.markCurrent(account)
+					return true
+				}
+			}
+			if m[1] != id {
 				continue
 			}
 			n, _ := strconv.Atoi(m[2])
@@ -175,11 +195,46 @@ func (e *Engine) adopt(ctx context.Context, p *plan) error {
 			break
 		}
 	}
-	if found > 0 {
-		p.rec.Posted, p.rec.Seq = posted, seq
-		e.log.Warn().Int64("booking", p.b.ID).Int64("account", p.rec.AccountID).Int("operations", found).
-			Str("bonuses", formatBonuses(posted)).
-			Msg("the booking already has operations in ProBonus that the state did not know (state restored from an older backup, or lost?): adopted, not credited again")
+	if newest == "" {
+		e.markCurrent(account) // nothing of syncd's on the account at all
+		return true
 	}
-	return nil
+	if found > 0 && (posted != p.rec.Posted || seq > p.rec.Seq) {
+		e.log.Warn().Int64("booking", p.b.ID).Int64("account", account).Int("operations", found).
+			Str("bonuses", formatBonuses(posted)).Str("state_knew", formatBonuses(p.rec.Posted)).
+			Msg("the booking has operations in ProBonus that the state did not know (state restored from an older backup, or lost?): adopted, not posted again")
+		p.rec.Posted = posted
+	}
+	p.rec.Seq = max(p.rec.Seq, seq)
+	return true
+}
+
+// journalKnows tells whether an accrual marker found on account is an operation the journal
+// holds as posted (or still being settled) on that same account.
+func (e *Engine) journalKnows(m []string, account int64) bool {
+	booking, err1 := strconv.ParseInt(m[1], 10, 64)
+	seq, err2 := strconv.Atoi(m[2])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	var known bool
+	_ = e.opt.DB.View(func(tx *state.Tx) error {
+		op, ok, err := tx.Op(booking, seq)
+		known = err == nil && ok && op.AccountID == account && (op.State == state.OpPosted || op.State.Open())
+		return nil
+	})
+	return known
+}
+
+// isCurrent tells whether the account was proven current (see checkNextMarker) in this process.
+func (e *Engine) isCurrent(account int64) bool {
+	e.accountsMu.Lock()
+	defer e.accountsMu.Unlock()
+	return e.current[account]
+}
+
+func (e *Engine) markCurrent(account int64) {
+	e.accountsMu.Lock()
+	defer e.accountsMu.Unlock()
+	e.current[account] = true
 }

@@ -3,15 +3,21 @@ package sync
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/state"
 )
 
-// loyaltyPrefix marks the one line of a Bnovo guest's notes that syncd owns (spec §3).
+// loyaltyPrefix starts the one line of a Bnovo guest's notes that syncd owns (spec §3).
 const loyaltyPrefix = "ProBonus:"
+
+// ourLine is the exact form of the lines syncd writes (see loyaltyLine): a line that merely
+// starts with "ProBonus:" was typed by staff and is theirs.
+var ourLine = regexp.MustCompile(`^ProBonus: (?:карта \S+|счёт \d+), баланс -?\d{1,3}(?: \d{3})*(?:,\d{2})? бонусов(?:, уровень [^\r\n]+)?\r?\n?$`)
 
 // writeBacks writes the guest's loyalty line into Bnovo for bookings whose operations were
 // just posted or whose guest was just matched. Only stays within the lookback window are
@@ -30,6 +36,11 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		}
 		posted := (p.op != nil && p.op.State == state.OpPosted) || (p.redeem != nil && p.redeem.posted)
 		if (!posted && len(p.matched) == 0) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
+			continue
+		}
+		if !e.identifies(ctx, p) {
+			// Only the account this guest's own phone or e-mail names goes into their notes:
+			// never the card of the person the booking's bonuses are moving away from.
 			continue
 		}
 		line, err := e.loyaltyLine(ctx, p.rec.AccountID)
@@ -87,6 +98,16 @@ func (e *Engine) recordWriteBacks(written map[int64]notesWrite) {
 	if err != nil {
 		e.log.Warn().Err(err).Msg("recording write-backs failed; they may be written again")
 	}
+}
+
+// identifies tells whether the booking's guest's own phone or e-mail names the booking's
+// account: decided while planning, or (when planning needed no account) asked now in the
+// deciding order.
+func (e *Engine) identifies(ctx context.Context, p *plan) bool {
+	if p.identified == 0 {
+		p.identified, _, _ = e.find(ctx, p.guest, func(key string, a probonus.Account) { e.cacheMatch(key, a.ID) })
+	}
+	return p.identified == p.rec.AccountID
 }
 
 func (e *Engine) loyaltyLine(ctx context.Context, accountID int64) (string, error) {
@@ -156,8 +177,8 @@ func (e *Engine) guestNotes(ctx context.Context, bookingID, guestID int64) (stri
 	return "", fmt.Errorf("booking %d has no guest %d", bookingID, guestID)
 }
 
-// withLoyaltyLine puts line in place of the notes' first line starting with "ProBonus:", drops
-// any further such lines, or appends it when there is none. Every other line is kept byte for
+// withLoyaltyLine puts line in place of the notes' first line of ours (ourLine), drops any
+// further ones, or appends it when there is none. Every other line is kept byte for
 // byte with its own line ending.
 func withLoyaltyLine(notes, line string) string {
 	var b strings.Builder
@@ -177,7 +198,7 @@ func withLoyaltyLine(notes, line string) string {
 		case strings.HasSuffix(l, "\n"):
 			ending = "\n"
 		}
-		if !strings.HasPrefix(l, loyaltyPrefix) {
+		if !ourLine.MatchString(l) {
 			b.WriteString(l)
 			continue
 		}

@@ -147,6 +147,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		LookbackDays:   cfg.Accrual.LookbackDays,
 		AccountGroupID: cfg.ProBonus.AccountGroupID,
 		CreateAccounts: cfg.ProBonus.CreateAccounts == nil || *cfg.ProBonus.CreateAccounts,
+		IgnorePhones:   cfg.ProBonus.IgnoredPhones,
 		WriteBack:      true,
 		Redemption:     RedemptionFrom(cfg.Redemption),
 		DryRun:         opt.DryRun,

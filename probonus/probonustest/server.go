@@ -410,6 +410,73 @@ func (s *Server) SetBalance(accountID, kopecks int64) {
 	}
 }
 
+// DeleteAccount removes an account as staff deleting it in the admin would: every call naming
+// it answers 404 from then on, and its identifiers are free again. Its operations stay in
+// AllOperations (for tests to inspect). Unknown accounts are ignored.
+func (s *Server) DeleteAccount(accountID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.accounts, accountID)
+	delete(s.opsOf, accountID)
+	s.holders = nil
+}
+
+// MergeAccount merges account from into account into, as staff merging a guest's duplicate
+// accounts would: into gets from's phones, e-mail (when it has none) and identifiers other
+// than cards, its balance and its operations (newest first still by time); from answers 404
+// from then on.
+func (s *Server) MergeAccount(from, into int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, okFrom := s.accounts[from]
+	b, okInto := s.accounts[into]
+	if !okFrom || !okInto || from == into {
+		return
+	}
+	b.Phones = append(b.Phones, a.Phones...)
+	if b.Email == "" {
+		b.Email = a.Email
+	}
+	for _, id := range a.Identifiers {
+		if id.TypeID != probonus.IdentifierCard {
+			b.Identifiers = appendIdentifier(b.Identifiers, id)
+		}
+	}
+	b.Balance += a.Balance
+	b.DiscountLevelName = levelFor(b.Balance)
+	merged := append(s.opsOf[into], s.opsOf[from]...)
+	slices.Sort(merged) // indexes into s.ops, which is oldest first
+	s.opsOf[into] = merged
+	delete(s.opsOf, from)
+	delete(s.accounts, from)
+	s.holders = nil
+}
+
+// SetBlocked blocks or unblocks an account: a blocked account refuses every deposit and
+// withdrawal with 400. Unknown accounts are ignored.
+func (s *Server) SetBlocked(accountID int64, blocked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.accounts[accountID]; ok {
+		a.Blocked = blocked
+	}
+}
+
+// MovePhone takes a phone identifier from whichever account holds it and gives it to account
+// to, as staff correcting whose number it is would.
+func (s *Server) MovePhone(phone string, to int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.accounts {
+		a.Phones = slices.DeleteFunc(a.Phones, func(p string) bool { return p == phone })
+		a.Identifiers = slices.DeleteFunc(a.Identifiers, func(id probonus.Identifier) bool { return id.Value == phone })
+	}
+	if a, ok := s.accounts[to]; ok {
+		a.Phones = append(a.Phones, phone)
+	}
+	s.holders = nil
+}
+
 // levelFor names the discount level of a balance in kopecks.
 func levelFor(balance int64) string {
 	switch bonuses := balance / 100; {
