@@ -504,6 +504,9 @@ func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
 	if err := e.resolveOpen(ctx, sum, false); err != nil {
 		return err
 	}
+	if err := e.retryRefused(); err != nil {
+		return fmt.Errorf("queueing bookings whose account refused credit: %w", err)
+	}
 	if err := e.drainQueue(ctx, sum); err != nil {
 		return err
 	}

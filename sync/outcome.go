@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hotelsync/syncd/probonus"
@@ -143,13 +144,16 @@ func (e *Engine) finish(tx *state.Tx, p *plan, sum *Summary) error {
 	key := state.ParkKeyBooking(p.b.ID)
 	switch {
 	case p.park != "":
-		// Parked until the booking changes: the same data would fail the same way.
+		// Parked until the booking changes: the same data would fail the same way. A refusal
+		// by the account is retried daily too, so its update_date is not taken as handled.
 		sum.Parked++
-		e.done(p)
+		if !strings.HasPrefix(p.park, refusedPrefix) {
+			e.done(p)
+		}
 		if err := tx.PutBooking(p.rec); err != nil {
 			return err
 		}
-		return tx.Park(state.Parked{Key: key, BookingID: p.b.ID, Reason: p.park})
+		return tx.Park(state.Parked{Key: key, BookingID: p.b.ID, Reason: p.park, Last: e.now()})
 	case p.retry || !p.complete:
 		sum.Retrying++
 		if err := tx.PutBooking(p.rec); err != nil {

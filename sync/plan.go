@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/probonus"
@@ -255,6 +257,36 @@ func refusesCredit(a probonus.Account, group int64) string {
 		return fmt.Sprintf("account %d is in account group %d, not probonus.account_group_id %d", a.ID, a.AccountGroupID, group)
 	}
 	return ""
+}
+
+// refusedRetryEvery is how often a booking parked because its account refused credit is tried
+// again: unblocking an account, or moving it to the hotel's group, does not change the booking.
+const refusedRetryEvery = 24 * time.Hour
+
+// retryRefused queues the bookings parked for their account's refusal at least
+// refusedRetryEvery ago.
+func (e *Engine) retryRefused() error {
+	var due []int64
+	err := e.opt.DB.View(func(tx *state.Tx) error {
+		parked, err := tx.ParkedList()
+		for _, pk := range parked {
+			if pk.BookingID != 0 && strings.HasPrefix(pk.Reason, refusedPrefix) && e.now().Sub(pk.Last) >= refusedRetryEvery {
+				due = append(due, pk.BookingID)
+			}
+		}
+		return err
+	})
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	return e.commit(func(tx *state.Tx) error {
+		for _, id := range due {
+			if err := e.enqueue(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // parkRefused parks a booking whose account refuses credit or a withdrawal for now.

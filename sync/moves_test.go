@@ -1,0 +1,224 @@
+package sync
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/state"
+)
+
+// Case 4 of issue 16: a phone typo credited the wrong member; staff fix the phone. The bonuses
+// move (withdrawn from the wrong member, deposited to the right guest, markers continuing), and
+// the booking's guest gets their own card in the notes, never the wrong member's.
+func TestFixedPhoneTypoMovesTheBonuses(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true })
+	wrong := h.pb.AddAccount(member("Вадим", []string{"79165555555"}, ""))
+	right := h.pb.AddAccount(member("Анна", []string{"79165555556"}, ""))
+	id := h.paidStay("Анна", "+7 916 555-55-55", "") // the typo: Вадим's number
+	h.cycle()
+	h.wantOps(wrong, 1, 50000)
+
+	h.setGuest(id, "Анна", "+7 916 555-55-56", "")
+	h.cycle()
+	h.wantOps(wrong, 2, 0)
+	h.wantOps(right, 1, 50000)
+	if ops := h.pb.Operations(right); !strings.Contains(ops[0].Reason, Marker(id, 3)) {
+		t.Fatalf("deposit to the right guest carries %q, want marker #3 continuing the booking's sequence", ops[0].Reason)
+	}
+	rec := h.record(id)
+	if rec.AccountID != right || rec.Posted != 50000 || rec.Seq != 3 || rec.Shortfall != 0 {
+		t.Fatalf("record %+v: want account %d, posted 50000, seq 3, no shortfall", rec, right)
+	}
+	notes := h.bn.Guests(id)[0].Notes
+	if card := mustAccount(t, h, right).Card(); !strings.Contains(notes, card) {
+		t.Fatalf("notes %q do not show the right guest's card %s", notes, card)
+	}
+	if card := mustAccount(t, h, wrong).Card(); strings.Contains(notes, card) {
+		t.Fatalf("notes %q still show the wrong member's card", notes)
+	}
+
+	// Later corrections go to the right guest only.
+	h.pay(id, bnovo.PaymentOut, 500000, card)
+	h.cycle()
+	h.wantOps(wrong, 2, 0)
+	h.wantOps(right, 2, 25000)
+}
+
+// A replaced guest whose predecessor already spent the bonuses: nothing is withdrawn there
+// (a shortfall for staff), the new guest is credited, and nothing more goes to the old account.
+func TestReplacedGuestWhosePredecessorSpentTheBonuses(t *testing.T) {
+	h := newHarness(t, nil)
+	first := h.pb.AddAccount(member("Олег", []string{"79166666666"}, ""))
+	id := h.paidStay("Олег", "+79166666666", "")
+	h.cycle()
+	h.pb.SetBalance(first, 0) // spent at the restaurant
+
+	h.setGuest(id, "Ирина", "+79167777777", "irina@example.ru")
+	h.cycle()
+	h.wantOps(first, 1, 50000)
+	rec := h.record(id)
+	if rec.AccountID == first || rec.AccountID == 0 {
+		t.Fatalf("booking still on account %d", rec.AccountID)
+	}
+	h.wantOps(rec.AccountID, 1, 50000)
+	if rec.Shortfall != 50000 || rec.Stranded != 50000 || rec.Posted != 50000 {
+		t.Fatalf("record %+v: want 500 bonuses stranded as a shortfall and 500 posted to the new guest", rec)
+	}
+	h.setStatus(id, 2, "Отменен") // and the stay is cancelled: only the new guest's part is withdrawn
+	h.cycle()
+	h.wantOps(first, 1, 50000)
+	h.wantOps(rec.AccountID, 2, 0)
+	if rec := h.record(id); rec.Shortfall != 50000 {
+		t.Fatalf("record %+v: the stranded shortfall must stay on record", rec)
+	}
+}
+
+// Case 6 of issue 16: a blocked account and one outside probonus.account_group_id are never
+// credited (parked with the reason, retried daily); a blocked account's refusal of a withdrawal
+// is not "already spent", and the withdrawal is made once it is unblocked.
+func TestBlockedOrForeignGroupAccountIsNeverCredited(t *testing.T) {
+	var shift atomic.Int64
+	h := newHarness(t, func(o *Options) {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	})
+	blocked := h.pb.AddAccount(member("Пётр", []string{"79168888881"}, ""))
+	h.pb.SetBlocked(blocked, true)
+	staff := member("Кира", []string{"79168888882"}, "")
+	staff.AccountGroupID = 2
+	foreign := h.pb.AddAccount(staff)
+	toBlock := h.pb.AddAccount(member("Лев", []string{"79168888883"}, ""))
+	b1 := h.paidStay("Пётр", "+79168888881", "")
+	b2 := h.paidStay("Кира", "+79168888882", "")
+	b3 := h.paidStay("Лев", "+79168888883", "")
+	h.cycle()
+	h.wantOps(blocked, 0, 0)
+	h.wantOps(foreign, 0, 0)
+	h.wantOps(toBlock, 1, 50000)
+	parked := h.parked()
+	if r := parked[state.ParkKeyBooking(b1)]; !strings.Contains(r, "blocked") {
+		t.Fatalf("blocked account's stay parked with %q", r)
+	}
+	if r := parked[state.ParkKeyBooking(b2)]; !strings.Contains(r, "account group 2") {
+		t.Fatalf("foreign group's stay parked with %q", r)
+	}
+
+	// A refund while the account is blocked: not a shortfall, retried.
+	h.pb.SetBlocked(toBlock, true)
+	h.pay(b3, bnovo.PaymentOut, 1000000, card)
+	h.cycle()
+	if rec := h.record(b3); rec.Shortfall != 0 {
+		t.Fatalf("record %+v: a blocked account's refusal was taken for spent bonuses", rec)
+	}
+	h.pb.SetBlocked(toBlock, false)
+	h.pb.SetBlocked(blocked, false)
+	shift.Store(int64(25 * time.Hour))
+	h.cycle()
+	h.wantOps(toBlock, 2, 0)
+	h.wantOps(blocked, 1, 50000)
+	h.wantOps(foreign, 0, 0)
+	if _, still := h.parked()[state.ParkKeyBooking(b2)]; !still {
+		t.Fatal("the foreign group's stay is no longer parked")
+	}
+}
+
+// A 400 on a withdrawal that the account's balance does not explain (the account was blocked
+// between the check and the withdrawal, or any other refusal) is not recorded as spent.
+func TestUnexplainedRefusalOfAWithdrawalIsNotAShortfall(t *testing.T) {
+	h := newHarness(t, nil)
+	acct := h.pb.AddAccount(member("Ян", []string{"79169999999"}, ""))
+	id := h.paidStay("Ян", "+79169999999", "")
+	h.cycle()
+	h.pay(id, bnovo.PaymentOut, 1000000, card)
+	h.pb.FailNext("withdraw", 1, 400)
+	sum := h.cycle()
+	if rec := h.record(id); rec.Shortfall != 0 || sum.Shortfalls != 0 {
+		t.Fatalf("record %+v, summary %+v: a 400 with the balance there is not a shortfall", rec, sum)
+	}
+	h.wantOps(acct, 2, 0)
+}
+
+// Case 2 of issue 16: the state is copied after #1, an extra payment is posted as #2, and the
+// copy is restored: #2 must not be posted again.
+func TestRestoredBackupNeverRepostsTheNextMarker(t *testing.T) {
+	h := newHarness(t, nil)
+	acct := h.pb.AddAccount(member("Ева", []string{"79161010101"}, ""))
+	id := h.paidStay("Ева", "+79161010101", "")
+	h.cycle()
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	raw, err := os.ReadFile(h.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backup, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.pay(id, bnovo.PaymentIn, 500000, card) // #2: 15 000 ₽ → 750 bonuses
+	h.cycle()
+	h.wantOps(acct, 2, 75000)
+
+	h.restore(backup)
+	h.setGuest(id, "Ева", "+79161010101", "") // any change: the booking is planned again
+	h.cycle()
+	h.wantOps(acct, 2, 75000)
+	if rec := h.record(id); rec.Seq != 2 || rec.Posted != 75000 {
+		t.Fatalf("record %+v: want the adopted #2 (seq 2, posted 75000)", rec)
+	}
+	h.pay(id, bnovo.PaymentIn, 200000, card) // and the next one is #3
+	h.cycle()
+	h.wantOps(acct, 3, 85000)
+	if ops := h.pb.Operations(acct); !strings.Contains(ops[2].Reason, Marker(id, 3)) {
+		t.Fatalf("next operation %q, want marker #3", ops[2].Reason)
+	}
+}
+
+// restore replaces the harness's state with a copy, as an operator restoring a backup would,
+// and starts a new engine (a new process) on it.
+func (h *harness) restore(path string) {
+	h.t.Helper()
+	db, err := state.Open(path, state.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { db.Close() })
+	h.db, h.opt.DB = db, db
+	if h.eng, err = New(h.opt); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// The cost of the marker check before posting, measured: a day of 24 hourly cycles in which 40
+// stays check out, 20 of members who have accounts (10 of them twice) and 20 of new guests.
+// Reads of the operations list are counted and logged; the bound is one per posting booking,
+// and in fact one per existing account per process (created accounts need none).
+func TestMarkerCheckCostPerDay(t *testing.T) {
+	h := newHarness(t, nil)
+	var members []string
+	for i := range 10 {
+		phone := "7916200" + itoa(int64(1000+i))
+		h.pb.AddAccount(member("Член", []string{phone}, ""))
+		members = append(members, "+"+phone)
+	}
+	before := h.pb.Stats().ByEndpoint["operations"]
+	posting := 0
+	for hour := range 24 {
+		if hour%2 == 0 && hour < 20 {
+			m := members[hour/2]
+			h.paidStay("Член", m, "")
+			h.paidStay("Член", m, "") // a second stay of the same member
+			h.paidStay("Новый", "", "new"+itoa(int64(hour))+"a@example.ru")
+			h.paidStay("Новый", "", "new"+itoa(int64(hour))+"b@example.ru")
+			posting += 4
+		}
+		h.cycle()
+	}
+	reads := h.pb.Stats().ByEndpoint["operations"] - before
+	t.Logf("marker check: %d operations reads in a day of %d posting bookings (%d existing accounts, 20 created)", reads, posting, len(members))
+	if reads > posting || reads != len(members) {
+		t.Fatalf("%d reads, want one per existing account (%d)", reads, len(members))
+	}
+}
