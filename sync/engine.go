@@ -303,20 +303,18 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 	}
 	checkoutFrom = later(checkoutFrom, lookbackStart)
 
-	listings := []struct {
+	type listingRun struct {
 		name string
 		q    bnovo.ListQuery
-	}{
-		{"changed", bnovo.ListQuery{DataType: bnovo.ByChanged, From: changedFrom, To: today}},
 	}
+	var listings []listingRun
 	if checkoutFrom.Before(today) {
 		// Departures are listed once a day (and over the lookback window on a fresh state):
-		// listed again, today's would only show what the changed stream shows.
-		listings = append(listings, struct {
-			name string
-			q    bnovo.ListQuery
-		}{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}})
+		// listed again, today's would only show what the changed stream shows. They come
+		// first, so the changed stream then sees this run's write-backs as syncd's own.
+		listings = append(listings, listingRun{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}})
 	}
+	listings = append(listings, listingRun{"changed", bnovo.ListQuery{DataType: bnovo.ByChanged, From: changedFrom, To: today}})
 	for _, l := range listings {
 		e.distrustOwnWrites = l.name == "checkout"
 		err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil)
