@@ -331,3 +331,18 @@ func TestRunSummaryLines(t *testing.T) {
 		t.Errorf("cancelled cycle logged as:\n%s", text)
 	}
 }
+
+// The first line a run logs names the binary's version and commit.
+func TestFirstLogLineNamesTheVersion(t *testing.T) {
+	r := newSimRig(t, rigOptions{})
+	stdout, stderr, code := r.run(t, "-once")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	first, _, _ := strings.Cut(stdout, "\n")
+	bi := readBuildInfo()
+	if !strings.Contains(first, `"version":"`+bi.Version+`"`) || !strings.Contains(first, `"commit":"`+bi.commitText()+`"`) ||
+		!strings.Contains(first, `"message":"syncd -once starting"`) {
+		t.Errorf("first log line %s", first)
+	}
+}

@@ -31,6 +31,10 @@ func setup(f flags, stdout io.Writer, getenv func(string) string, daemon bool) (
 	if err != nil {
 		return nil, err
 	}
+	// First, so whoever reads the journal after an upgrade knows which binary wrote the rest.
+	bi := readBuildInfo()
+	log.Info().Str("version", bi.Version).Str("commit", bi.commitText()).Str("go", bi.Go).Str("config", f.configPath).
+		Msgf("syncd %s starting", modeName(f))
 	for _, w := range warnings {
 		log.Warn().Msg(w)
 	}
@@ -44,4 +48,16 @@ func setup(f flags, stdout io.Writer, getenv func(string) string, daemon bool) (
 		}
 	}
 	return openApp(cfg, log, f.dryRun, dm, daemon)
+}
+
+// modeName names the run for its first log line.
+func modeName(f flags) string {
+	switch {
+	case f.once:
+		return "-once"
+	case f.backfill != "":
+		return "-backfill " + f.backfill
+	default:
+		return "daemon"
+	}
 }
