@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -26,6 +29,11 @@ import (
 // systemd (Type=notify) it reports READY once the config is valid, the state is open and the
 // scheduler runs, a STATUS line after each cycle, and feeds the watchdog from its own loop.
 func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
+	// systemd's reload and log rotation scripts send SIGHUP, whose default action would end the
+	// daemon. syncd reads its config and credentials only at start; a restart applies them.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	a, err := setup(f, stdout, getenv, true)
 	if err != nil {
 		return err
@@ -107,6 +115,8 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 			notify(a.log, "STATUS="+line)
 		case <-tick:
 			notify(a.log, daemon.SdNotifyWatchdog)
+		case <-hup:
+			a.log.Warn().Msg("SIGHUP ignored: syncd reads its config and credentials only at start; to apply a change, run systemctl restart syncd")
 		}
 	}
 }

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	builtOnce sync.Once
+	builtBin  string
+	builtErr  error
+)
+
+// sharedSyncd builds the real binary once for every process test of this test binary that
+// needs no fresh build of its own (buildSyncd builds per test).
+func sharedSyncd(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	builtOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "syncd-bin")
+		if err != nil {
+			builtErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "syncd")
+		args := []string{"build", "-o", builtBin}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, ".")...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			builtErr = errors.New("go build: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if builtErr != nil {
+		t.Fatal(builtErr)
+	}
+	return builtBin
+}
+
+// daemonProc is the real daemon running as a child process.
+type daemonProc struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	logPath string
+	exited  chan error
+	exitErr error
+	done    bool
+}
+
+func startDaemonProc(t *testing.T, bin string, r *simRig, args []string, env ...string) *daemonProc {
+	t.Helper()
+	p := &daemonProc{t: t, logPath: filepath.Join(r.dir, "syncd.log"), exited: make(chan error, 1)}
+	logs, err := os.Create(p.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logs.Close() })
+	p.cmd = exec.Command(bin, append([]string{"-config", r.cfgPath}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = logs, logs
+	p.cmd.Env = daemonEnv(r, env...)
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !p.done {
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", p.log())
+		}
+	})
+	return p
+}
+
+func (p *daemonProc) log() string {
+	out, _ := os.ReadFile(p.logPath)
+	return string(out)
+}
+
+// waitLog waits until the daemon's log holds want.
+func (p *daemonProc) waitLog(want string, timeout time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.log(), want) {
+		if p.hasExited(0) {
+			p.t.Fatalf("the daemon exited (%v) before logging %q", p.exitErr, want)
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no %q in the daemon's log after %v", want, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hasExited tells whether the process ended within wait.
+func (p *daemonProc) hasExited(wait time.Duration) bool {
+	if p.done {
+		return true
+	}
+	select {
+	case err := <-p.exited:
+		p.done, p.exitErr = true, err
+		return true
+	case <-time.After(wait):
+		return false
+	}
+}
+
+// exitCode is the process's exit code once it ended (-1 for a signal).
+func (p *daemonProc) exitCode() int {
+	if !p.done {
+		p.t.Fatal("exitCode before the process ended")
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (p *daemonProc) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// SIGHUP, which systemd's reload and log rotation send, must not end the daemon: it says so in
+// the log and keeps running, and SIGTERM still stops it cleanly.
+func TestDaemonSurvivesSIGHUP(t *testing.T) {
+	bin := sharedSyncd(t)
+	r := newSimRig(t, rigOptions{bookings: 5})
+	p := startDaemonProc(t, bin, r, nil)
+	p.waitLog("syncd started", 15*time.Second)
+	p.signal(syscall.SIGHUP)
+	p.waitLog("SIGHUP ignored", 10*time.Second)
+	if p.hasExited(time.Second) {
+		t.Fatalf("SIGHUP ended the daemon: %v", p.exitErr)
+	}
+	p.signal(syscall.SIGTERM)
+	if !p.hasExited(15 * time.Second) {
+		t.Fatal("the daemon did not stop on SIGTERM")
+	}
+	if code := p.exitCode(); code != exitOK {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
