@@ -78,3 +78,48 @@ func Audit(targets, shortfalls map[int64]int64, parked map[int64]bool, ops []pro
 	sort.Strings(r.Duplicates)
 	return r
 }
+
+// AuditRedemption checks the redemption invariant of spec §7 from the outside: for every
+// booking in takes (what its bonus payments take now, 0 included), the ledger's operations
+// carrying its redemption markers (#r<n>: withdrawals minus deposits back) equal that, less the
+// redemption shortfall recorded for it, and no redemption marker is on two operations.
+// Accrual markers are not counted here, nor redemption markers by Audit.
+func AuditRedemption(takes, shortfalls map[int64]int64, ops []probonus.Operation) AuditReport {
+	var r AuditReport
+	taken := make(map[int64]int64)
+	seen := make(map[string]int)
+	for _, op := range ops {
+		m := redemptionMarkerRE.FindStringSubmatch(op.Reason)
+		if m == nil {
+			continue
+		}
+		seen[m[0]]++
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		if op.Type == probonus.OpWithdraw {
+			taken[id] += op.Sum
+		} else {
+			taken[id] -= op.Sum
+		}
+	}
+	for marker, n := range seen {
+		if n > 1 {
+			r.Duplicates = append(r.Duplicates, fmt.Sprintf("%s on %d operations", marker, n))
+		}
+	}
+	for id, got := range taken {
+		if _, ok := takes[id]; !ok {
+			r.Mismatches = append(r.Mismatches, fmt.Sprintf("booking %d: %d kopecks redeemed for a booking not expected", id, got))
+		}
+	}
+	for id, take := range takes {
+		r.Bookings++
+		r.Expected += take
+		r.Posted += taken[id]
+		if got, want := taken[id], take-shortfalls[id]; got != want {
+			r.Mismatches = append(r.Mismatches, fmt.Sprintf("booking %d: redeemed %d kopecks, bonus payments take %d, shortfall %d", id, got, take, shortfalls[id]))
+		}
+	}
+	sort.Strings(r.Mismatches)
+	sort.Strings(r.Duplicates)
+	return r
+}

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -196,24 +195,14 @@ func TestRedemptionShortfallWithoutAccount(t *testing.T) {
 	}
 }
 
-// staleBalance answers every account read with a balance above the real one, as a read made
-// just before the guest spent bonuses elsewhere: ProBonus's 400 is what catches it.
-type staleBalance struct{ Ledger }
-
-func (s staleBalance) Account(ctx context.Context, id int64) (probonus.Account, error) {
-	a, err := s.Ledger.Account(ctx, id)
-	a.Balance += 1_000_000
-	return a, err
-}
-
+// TestRedemptionShortfallOn400: a balance read that looked enough does not lead to a part
+// withdrawn when ProBonus refuses the withdrawal.
 func TestRedemptionShortfallOn400(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	h.opt.Ledger = staleBalance{h.ledger}
-	var err error
-	if h.eng, err = New(h.opt); err != nil {
-		t.Fatal(err)
-	}
 	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 10000})
+	// The balance read is answered just before the guest spent bonuses elsewhere: it looks
+	// enough, and ProBonus refuses the withdrawal with 400.
+	h.pb.ReportBalanceAbove(account, 1_000_000)
 	id := h.inHouse("anna@example.ru")
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	sum := h.cycle()

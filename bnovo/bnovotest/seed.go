@@ -191,7 +191,7 @@ func seedStayPayments(rng *rand.Rand, b bnovo.Booking, now time.Time) []bnovo.Pa
 }
 
 func seedPayment(bookingID int64, kind bnovo.Payment, typ string, amount int64, at time.Time) bnovo.Payment {
-	kind.BookingID, kind.Type, kind.Amount, kind.Date = bookingID, typ, amount, at
+	kind.BookingID, kind.Type, kind.Amount, kind.Date, kind.CreateDate = bookingID, typ, amount, at, at
 	return kind
 }
 

@@ -87,6 +87,7 @@ type Server struct {
 	nextOpID      int64
 	nextCard      int64
 	faults        map[string][]fault
+	staleBy       map[int64]int64 // see ReportBalanceAbove
 	latency       time.Duration
 	stats         Stats
 	admitted      []time.Time // arrival times inside the rate-limit window
@@ -581,7 +582,21 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusNotFound, "Счёт не найден")
 		return
 	}
-	writeJSON(w, http.StatusOK, accountJSON(*a))
+	shown := *a
+	shown.Balance += s.staleBy[id]
+	writeJSON(w, http.StatusOK, accountJSON(shown))
+}
+
+// ReportBalanceAbove makes reads of one account show a balance kopecks above the real one, as
+// a read answered just before the guest spent bonuses elsewhere would: the withdrawal that
+// trusts it is then refused with 400 for a short balance. 0 ends it.
+func (s *Server) ReportBalanceAbove(accountID, kopecks int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.staleBy == nil {
+		s.staleBy = make(map[int64]int64)
+	}
+	s.staleBy[accountID] = kopecks
 }
 
 func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
