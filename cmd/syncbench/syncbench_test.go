@@ -14,6 +14,7 @@ import (
 // never spend a small budget twice.
 
 func TestBackfillStaysWithinWindowsAndSpendsTheMinimum(t *testing.T) {
+	skipLongRun(t)
 	tests := []struct {
 		name string
 		spec rigSpec
@@ -57,6 +58,7 @@ func TestBackfillStaysWithinWindowsAndSpendsTheMinimum(t *testing.T) {
 }
 
 func TestRestartsNeverSpendTheBudgetTwice(t *testing.T) {
+	skipLongRun(t)
 	spec := rigSpec{Windows: []string{"8/1s", "12/1m"}, Share: 1, Bookings: 60, Seed: 9}
 	res, err := runRestarts(t.Context(), inProcess{}, spec, 5, 2*time.Second, rand.New(rand.NewPCG(9, 9)))
 	if err != nil {
@@ -166,5 +168,14 @@ func TestAPIOnlyRunMakesTheBackfillsCalls(t *testing.T) {
 	}
 	if res.Wall <= 0 || res.CPU <= 0 {
 		t.Errorf("wall %v, CPU %v: not measured", res.Wall, res.CPU)
+	}
+}
+
+// skipLongRun skips, under -short, a test that runs syncd against the simulator's real windows
+// for seconds: the edit-test loop stays fast, and the full run (.ci/run) keeps it.
+func skipLongRun(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: runs for seconds against real rate-limit windows")
 	}
 }

@@ -185,7 +185,8 @@ func TestDryRunOnce(t *testing.T) {
 // TestLockedStateExits3: a second syncd on a state file another one holds exits 3 (systemd
 // does not restart it), and says why.
 func TestLockedStateExits3(t *testing.T) {
-	r := newSimRig(t, rigOptions{bookings: 1})
+	// The lock is held for the whole test: waiting the default 2 s for it would only be slow.
+	r := newSimRig(t, rigOptions{bookings: 1, lockWait: "100ms"})
 	held, err := state.Open(r.state, state.Options{})
 	if err != nil {
 		t.Fatal(err)

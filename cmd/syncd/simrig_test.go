@@ -37,6 +37,7 @@ type rigOptions struct {
 	logLevel  string   // default "info"
 	extraYAML string   // appended to the config (top-level keys)
 	limits    []string // Bnovo's windows, in the simulator and in bnovo.rate_limits; default generous
+	lockWait  string   // state.lock_timeout; default the config's
 }
 
 func newSimRig(t testing.TB, o rigOptions) *simRig {
@@ -112,12 +113,12 @@ probonus:
 %sschedule: %q
 state:
   path: %s
-status:
+%sstatus:
   socket: %s
 log:
   format: json
   level: %s
-%s`, r.bn.URL, secrets, yamlList(o.limits), r.pb.URL, probonusTokenLine(o), o.schedule, r.state, r.socket, o.logLevel, o.extraYAML)
+%s`, r.bn.URL, secrets, yamlList(o.limits), r.pb.URL, probonusTokenLine(o), o.schedule, r.state, lockTimeoutLine(o), r.socket, o.logLevel, o.extraYAML)
 	r.writeConfig(t, yaml, 0o600)
 	return r
 }
@@ -128,6 +129,13 @@ func yamlList(items []string) string {
 		quoted[i] = strconv.Quote(s)
 	}
 	return "[" + strings.Join(quoted, ", ") + "]"
+}
+
+func lockTimeoutLine(o rigOptions) string {
+	if o.lockWait == "" {
+		return ""
+	}
+	return fmt.Sprintf("  lock_timeout: %s\n", o.lockWait)
 }
 
 func probonusTokenLine(o rigOptions) string {
