@@ -32,6 +32,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 	var toPlan []*plan
 	for _, b := range bookings {
 		sum.Seen++
+		e.warnZone(b)
 		if held[b.ID] {
 			// An unclear operation of this booking must be settled before anything else is
 			// posted for it; it is queued and comes back once that is done.
@@ -229,6 +230,25 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		return ctx.Err()
 	}
 	return nil
+}
+
+// warnZone warns, once per process, when Bnovo writes a booking's update_date with another
+// offset than timezone gives for that instant: Bnovo's hotel zone is not syncd's, so its
+// listings' dates are not the dates syncd computes (the changed listing's day of overlap
+// covers that, but the schedule, arrivals and backfill dates are then read in the wrong zone).
+func (e *Engine) warnZone(b bnovo.Booking) {
+	if e.zoneWarned || b.UpdateDate.IsZero() {
+		return
+	}
+	_, theirs := b.UpdateDate.Zone()
+	_, ours := b.UpdateDate.In(e.opt.Location).Zone()
+	if theirs == ours {
+		return
+	}
+	e.zoneWarned = true
+	e.log.Warn().Str("timezone", e.opt.Location.String()).Str("bnovo_offset", b.UpdateDate.Format("-07:00")).
+		Str("timezone_offset", b.UpdateDate.In(e.opt.Location).Format("-07:00")).
+		Msg("Bnovo's timestamps carry another UTC offset than timezone gives: set timezone to the hotel's zone in Bnovo")
 }
 
 func (e *Engine) loadRecords(bookings []bnovo.Booking) (map[int64]state.Booking, map[int64]bool, error) {

@@ -99,6 +99,8 @@ type Engine struct {
 	// not know (see checkNextMarker); it lives as long as the process, which alone posts with
 	// this state file. Guarded by accountsMu.
 	current map[int64]bool
+	// zoneWarned is set once Bnovo's timestamps were seen in another zone than Location.
+	zoneWarned bool
 	// ignoredPhones is Options.IgnorePhones as a set.
 	ignoredPhones map[string]bool
 	// pmsCalls counts the Bnovo calls made through the engine (for progress estimates).
@@ -288,7 +290,9 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 			if err != nil {
 				return fmt.Errorf("state: cursor %q: %w", cursorChanged, err)
 			}
-			changedFrom = e.day(t.Add(-e.opt.ChangedOverlap))
+			// Bnovo filters by the date in its own hotel zone, which may lie west of ours: a
+			// whole day before the cursor's date covers any zone (see warnZone).
+			changedFrom = e.day(t.Add(-e.opt.ChangedOverlap)).AddDate(0, 0, -1)
 		}
 		if v, ok := tx.Cursor(cursorCheckout); ok {
 			d, err := time.ParseInLocation(time.DateOnly, v, e.opt.Location)

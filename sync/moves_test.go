@@ -4,11 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -220,5 +224,79 @@ func TestMarkerCheckCostPerDay(t *testing.T) {
 	t.Logf("marker check: %d operations reads in a day of %d posting bookings (%d existing accounts, 20 created)", reads, posting, len(members))
 	if reads > posting || reads != len(members) {
 		t.Fatalf("%d reads, want one per existing account (%d)", reads, len(members))
+	}
+}
+
+// lockedBuffer collects log lines written from several goroutines.
+type lockedBuffer struct {
+	mu  gosync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Case 3 of issue 16: Bnovo's hotel zone (−03) lies west of timezone (Moscow, +03). Just after
+// midnight in Moscow, a refund made minutes ago is still "yesterday" in Bnovo's zone: the
+// changed listing must reach a whole day back to see it, and syncd warns once about the zone.
+func TestChangedListingOverlapsADayForBnovosZone(t *testing.T) {
+	// 00:30 in Moscow, 18:30 the day before in São Paulo.
+	y, m, d := time.Now().In(moscow).Date()
+	start := time.Date(y, m, d, 0, 30, 0, 0, moscow)
+	var engineNow atomic.Int64
+	engineNow.Store(start.UnixNano())
+	logs := &lockedBuffer{}
+	h := newHarness(t, func(o *Options) {
+		o.Now = func() time.Time { return time.Unix(0, engineNow.Load()) }
+		o.Logger = zerolog.New(logs).Level(zerolog.WarnLevel)
+	})
+	h.clock = start.Add(-10 * time.Minute)
+	h.bnovoIn(mustZone("America/Sao_Paulo"))
+
+	id := h.checkedOut("+79161212121", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	h.wantPosted(id, 50000)
+
+	h.pay(id, bnovo.PaymentOut, 1000000, card) // a full refund, at 18:20 in Bnovo's zone
+	engineNow.Store(start.Add(5 * time.Minute).UnixNano())
+	sum := h.cycle()
+	h.wantPosted(id, 0)
+	if sum.Seen == 0 {
+		t.Fatalf("summary %+v: the refunded booking was not listed", sum)
+	}
+	if n := strings.Count(logs.String(), "another UTC offset than timezone"); n != 1 {
+		t.Fatalf("the zone warning appeared %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// bnovoIn replaces the harness's Bnovo with one whose hotel zone is zone, while syncd keeps
+// its timezone (Moscow).
+func (h *harness) bnovoIn(zone *time.Location) {
+	h.t.Helper()
+	h.bn.Close()
+	h.bn = bnovotest.NewServer(bnovotest.Options{
+		Location: zone,
+		Now:      h.simNow,
+		Windows:  []bnovotest.Window{{Limit: 100000, Per: time.Second}},
+	})
+	h.t.Cleanup(h.bn.Close)
+	var err error
+	h.pms, err = bnovo.New(bnovo.Config{BaseURL: h.bn.URL, AccountID: 1, APIKey: "test-key", Location: moscow, Retry: fastRetry, RequestTimeout: 2 * time.Second})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.opt.PMS = h.pms
+	if h.eng, err = New(h.opt); err != nil {
+		h.t.Fatal(err)
 	}
 }
