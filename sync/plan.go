@@ -79,10 +79,13 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 		p.accrual = e.opt.Rules.Target(b, payments)
 	}
 	ctx = hand
-	if p.accrual.Target == 0 && p.rec.Posted == 0 {
+	if p.accrual.Target == 0 && p.rec.Posted == 0 && (p.seen || !e.creditedBefore(ctx, p)) {
 		// Nothing posted and nothing to post: the booking needs no account.
 		p.rec.Shortfall = p.rec.Stranded
 		p.complete = true
+		return
+	}
+	if p.retry || p.park != "" {
 		return
 	}
 	account, ok := e.decideAccount(ctx, p, sum)
@@ -99,6 +102,34 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 	}
 	p.rec.AccountID = account
 	e.postFor(ctx, p)
+}
+
+// creditedBefore tells whether a booking new to the state, with nothing to earn, has operations
+// in ProBonus all the same: a state restored from an older backup (or lost) does not know a stay
+// credited, then cancelled, meanwhile. Its guest's account is looked up (never created) and
+// searched by marker (see checkNextMarker); what is found is adopted, for the usual withdrawal.
+// Trouble leaves the booking queued.
+func (e *Engine) creditedBefore(ctx context.Context, p *plan) bool {
+	if p.b.Customer == nil || len(p.guest.keys) == 0 {
+		return false
+	}
+	account, found, err := e.find(ctx, p.guest, func(key string, a probonus.Account) { e.learn(p, key, a) })
+	switch {
+	case err != nil:
+		e.trouble(p, "looking up the guest's account for operations a lost state did not know", err, false)
+		return true
+	case !found:
+		return false
+	}
+	p.rec.AccountID, p.identified = account, account
+	if !e.checkNextMarker(ctx, p) {
+		return true
+	}
+	if p.rec.Posted == 0 {
+		p.rec.AccountID = 0 // nothing of this booking's there: it keeps needing no account
+		return false
+	}
+	return true
 }
 
 // decideAccount decides anew which account the booking belongs to: its guest may have changed
