@@ -97,3 +97,7 @@ func formatPercent(hundredths int64) string {
 	}
 	return s
 }
+
+// FormatBonuses renders kopecks as whole bonuses the way syncd writes them for people,
+// "212 129".
+func FormatBonuses(kopecks int64) string { return formatBonuses(kopecks) }

@@ -346,3 +346,54 @@ func TestFirstLogLineNamesTheVersion(t *testing.T) {
 		t.Errorf("first log line %s", first)
 	}
 }
+
+// The demo tells its story in a few headed steps of one line each (no per-booking lines at its
+// default level), shows a guest's notes before and after write-back, and ends with a summary
+// whose every line the audit of the ledger agrees with (the demo fails otherwise), in seconds.
+func TestDemoTellsTheStory(t *testing.T) {
+	var out bytes.Buffer
+	start := time.Now()
+	if code := exitCode(run(context.Background(), []string{"-demo"}, &out, &out, func(string) string { return "" }), &out); code != exitOK {
+		t.Fatalf("demo: exit %d\n%s", code, out.String())
+	}
+	took := time.Since(start)
+	text := out.String()
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if len(lines) > 40 {
+		t.Errorf("%d lines; the story is buried:\n%s", len(lines), text)
+	}
+	if strings.Contains(text, `"level"`) || strings.Contains(text, "operation posted") {
+		t.Errorf("per-booking log lines at the demo's default level:\n%s", text)
+	}
+	for _, want := range []string{
+		"== 1. Backfill", "== 2. Cycle", "== 3. The front desk", "== 4. A guest checks out",
+		"write-back, guest notes of booking", "  before: ", "  after:  ", "ProBonus: карта",
+		"bookings:    151 in Bnovo", "invariant:   OK",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, text)
+		}
+	}
+	// The summary's two sides agree line by line.
+	for _, re := range []string{
+		`bookings: +(\d+) in Bnovo, (\d+) of them parked .*\| audit: (\d+) checked, (\d+) parked`,
+		`accounts: +(\d+) created .*\| ProBonus holds \d+: \d+ before the demo \+ (\d+)`,
+		`bonuses: .* = ([\d ]+) \| ledger: ([\d ]+) for syncd's markers`,
+		`targets: .* = ([\d ]+) \| audit: Bnovo's payments give ([\d ]+)`,
+	} {
+		m := regexp.MustCompile(re).FindStringSubmatch(text)
+		if m == nil {
+			t.Errorf("no summary line matching %s:\n%s", re, text)
+			continue
+		}
+		half := (len(m) - 1) / 2
+		for i := 1; i <= half; i++ {
+			if m[i] != m[i+half] {
+				t.Errorf("summary line disagrees with the audit: %q", m[0])
+			}
+		}
+	}
+	if took > 15*time.Second {
+		t.Errorf("the demo took %v; it should take seconds", took)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
@@ -23,17 +24,98 @@ import (
 	"github.com/hotelsync/syncd/webhook"
 )
 
-// demoLimits are Bnovo's documented windows scaled up ten times so the demo takes seconds;
-// syncd's limiter and the simulator enforce the same ones.
-var demoLimits = []string{"300/10s", "3000/5m", "10000/1h", "100000/24h"}
+// demoLimits are Bnovo's documented windows scaled up a hundred times: syncd's limiter and the
+// simulator enforce them, but the demo never waits for the budget (waiting is not its story;
+// syncbench measures it).
+var demoLimits = []string{"3000/10s", "30000/5m", "100000/1h", "1000000/24h"}
 
-// runDemo runs syncd end to end against the built-in simulators: a backfill of older stays,
-// a cycle over the lookback window, then refunds, a cancellation and an extra payment corrected
-// by a second cycle; it ends by auditing ProBonus's ledger against every booking's target.
-func runDemo(ctx context.Context, f flags, stdout, stderr io.Writer) error {
-	log, err := logging.New(stdout, "info", "auto")
+// demoLogLevel is the demo's log level unless SYNCD_DEMO_LOG names another: the story is told
+// by the headed steps; every booking's line (accounts created, operations posted, parked
+// bookings) is there with SYNCD_DEMO_LOG=info or debug.
+const demoLogLevel = "error"
+
+// demo is one run of the demo: the simulators, syncd on them, and the totals of every step.
+type demo struct {
+	ctx    context.Context
+	out    io.Writer
+	a      *app
+	bn     *bnovotest.Server
+	pb     *probonustest.Server
+	ids    []int64 // every booking the audit checks
+	steps  int
+	total  syncer.Summary
+	dryRun bool
+}
+
+// step runs one headed step of the demo and prints what it did in one line.
+func (d *demo) step(title string, run func() (syncer.Summary, error)) error {
+	d.steps++
+	fmt.Fprintf(d.out, "\n== %d. %s\n", d.steps, title)
+	start := time.Now()
+	calls := d.bn.Stats().Calls
+	sum, err := run()
+	took := time.Since(start)
+	d.a.logSummary(title, sum, took, err)
+	add(&d.total, sum)
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(d.out, "   %s; %d Bnovo calls, %s\n", describeRun(sum), d.bn.Stats().Calls-calls, took.Round(time.Millisecond))
+	return nil
+}
+
+// note prints one line under the current step.
+func (d *demo) note(format string, args ...any) {
+	fmt.Fprintf(d.out, "   "+format+"\n", args...)
+}
+
+// describeRun is a run's summary for a person: what was posted, found, created and parked.
+func describeRun(s syncer.Summary) string {
+	parts := []string{plural(s.Seen, "booking") + " looked at"}
+	if s.Deposits > 0 {
+		parts = append(parts, fmt.Sprintf("%s (%s bonuses)", plural(s.Deposits, "deposit"), syncer.FormatBonuses(s.Credited)))
+	}
+	if s.Withdrawals > 0 {
+		parts = append(parts, fmt.Sprintf("%s (%s bonuses)", plural(s.Withdrawals, "withdrawal"), syncer.FormatBonuses(s.Withdrawn)))
+	}
+	if s.AccountsCreated > 0 {
+		parts = append(parts, plural(s.AccountsCreated, "ProBonus account")+" created")
+	}
+	if s.AccountsMatched > 0 {
+		parts = append(parts, plural(s.AccountsMatched, "guest")+" found in ProBonus")
+	}
+	if s.WriteBacks > 0 {
+		parts = append(parts, plural(s.WriteBacks, "guest note")+" written")
+	}
+	if s.Parked > 0 {
+		parts = append(parts, fmt.Sprintf("%d parked", s.Parked))
+	}
+	if s.Shortfalls > 0 {
+		parts = append(parts, plural(s.Shortfalls, "shortfall"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// runDemo runs syncd end to end against the built-in simulators, in headed steps of one line
+// each: a backfill of older stays, a cycle over the lookback window (with a guest's notes before
+// and after syncd writes its line), the front desk's refunds and cancellations corrected by the
+// next cycle, a checkout credited through Bnovo's webhook; then a summary that the audit of
+// ProBonus's ledger against every booking's target confirms line by line.
+func runDemo(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
+	level := demoLogLevel
+	if v := getenv("SYNCD_DEMO_LOG"); v != "" {
+		level = v
+	}
+	log, err := logging.New(stdout, level, "auto")
+	if err != nil {
+		return usageError("SYNCD_DEMO_LOG: %v", err)
 	}
 	dir, err := os.MkdirTemp("", "syncd-demo-")
 	if err != nil {
@@ -65,6 +147,7 @@ func runDemo(ctx context.Context, f flags, stdout, stderr io.Writer) error {
 	if b, ok := firstWithPhone(bn, ids); ok {
 		pb.AddAccount(probonus.Account{FirstName: b.Customer.Name, LastName: b.Customer.Surname, Phones: []string{demoDigits(b.Customer.Phone)}, AccountGroupID: 1, Balance: 50000})
 	}
+	accountsBefore := len(pb.Accounts())
 
 	cfg.Bnovo.BaseURL, cfg.Bnovo.AccountID, cfg.Bnovo.APIKey = bn.URL, 1, "test-key"
 	cfg.Bnovo.RateLimits = demoLimits
@@ -81,77 +164,149 @@ func runDemo(ctx context.Context, f flags, stdout, stderr io.Writer) error {
 	}
 	defer a.Close()
 
-	fmt.Fprintf(stdout, "\n== syncd demo: %d bookings in simulated Bnovo (%s), simulated ProBonus at %s\n\n", len(ids), bn.URL, pb.URL)
-	var total syncer.Summary
-	step := func(name string, run func() (syncer.Summary, error)) error {
-		start := time.Now()
-		sum, err := run()
-		a.logSummary(name, sum, time.Since(start), err)
-		add(&total, sum)
-		return err
-	}
+	fmt.Fprintf(stdout, "syncd demo: %d bookings of the last 60 days in a simulated Bnovo, a simulated ProBonus with %d member already in it.\n", len(ids), accountsBefore)
+	fmt.Fprintf(stdout, "(Every booking's own log line: SYNCD_DEMO_LOG=info syncd -demo.)\n")
+	d := &demo{ctx: ctx, out: stdout, a: a, bn: bn, pb: pb, ids: ids, dryRun: f.dryRun}
+
 	older := now.AddDate(0, 0, -60)
-	if err := step("backfill", func() (syncer.Summary, error) {
+	if err := d.step(fmt.Sprintf("Backfill: stays that ended %d to 60 days ago (-backfill)", cfg.Accrual.LookbackDays+1), func() (syncer.Summary, error) {
 		return a.engine.Backfill(ctx, older, now.AddDate(0, 0, -cfg.Accrual.LookbackDays-1))
 	}); err != nil {
 		return err
 	}
-	if err := step("cycle", func() (syncer.Summary, error) { return a.engine.Cycle(ctx) }); err != nil {
+
+	notesBefore := staffNotes(bn, ids)
+	if err := d.step(fmt.Sprintf("Cycle: the last %d days (what the daemon does every 5 minutes)", cfg.Accrual.LookbackDays), func() (syncer.Summary, error) {
+		return a.engine.Cycle(ctx)
+	}); err != nil {
 		return err
 	}
+	d.showWriteBack(notesBefore)
+
 	// The desk acts a second after syncd's write-backs: update_date has one-second resolution,
 	// and a change in the very second of syncd's own write cannot be told from it (README,
 	// "A steady day"); such a change waits for the next day's departures listing.
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
-	changed := demoChanges(bn, pb, a.db, ids)
-	fmt.Fprintf(stdout, "\n== at the front desk: %s\n\n", changed)
-	if err := step("cycle", func() (syncer.Summary, error) { return a.engine.Cycle(ctx) }); err != nil {
+	if err := d.step("The front desk changes four stays; the next cycle corrects the ledger", func() (syncer.Summary, error) {
+		d.note("%s", demoChanges(bn, pb, a.db, ids))
+		return a.engine.Cycle(ctx)
+	}); err != nil {
 		return err
 	}
 
 	if !f.dryRun {
-		checkoutID, took, err := demoWebhookCheckout(ctx, a, bn, pb)
-		if err != nil {
+		var credited time.Duration
+		if err := d.step("A guest checks out; Bnovo's webhook tells syncd at once", func() (syncer.Summary, error) {
+			checkoutID, took, sum, err := demoWebhookCheckout(ctx, a, bn, pb)
+			d.ids = append(d.ids, checkoutID)
+			credited = took
+			return sum, err
+		}); err != nil {
 			return err
 		}
-		ids = append(ids, checkoutID)
-		fmt.Fprintf(stdout, "\n== a guest checked out; Bnovo's webhook arrived and the bonuses were in ProBonus %d ms later\n\n", took.Milliseconds())
+		d.note("the bonuses were in ProBonus %d ms after the checkout", credited.Milliseconds())
 	}
 
-	report, err := auditDemo(bn, pb, a.db, ids, a.engine.Rules())
+	// Loyalty-loop steps (redemption, arrivals) are added here by demo_loop.go, one call:
+	// each is a d.step, so the summary and the audit below count them.
+
+	return d.summary(accountsBefore)
+}
+
+// staffNotes is the notes of every booking's guest as staff left them, before syncd writes.
+func staffNotes(bn *bnovotest.Server, ids []int64) map[int64]string {
+	notes := make(map[int64]string)
+	for _, id := range ids {
+		if guests := bn.Guests(id); len(guests) > 0 && guests[0].Notes != "" {
+			notes[id] = guests[0].Notes
+		}
+	}
+	return notes
+}
+
+// showWriteBack shows one guest's notes before and after syncd wrote its line: the staff's
+// text is kept as it was.
+func (d *demo) showWriteBack(before map[int64]string) {
+	for _, id := range d.ids {
+		was, ok := before[id]
+		guests := d.bn.Guests(id)
+		if !ok || len(guests) == 0 || guests[0].Notes == was {
+			continue
+		}
+		b, _ := d.bn.Booking(id)
+		d.note("write-back, guest notes of booking %s", b.Number)
+		d.note("  before: %q", was)
+		d.note("  after:  %q", guests[0].Notes)
+		return
+	}
+	if !d.dryRun {
+		d.note("no guest with staff notes was written back")
+	}
+}
+
+// summary prints the demo's totals beside what the audit of ProBonus's own ledger finds; each
+// line must agree, and the demo fails when the invariant does not hold.
+func (d *demo) summary(accountsBefore int) error {
+	report, err := auditDemo(d.bn, d.pb, d.a.db, d.ids, d.a.engine.Rules())
 	if err != nil {
 		return err
 	}
-	c := counts(a.db)
-	fmt.Fprintf(stdout, "\n== summary\n")
-	fmt.Fprintf(stdout, "bookings seen:        %d\n", total.Seen)
-	fmt.Fprintf(stdout, "accounts matched:     %d\n", total.AccountsMatched)
-	fmt.Fprintf(stdout, "accounts created:     %d\n", total.AccountsCreated)
-	fmt.Fprintf(stdout, "deposits/withdrawals: %d/%d\n", total.Deposits, total.Withdrawals)
-	fmt.Fprintf(stdout, "bonuses credited:     %d (withdrawn %d)\n", total.Credited/100, total.Withdrawn/100)
-	fmt.Fprintf(stdout, "records parked:       %d\n", c.Parked)
-	fmt.Fprintf(stdout, "shortfalls:           %d\n", c.Shortfalls)
-	fmt.Fprintf(stdout, "bnovo calls:          %d (%d bookings)\n", bn.Stats().Calls, len(ids))
-	fmt.Fprintf(stdout, "ledger audit:         %d bookings (%d parked), expected %d bonuses, posted %d\n", report.Bookings, report.Parked, report.Expected/100, report.Posted/100)
-	if f.dryRun {
-		fmt.Fprintf(stdout, "dry run: nothing was posted (the audit above shows ProBonus untouched)\n")
+	c := counts(d.a.db)
+	shortfall, shortfalls := shortfallTotal(d.a.db)
+	syncdOps := 0
+	for _, op := range d.pb.AllOperations() {
+		if strings.Contains(op.Reason, "bnovo:") {
+			syncdOps++
+		}
+	}
+	t := d.total
+	net := t.Credited - t.Withdrawn
+	w := d.out
+	fmt.Fprintf(w, "\n== Summary: syncd's counts | what ProBonus's ledger and Bnovo show\n")
+	fmt.Fprintf(w, "bookings:    %d in Bnovo, %d of them parked (no usable phone or e-mail, ...) | audit: %d checked, %d parked\n", len(d.ids), c.Parked, report.Bookings, report.Parked)
+	fmt.Fprintf(w, "accounts:    %d created (guests found in ProBonus %d times) | ProBonus holds %d: %d before the demo + %d\n", t.AccountsCreated, t.AccountsMatched, len(d.pb.Accounts()), accountsBefore, len(d.pb.Accounts())-accountsBefore)
+	fmt.Fprintf(w, "operations:  %d deposits + %d withdrawals | ledger: %d operations with syncd's markers\n", t.Deposits, t.Withdrawals, syncdOps)
+	fmt.Fprintf(w, "bonuses:     %s credited - %s withdrawn = %s | ledger: %s for syncd's markers\n", syncer.FormatBonuses(t.Credited), syncer.FormatBonuses(t.Withdrawn), syncer.FormatBonuses(net), syncer.FormatBonuses(report.Posted))
+	fmt.Fprintf(w, "targets:     %s posted - %s left with %s (bonuses spent before a cancellation) = %s | audit: Bnovo's payments give %s\n", syncer.FormatBonuses(report.Posted), syncer.FormatBonuses(shortfall), plural(shortfalls, "shortfall"), syncer.FormatBonuses(report.Posted-shortfall), syncer.FormatBonuses(report.Expected))
+	fmt.Fprintf(w, "bnovo calls: %d for %d bookings, %d answered 429\n", d.bn.Stats().Calls, len(d.ids), d.bn.Stats().TooMany)
+	if d.dryRun {
+		fmt.Fprintf(w, "dry run: nothing was posted (the ledger above is ProBonus untouched)\n")
 		return nil
 	}
-	if !report.OK() {
+	disagree := report.Bookings != len(d.ids) || report.Parked != c.Parked || net != report.Posted ||
+		syncdOps != t.Deposits+t.Withdrawals || report.Posted-shortfall != report.Expected ||
+		len(d.pb.Accounts())-accountsBefore != t.AccountsCreated
+	if !report.OK() || disagree {
 		for _, m := range append(report.Mismatches, report.Duplicates...) {
-			fmt.Fprintln(stdout, "  MISMATCH", m)
+			fmt.Fprintln(w, "  MISMATCH", m)
 		}
-		return fmt.Errorf("demo: the ledger does not satisfy the invariant")
+		return errors.New("demo: the ledger does not agree with syncd's counts or the invariant")
 	}
-	fmt.Fprintf(stdout, "invariant:            OK (every booking: posted = target + recorded shortfall; no operation doubled)\n")
+	fmt.Fprintf(w, "invariant:   OK — every booking: posted = target + recorded shortfall; no operation doubled\n")
 	return nil
+}
+
+// shortfallTotal is what the recorded shortfalls sum to, and how many there are.
+func shortfallTotal(db *state.DB) (int64, int) {
+	var total int64
+	var n int
+	_ = db.View(func(tx *state.Tx) error {
+		list, err := tx.Shortfalls()
+		for _, b := range list {
+			total += b.Shortfall
+			n++
+		}
+		return err
+	})
+	return total, n
 }
 
 // demoWebhookCheckout turns the webhook receiver on, has the simulated Bnovo deliver its
 // webhooks to it, and checks a guest out: the receiver queues the booking and the engine drains
 // the queue at once, as the daemon does. It returns the booking and how long after the checkout
-// its bonuses were in ProBonus.
-func demoWebhookCheckout(ctx context.Context, a *app, bn *bnovotest.Server, pb *probonustest.Server) (int64, time.Duration, error) {
+// its bonuses were in ProBonus, and what the drains did.
+func demoWebhookCheckout(ctx context.Context, a *app, bn *bnovotest.Server, pb *probonustest.Server) (int64, time.Duration, syncer.Summary, error) {
+	var total syncer.Summary
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	kicks := make(chan struct{}, 1)
@@ -162,11 +317,11 @@ func demoWebhookCheckout(ctx context.Context, a *app, bn *bnovotest.Server, pb *
 		}
 	}})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, total, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, total, err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
@@ -190,22 +345,20 @@ func demoWebhookCheckout(ctx context.Context, a *app, bn *bnovotest.Server, pb *
 	for {
 		for _, op := range pb.AllOperations() {
 			if syncer.HasMarker(op.Reason, marker) {
-				return id, time.Since(checkedOut), nil
+				return id, time.Since(checkedOut), total, nil
 			}
 		}
 		select {
 		case <-kicks:
 			sum, err := a.engine.Drain(ctx)
+			add(&total, sum)
 			if err != nil {
-				return 0, 0, fmt.Errorf("draining the webhook queue: %w", err)
-			}
-			if sum.Seen > 0 {
-				a.logSummary("queue", sum, 0, nil)
+				return 0, 0, total, fmt.Errorf("draining the webhook queue: %w", err)
 			}
 		case <-deadline:
-			return 0, 0, errors.New("demo: the checkout was not credited within 30 s of its webhook")
+			return 0, 0, total, errors.New("demo: the checkout was not credited within 30 s of its webhook")
 		case <-ctx.Done():
-			return 0, 0, ctx.Err()
+			return 0, 0, total, ctx.Err()
 		}
 	}
 }
@@ -226,6 +379,8 @@ func add(t *syncer.Summary, s syncer.Summary) {
 	t.Credited += s.Credited
 	t.Withdrawn += s.Withdrawn
 	t.Parked += s.Parked
+	t.Shortfalls += s.Shortfalls
+	t.WriteBacks += s.WriteBacks
 }
 
 func counts(db *state.DB) state.Counts {

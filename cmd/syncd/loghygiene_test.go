@@ -159,7 +159,9 @@ func TestDemoLogsNoSecretsOrContacts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	if code := exitCode(run(ctx, []string{"-demo"}, &out, &out, func(string) string { return "" }), &out); code != exitOK {
+	// Every booking's line is logged at info, which the demo shows only when asked to.
+	env := func(k string) string { return map[string]string{"SYNCD_DEMO_LOG": "debug"}[k] }
+	if code := exitCode(run(ctx, []string{"-demo"}, &out, &out, env), &out); code != exitOK {
 		t.Fatalf("demo: exit %d\n%s", code, out.String())
 	}
 	text := out.String()

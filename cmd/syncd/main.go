@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		_, err := fmt.Fprintln(stdout, buildVersion())
 		return err
 	case f.demo:
-		return runDemo(ctx, f, stdout, stderr)
+		return runDemo(ctx, f, stdout, getenv)
 	case f.checkConfig:
 		return runCheckConfig(ctx, f, stdout, getenv)
 	case f.status:
