@@ -70,6 +70,10 @@ type Options struct {
 	// when the backfill should finish, and gets back what a run reserved and did not use.
 	// *ratelimit.Limiter implements it.
 	Budget Budget
+	// WebhookBudget, when set, is the webhooks' share of the Bnovo budget: an id only a webhook
+	// queued is fetched only when it has room (spec §8), and waits for a later drain otherwise.
+	// A *ratelimit.Limiter over smaller windows implements it; it counts those fetches only.
+	WebhookBudget WebhookBudget
 
 	Logger zerolog.Logger
 	Now    func() time.Time
@@ -114,6 +118,13 @@ type Engine struct {
 	// announced by a webhook meanwhile (see drainAnnounced).
 	queueMark uint64
 	requeued  map[int64]bool
+	// queueTrouble is set when Bnovo could not be asked about a queued booking: the rest of the
+	// queue waits for a later run instead of each entry paying the same retries.
+	queueTrouble bool
+	// reads remembers bookings a drain finished whose update_date is too young to be trusted
+	// (see done), across runs: a webhook repeating the id of such a booking, unchanged, costs
+	// the one fetch that shows it unchanged and nothing more (spec §8).
+	reads map[int64]recentRead
 	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
 	writeBackOff bool
 	// cycles counts the cycles run, for Options.ChangedEvery.
@@ -503,6 +514,7 @@ func (e *Engine) releaseBudget() {
 func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
 	e.handled = make(map[int64]time.Time)
 	e.requeued = make(map[int64]bool)
+	e.queueTrouble = false
 	if err := e.resolveOpen(ctx, sum, false); err != nil {
 		return err
 	}
@@ -524,31 +536,8 @@ func (e *Engine) enqueue(tx *state.Tx, id int64) error {
 		e.requeued = make(map[int64]bool)
 	}
 	e.requeued[id] = true
+	e.forgetRead(id)
 	return tx.Enqueue(id)
-}
-
-// drainAnnounced processes, between the pages of a run, the bookings a webhook queued since the
-// run began, so a checkout is credited within seconds even while a long cycle or a backfill
-// holds the engine. Bookings the run queued itself (passing trouble) wait for its end, so an
-// outage does not cost their calls again after every page.
-func (e *Engine) drainAnnounced(ctx context.Context, sum *Summary) error {
-	var fresh []state.QueueEntry
-	err := e.opt.DB.View(func(tx *state.Tx) error {
-		if tx.QueueLen() == 0 {
-			return nil
-		}
-		entries, err := tx.Queued(0)
-		for _, q := range entries {
-			if q.Mark > e.queueMark && !e.requeued[q.ID] {
-				fresh = append(fresh, q)
-			}
-		}
-		return err
-	})
-	if err != nil || len(fresh) == 0 {
-		return err
-	}
-	return e.processQueued(ctx, sum, fresh)
 }
 
 // settle ends a run: unclear operations of this run are resolved (waiting, at most SettleAfter,
@@ -598,90 +587,6 @@ func (e *Engine) badRecordParks(listing string, bad []bnovo.BadRecord) []state.P
 		parks = append(parks, state.Parked{Key: key, BookingID: r.ID, Reason: "unreadable booking: " + r.Err.Error()})
 	}
 	return parks
-}
-
-// drainQueue processes bookings queued for a retry (or by a webhook), fetching each by id. A
-// booking queued again while it was being fetched stays queued for the next drain.
-func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
-	var entries []state.QueueEntry
-	if err := e.opt.DB.View(func(tx *state.Tx) error {
-		var err error
-		entries, err = tx.Queued(10 * queueBatch)
-		return err
-	}); err != nil {
-		return err
-	}
-	return e.processQueued(ctx, sum, entries)
-}
-
-// queueBatch is how many queued bookings are fetched and processed as one batch.
-const queueBatch = 50
-
-// processQueued fetches the queued bookings of entries and processes them in batches.
-func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []state.QueueEntry) error {
-	for len(entries) > 0 {
-		n := min(queueBatch, len(entries))
-		chunk := entries[:n]
-		entries = entries[n:]
-		var bookings []bnovo.Booking
-		var parks []state.Parked
-		var taken []state.QueueEntry
-		for _, q := range chunk {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			id := q.ID
-			b, err := e.opt.PMS.Booking(ctx, id)
-			switch {
-			case err == nil:
-				bookings = append(bookings, b)
-			case bnovo.IsNotFound(err):
-				// Only a booking syncd has seen is worth a person's look (bonuses may have been
-				// credited for it); an id Bnovo never had came from a bad webhook and is dropped.
-				if known, kerr := e.known(id); kerr != nil {
-					return kerr
-				} else if known {
-					parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "booking no longer exists in Bnovo: " + err.Error()})
-				} else {
-					e.log.Warn().Int64("booking", id).Msg("a queued booking id is unknown to Bnovo and to syncd: dropped (a webhook named a booking that does not exist)")
-				}
-			case bnovo.KindOf(err) == bnovo.Permanent:
-				parks = append(parks, state.Parked{Key: state.ParkKeyBooking(id), BookingID: id, Reason: "fetching the booking failed: " + err.Error()})
-			case stopping(err) != nil:
-				return stopping(err) // everything stays queued
-			default:
-				// Bnovo trouble: it stays queued for the next run.
-				e.log.Warn().Int64("booking", id).Err(err).Msg("queued booking could not be fetched; retrying next run")
-				sum.Retrying++
-				continue
-			}
-			taken = append(taken, q)
-		}
-		dequeue := func(tx *state.Tx, untouched map[int64]bool) error {
-			var done []state.QueueEntry
-			for _, q := range taken {
-				if !untouched[q.ID] {
-					done = append(done, q)
-				}
-			}
-			return tx.Dequeue(done...)
-		}
-		if err := e.batch(ctx, bookings, parks, dequeue, nil, sum); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// known tells whether the state holds a record of the booking.
-func (e *Engine) known(id int64) (bool, error) {
-	var ok bool
-	err := e.opt.DB.View(func(tx *state.Tx) error {
-		var err error
-		_, ok, err = tx.Booking(id)
-		return err
-	})
-	return ok, err
 }
 
 func (e *Engine) day(t time.Time) time.Time {

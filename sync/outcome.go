@@ -181,6 +181,7 @@ func (e *Engine) done(p *plan) {
 	p.rec.UpdateDate = e.trusted(p.b.UpdateDate)
 	if !p.rec.UpdateDate.Equal(p.b.UpdateDate) || e.opt.DryRun {
 		e.handled[p.b.ID] = p.b.UpdateDate
+		e.rememberRead(p.b)
 	}
 }
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/ratelimit"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -186,4 +188,166 @@ func (h *harness) paidStays(n int, phoneFormat string) []int64 {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+const bookingRoute = "GET " + bnovo.APIPrefix + "/bookings/{id}"
+
+func (h *harness) queueLen() int {
+	n := 0
+	_ = h.db.View(func(tx *state.Tx) error { n = tx.QueueLen(); return nil })
+	return n
+}
+
+// TestDrainEmptiesTheQueue: one drain works through the whole queue, not a first slice of it
+// (issue 11 item 10: 500 ids per wake-up, then idle with a real checkout still queued).
+func TestDrainEmptiesTheQueue(t *testing.T) {
+	h := newHarness(t, nil)
+	var flood []int64
+	for i := range 600 {
+		flood = append(flood, int64(900001+i))
+	}
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.Enqueue(flood...) }); err != nil {
+		t.Fatal(err)
+	}
+	id := h.checkedOut("+7 912 345-67-01", "", "")
+	h.pay(id, "in", 1000000, "Наличные")
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.Enqueue(id) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.wantPosted(id, 50000)
+	if n := h.queueLen(); n != 0 {
+		t.Errorf("%d ids still queued after one drain, want 0", n)
+	}
+	if got := h.routeCalls(bookingRoute); got != len(flood)+1 {
+		t.Errorf("%d bookings fetched, want %d (each queued id once)", got, len(flood)+1)
+	}
+	if parked := h.parked(); len(parked) != 0 {
+		t.Errorf("parked %d; ids Bnovo answers 404 for and syncd never saw are dropped", len(parked))
+	}
+}
+
+// TestWebhookShareCapsAnnouncedFetches: ids only a webhook announced are fetched while the
+// webhooks' share of the budget has room, the oldest delivery first; the rest stay queued for a
+// later drain. Retries the engine owes are not held to that share.
+func TestWebhookShareCapsAnnouncedFetches(t *testing.T) {
+	share, err := ratelimit.New([]ratelimit.Window{{Limit: 5, Per: time.Hour}}, ratelimit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *Options) { o.WebhookBudget = share })
+	id := h.checkedOut("+7 912 345-67-02", "", "")
+	h.pay(id, "in", 1000000, "Наличные")
+	announce := func(ids ...int64) {
+		t.Helper()
+		if err := h.db.Update(func(tx *state.Tx) error { return tx.Announce(100, ids...) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	announce(id) // the real checkout is the oldest delivery, though its id is the lowest too
+	for i := range 8 {
+		announce(int64(900001 + i))
+	}
+	if _, err := h.eng.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.wantPosted(id, 50000)
+	if got := h.routeCalls(bookingRoute); got != 5 {
+		t.Errorf("%d announced bookings fetched, want 5 (the share)", got)
+	}
+	var left []state.QueueEntry
+	_ = h.db.View(func(tx *state.Tx) (err error) { left, err = tx.Queued(0); return err })
+	if len(left) != 4 || left[0].ID != 900005 {
+		t.Errorf("left queued %v, want the 4 newest deliveries 900005..900008", left)
+	}
+
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.Enqueue(700001, 700002) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.routeCalls(bookingRoute); got != 7 {
+		t.Errorf("%d bookings fetched after two retries were queued, want 7: the engine's retries are not the webhooks' share", got)
+	}
+	if n := h.queueLen(); n != 4 {
+		t.Errorf("%d queued, want the 4 announced ids still waiting for the share", n)
+	}
+}
+
+// TestRepeatedDeliveryOfUnchangedBookingCostsOneCall: a webhook naming again a booking that has
+// not changed since syncd read it costs the one fetch that shows it unchanged, even while its
+// update_date is too young to be trusted for the cycles; a real change is still synced.
+func TestRepeatedDeliveryOfUnchangedBookingCostsOneCall(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.UpdateDateTrust = time.Hour }) // every update_date is young
+	id := h.checkedOut("+7 912 345-67-03", "", "")
+	h.pay(id, "in", 1000000, "Наличные")
+	deliver := func() (calls int) {
+		t.Helper()
+		before := h.bn.Stats().Calls
+		if err := h.db.Update(func(tx *state.Tx) error { return tx.Announce(100, id) }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.eng.Drain(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return h.bn.Stats().Calls - before
+	}
+	deliver()
+	h.wantPosted(id, 50000)
+	for range 3 {
+		if calls := deliver(); calls != 1 {
+			t.Errorf("a repeated delivery of the unchanged booking cost %d Bnovo calls, want 1", calls)
+		}
+	}
+	h.pay(id, "in", 1000000, "Наличные") // a real change: a second payment
+	deliver()
+	h.wantPosted(id, 100000)
+}
+
+// TestSameBookingComparesEveryField: a field sameBooking does not compare would let a changed
+// booking pass for unchanged (and skip its sync) — this fails when bnovo.Booking gains one.
+func TestSameBookingComparesEveryField(t *testing.T) {
+	base := bnovo.Booking{ID: 1, Customer: &bnovo.Customer{ID: 2}}
+	if !sameBooking(base, base) {
+		t.Fatal("a booking differs from itself")
+	}
+	bt := reflect.TypeFor[bnovo.Booking]()
+	for i := range bt.NumField() {
+		changed := base
+		c := *base.Customer
+		changed.Customer = &c
+		f := reflect.ValueOf(&changed).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.Int64:
+			f.SetInt(f.Int() + 7)
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Pointer: // the customer: every field of it
+			ct := reflect.TypeFor[bnovo.Customer]()
+			for j := range ct.NumField() {
+				cc := c
+				g := reflect.ValueOf(&cc).Elem().Field(j)
+				if g.Kind() == reflect.Int64 {
+					g.SetInt(g.Int() + 7)
+				} else {
+					g.SetString(g.String() + "x")
+				}
+				changed.Customer = &cc
+				if sameBooking(base, changed) {
+					t.Errorf("a change of Customer.%s goes unnoticed", ct.Field(j).Name)
+				}
+			}
+			changed.Customer = nil
+		case reflect.Struct: // time.Time
+			f.Set(reflect.ValueOf(time.Unix(1e9, 0)))
+		default:
+			t.Fatalf("field %s of kind %s: teach this test to change it", bt.Field(i).Name, f.Kind())
+		}
+		if sameBooking(base, changed) {
+			t.Errorf("a change of %s goes unnoticed", bt.Field(i).Name)
+		}
+	}
 }

@@ -245,11 +245,15 @@ func (d *daemonState) kickDrain() {
 // fetched) once.
 func (d *daemonState) drains(ctx context.Context) {
 	a := d.app
+	again := time.NewTimer(time.Hour)
+	again.Stop()
+	defer again.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.drainKick:
+		case <-again.C:
 		}
 		if queued := queueLen(a.db); queued == 0 {
 			continue
@@ -261,14 +265,35 @@ func (d *daemonState) drains(ctx context.Context) {
 			return err
 		})
 		a.metrics.posted(sum)
+		if wait, left := d.drainAgainIn(); left {
+			again.Reset(wait)
+		}
 		if err != nil && ctx.Err() == nil {
-			a.log.Error().Err(err).Msg("syncing queued bookings failed; they stay queued for the next cycle")
+			a.log.Error().Err(err).Msg("syncing queued bookings failed; they stay queued and are tried again shortly")
 			continue
 		}
 		if sum.Seen > 0 || sum.Parked > 0 {
 			a.logSummary("queue", sum, time.Since(start), nil)
 		}
 	}
+}
+
+// drainRetryEvery is how soon a drain that left ids queued for another reason than the
+// webhooks' share (Bnovo trouble, retries the engine owes) is tried again.
+const drainRetryEvery = 30 * time.Second
+
+// drainAgainIn tells whether a drain left ids queued and how long until draining can go on: a
+// drain stops when the webhooks' share of the budget is spent, and goes on once it has room
+// again, so the queue is worked down to empty without waiting for a webhook or a cycle.
+func (d *daemonState) drainAgainIn() (time.Duration, bool) {
+	if queueLen(d.app.db) == 0 {
+		return 0, false
+	}
+	wait := d.app.pipe.Webhook.Reserve()
+	if wait <= 0 {
+		wait = drainRetryEvery
+	}
+	return wait, true
 }
 
 func queueLen(db *state.DB) int {

@@ -34,6 +34,10 @@ const (
 	// the whole changed stream, the cycles between only today's departures (README: "A steady
 	// day"). A one-shot run's single cycle lists everything.
 	DaemonChangedEvery = 2
+	// WebhookShare is the part of every Bnovo window (of its effective limit) that fetching the
+	// ids webhooks announce may use (spec §8): a flood of deliveries, even of valid ids, cannot
+	// spend the budget the cycles need.
+	WebhookShare = 0.5
 )
 
 // API names given to Options.HTTPClient (the same as metrics.APIBnovo and APIProBonus).
@@ -68,9 +72,13 @@ type Options struct {
 type Pipeline struct {
 	DB     *state.DB
 	Limits ratelimit.Pair
-	PMS    *bnovo.Client
-	Ledger *probonus.Client
-	Engine *syncer.Engine
+	// Webhook is the webhooks' share of Limits.API (WebhookShare of each window), counting the
+	// engine's fetches of announced ids. In memory: a restart starts it afresh, and Limits.API,
+	// which is persisted, still bounds every call.
+	Webhook *ratelimit.Limiter
+	PMS     *bnovo.Client
+	Ledger  *probonus.Client
+	Engine  *syncer.Engine
 }
 
 // ConfigError is a config value that the clients or limiters refused; its message names the
@@ -106,6 +114,9 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 	p := &Pipeline{DB: db}
 	var err error
 	if p.Limits, err = limits(db, cfg.Bnovo, opt); err != nil {
+		return nil, err
+	}
+	if p.Webhook, err = webhookLimiter(p.Limits.API); err != nil {
 		return nil, err
 	}
 	var limiter bnovo.Limiter = p.Limits
@@ -155,6 +166,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		Workers:        opt.Workers,
 		ChangedEvery:   opt.ChangedEvery,
 		Budget:         p.Limits.API,
+		WebhookBudget:  p.Webhook,
 		Logger:         opt.Logger,
 	})
 	if err != nil {
@@ -192,6 +204,20 @@ func limits(db *state.DB, cfg config.Bnovo, opt Options) (ratelimit.Pair, error)
 		return ratelimit.Pair{}, fmt.Errorf("bnovo login rate limiter: %w", err)
 	}
 	return ratelimit.Pair{API: api, Auth: auth}, nil
+}
+
+// webhookLimiter is WebhookShare of every window of api, by its effective limit (at least one
+// call per window).
+func webhookLimiter(api *ratelimit.Limiter) (*ratelimit.Limiter, error) {
+	var windows []ratelimit.Window
+	for _, u := range api.Usage() {
+		windows = append(windows, ratelimit.Window{Limit: max(1, int(float64(u.Limit)*WebhookShare)), Per: u.Window.Per})
+	}
+	l, err := ratelimit.New(windows, ratelimit.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("webhook share of the bnovo rate limiter: %w", err)
+	}
+	return l, nil
 }
 
 // Roomy windows allow larger reservations: up to 1/reserveShareOf of the smallest effective
