@@ -101,16 +101,26 @@ func Open(path string, opt Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = defaultLockTimeout
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	bdb, err := openBolt(path, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open state file %s: %w (waited %s; is another syncd running?)", path, ErrLocked, timeout)
 		}
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	db := &DB{bolt: bdb, path: path}
-	if err := bdb.Update(initSchema); err != nil {
+	if err := guarded(path, func() error { return checkPages(path, bdb) }); err != nil {
 		_ = bdb.Close()
+		return nil, err
+	}
+	if err := guarded(path, func() error { return bdb.Update(initSchema) }); err != nil {
+		_ = bdb.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	return db, nil

@@ -83,7 +83,20 @@ func withExitCode(err error) error {
 	case errors.As(err, &bad):
 		return &exitError{code: exitUsage, err: err}
 	}
-	return err
+	return withDamageAdvice(err)
+}
+
+// withDamageAdvice adds to a damaged state file's error what the operator can do about it. The
+// file is left as it is and nothing was sent anywhere.
+func withDamageAdvice(err error) error {
+	var damaged *state.DamagedError
+	if !errors.As(err, &damaged) {
+		return err
+	}
+	return &exitError{code: exitFailed, err: fmt.Errorf("%w. syncd wrote nothing to it and sent nothing. "+
+		"Stop syncd, then either restore the latest backup of the file, or move it aside "+
+		"(mv %s %s.damaged) to start afresh: syncd then finds in ProBonus, by their markers, the "+
+		"operations it already posted, and credits nothing twice", err, damaged.Path, damaged.Path)}
 }
 
 func (a *app) Close() error { return a.pipe.Close() }

@@ -154,3 +154,61 @@ func TestDaemonSurvivesSIGHUP(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 }
+
+// A damaged state file ends every mode in one clear error naming the file, what is wrong and
+// what to do, with exit code 1, no stack trace, and no call to ProBonus.
+func TestDamagedStateFileEndsInOneClearError(t *testing.T) {
+	bin := sharedSyncd(t)
+	r := newSimRig(t, rigOptions{bookings: 60})
+	if _, errOut, code := r.run(t, "-once"); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(r.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tear every page after the two header pages: bbolt reads them without checksums.
+	for i := 2*4096 + 16; i < len(data); i++ {
+		if i%4096 >= 16 {
+			data[i] = 0xAB
+		}
+	}
+	if err := os.WriteFile(r.state, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	callsBefore := r.pb.Stats().Calls
+	for _, args := range [][]string{{"-once"}, {"-status"}, {}} {
+		cmd := exec.Command(bin, append([]string{"-config", r.cfgPath}, args...)...)
+		cmd.Env = daemonEnv(r)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		done := make(chan error, 1)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("%v: still running on a damaged state file", args)
+		}
+		errText := strings.TrimSpace(stderr.String())
+		if code := cmd.ProcessState.ExitCode(); code != exitFailed {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitFailed, errText)
+		}
+		if strings.Contains(errText, "goroutine") || strings.Contains(errText, "panic:") {
+			t.Errorf("%v: a stack trace instead of an error:\n%s", args, errText)
+		}
+		last := errText[strings.LastIndex(errText, "\n")+1:]
+		for _, want := range []string{r.state, "damaged", "backup", "mv " + r.state} {
+			if !strings.Contains(last, want) {
+				t.Errorf("%v: the error does not say %q:\n%s", args, want, errText)
+			}
+		}
+	}
+	if got := r.pb.Stats().Calls; got != callsBefore {
+		t.Errorf("ProBonus got %d calls while the state file was damaged", got-callsBefore)
+	}
+}

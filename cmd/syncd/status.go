@@ -33,7 +33,7 @@ func runStatus(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 			// The daemon holds the state file: ask it over its status socket.
 			return statusFromDaemon(ctx, cfg.Status.Socket, stdout)
 		}
-		return fmt.Errorf("opening state: %w", err)
+		return withDamageAdvice(fmt.Errorf("opening state: %w", err))
 	}
 	defer db.Close()
 	var windows []ratelimit.Window
