@@ -79,3 +79,21 @@ func (tx *Tx) ForgetAccount(accountID int64) (int, error) {
 	}
 	return len(keys), nil
 }
+
+// ForgetKey removes one guest key from the map (ProBonus's answer for it has changed).
+func (tx *Tx) ForgetKey(key string) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	b, err := tx.bucket(bucketAccounts)
+	if err != nil {
+		return err
+	}
+	if b.Get([]byte(key)) == nil {
+		return nil
+	}
+	if err := b.Delete([]byte(key)); err != nil {
+		return fmt.Errorf("forget a guest key: %w", err)
+	}
+	return tx.addCounter(counterAccounts, -1)
+}

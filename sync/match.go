@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hotelsync/syncd/bnovo"
@@ -100,6 +101,9 @@ func (e *Engine) match(ctx context.Context, c *bnovo.Customer, g guest, p *plan,
 		return 0, err
 	}
 	if found {
+		if p.fetched == nil || p.fetched.ID != account {
+			p.cachedVia = e.answeredBy(g, account)
+		}
 		sum.AccountsMatched++
 		return account, nil
 	}
@@ -157,6 +161,38 @@ func (e *Engine) find(ctx context.Context, g guest, learn func(key string, a pro
 		}
 	}
 	return 0, false, nil
+}
+
+// answeredBy is the identifier whose cached answer find took for account: the first one the
+// map knows, as find asks in the same order.
+func (e *Engine) answeredBy(g guest, account int64) identifier {
+	for _, id := range g.identifiers() {
+		if known, ok := e.knownAccount(id.key); ok {
+			if known == account {
+				return id
+			}
+			break
+		}
+	}
+	return identifier{}
+}
+
+// holds tells whether the account still holds the identifier: staff may have moved a phone to
+// another account since syncd cached ProBonus's answer for it.
+func holds(a probonus.Account, value string) bool {
+	if a.Email == value || slices.Contains(a.Phones, value) {
+		return true
+	}
+	return slices.ContainsFunc(a.Identifiers, func(id probonus.Identifier) bool { return id.Value == value })
+}
+
+// forgetKey drops one cached answer that ProBonus no longer gives (the identifier moved to
+// another account), here and, through the plan, in the state.
+func (e *Engine) forgetKey(p *plan, key string) {
+	e.cacheMatch(key, 0)
+	p.forgottenKeys = append(p.forgottenKeys, key)
+	e.log.Warn().Int64("booking", p.b.ID).Int64("account", p.rec.AccountID).
+		Msg("the guest's account no longer holds the phone or e-mail it was matched by (moved to another account?): looked up again")
 }
 
 // cacheMatch keeps ProBonus's answer for one key in this run's cache.

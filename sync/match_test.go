@@ -201,3 +201,28 @@ func TestNonPersonalNumbersNeverIdentifyAGuest(t *testing.T) {
 		t.Fatalf("a guest with only a toll-free number parked with %q, want the reason naming it", reason)
 	}
 }
+
+// A phone staff moved to another account (it was entered on the wrong member): the cached
+// answer is checked against the account before crediting, dropped, and the phone looked up
+// again; the stay credited before follows its guest when the booking changes.
+func TestPhoneMovedToAnotherAccountIsFollowed(t *testing.T) {
+	h := newHarness(t, nil)
+	wrong := h.pb.AddAccount(member("Семён", []string{"79161313131", "79161414141"}, ""))
+	right := h.pb.AddAccount(member("Тая", nil, "taya@example.ru"))
+	first := h.paidStay("Тая", "+79161414141", "")
+	h.cycle()
+	h.wantOps(wrong, 1, 50000)
+
+	h.pb.MovePhone("79161414141", right)
+	second := h.paidStay("Тая", "+79161414141", "")
+	h.cycle()
+	h.wantPosted(second, 50000)
+	h.wantOps(wrong, 1, 50000)
+	if got := h.mapped("phone:79161414141"); got != right {
+		t.Fatalf("the moved phone maps to %d, want %d", got, right)
+	}
+	h.pay(first, bnovo.PaymentIn, 200000, card) // the first stay changes: its bonuses follow
+	h.cycle()
+	h.wantOps(wrong, 2, 0)
+	h.wantOps(right, 2, 110000) // its own stay, and the first stay's 600 bonuses as #3
+}

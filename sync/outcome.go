@@ -135,6 +135,11 @@ func (e *Engine) persistMatches(tx *state.Tx, p *plan) error {
 			return err
 		}
 	}
+	for _, key := range p.forgottenKeys {
+		if err := tx.ForgetKey(key); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -24,6 +24,11 @@ type plan struct {
 	matched []learned // account-map entries learned while matching, to persist
 	// forgotten are accounts ProBonus answered 404 for: dropped from the account map.
 	forgotten []int64
+	// forgottenKeys are cached answers the account no longer bears out: dropped too.
+	forgottenKeys []string
+	// cachedVia is the identifier whose cached answer decided the account (zero when ProBonus
+	// answered during this plan): checked against the account before crediting it.
+	cachedVia identifier
 	// fetched is the account as ProBonus last answered it during this plan (lookup, creation).
 	fetched *probonus.Account
 	// identified is the account the customer's own phone or e-mail names (0: none): the only
@@ -161,6 +166,11 @@ func (e *Engine) postFor(ctx context.Context, p *plan) {
 	case need > 0:
 		a, ok := e.accountToPost(ctx, p)
 		if !ok {
+			return
+		}
+		if via := p.cachedVia; via.key != "" && a.ID == p.identified && !holds(a, via.value) {
+			e.forgetKey(p, via.key)
+			p.retry = true
 			return
 		}
 		if reason := refusesCredit(a, e.opt.AccountGroupID); reason != "" {

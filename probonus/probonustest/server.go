@@ -2,7 +2,9 @@
 // and for `syncd -demo`. It enforces the modeled contract of /work/shared/api/probonus.md (token
 // header, exact identifier lookup, FastAPI error bodies, no de-duplication of operations) and
 // can inject the faults that make exactly-once delivery hard: failures before and after commit,
-// dropped connections, slow commits and rate limiting.
+// dropped connections, slow commits and rate limiting; and the changes staff make to accounts
+// that matching must survive: a deleted or merged account (404 from then on), a blocked one
+// (operations refused with 400), a phone moved to another account, accounts in another group.
 //
 // Modeled choices the contract leaves open:
 //   - discount levels by balance: below 1 000 bonuses "Бронза", below 10 000 "Серебро", from

@@ -328,3 +328,53 @@ func TestIndexesFollowChanges(t *testing.T) {
 		t.Fatalf("second newest operation of a: %s", page.body)
 	}
 }
+
+// The account changes staff make in the admin: delete, merge, block, move a phone.
+func TestAccountChangesByStaff(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	a := s.AddAccount(probonus.Account{FirstName: "A", Phones: []string{"79160000001"}})
+	b := s.AddAccount(probonus.Account{FirstName: "B", Email: "b@example.ru"})
+	c := s.AddAccount(probonus.Account{FirstName: "C", Phones: []string{"79160000003", "79160000004"}})
+	deposit := func(account int64) int {
+		return call(t, s, "POST", apiPrefix+"/operations/deposit", fmt.Sprintf(`{"accountId": %d, "sum": 100, "reason": "x"}`, account)).status
+	}
+	if got := deposit(a); got != 200 {
+		t.Fatalf("deposit: %d", got)
+	}
+
+	s.MergeAccount(a, b)
+	if got := call(t, s, "GET", fmt.Sprintf("%s/accounts/%d", apiPrefix, a), "").status; got != 404 {
+		t.Fatalf("merged account answers %d, want 404", got)
+	}
+	r := call(t, s, "GET", apiPrefix+"/accounts/find?identifier=79160000001", "")
+	if r.status != 200 || !strings.Contains(r.body, fmt.Sprintf(`"id":%d`, b)) || !strings.Contains(r.body, `"balance":100`) {
+		t.Fatalf("the merged phone finds %d %s, want account %d with the balance", r.status, r.body, b)
+	}
+	if ops := s.Operations(b); len(ops) != 1 {
+		t.Fatalf("the survivor has %d operations, want the merged one", len(ops))
+	}
+
+	s.SetBlocked(b, true)
+	if got := deposit(b); got != 400 {
+		t.Fatalf("deposit to a blocked account: %d, want 400", got)
+	}
+	s.SetBlocked(b, false)
+	if got := deposit(b); got != 200 {
+		t.Fatalf("deposit after unblocking: %d", got)
+	}
+
+	s.MovePhone("79160000004", b)
+	r = call(t, s, "GET", apiPrefix+"/accounts/find?identifier=79160000004", "")
+	if !strings.Contains(r.body, fmt.Sprintf(`"id":%d`, b)) {
+		t.Fatalf("the moved phone finds %s, want account %d", r.body, b)
+	}
+
+	s.DeleteAccount(c)
+	if got := call(t, s, "GET", apiPrefix+"/accounts/find?identifier=79160000003", "").status; got != 404 {
+		t.Fatalf("a deleted account's phone answers %d, want 404", got)
+	}
+	if got := deposit(c); got != 404 {
+		t.Fatalf("deposit to a deleted account: %d, want 404", got)
+	}
+}
