@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/testlog"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -153,14 +153,7 @@ func TestRestoredBackupNeverRepostsTheNextMarker(t *testing.T) {
 	acct := h.pb.AddAccount(member("Ева", []string{"79161010101"}, ""))
 	id := h.paidStay("Ева", "+79161010101", "")
 	h.cycle()
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	raw, err := os.ReadFile(h.db.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(backup, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	backup := h.backup()
 	h.pay(id, bnovo.PaymentIn, 500000, card) // #2: 15 000 ₽ → 750 bonuses
 	h.cycle()
 	h.wantOps(acct, 2, 75000)
@@ -187,14 +180,7 @@ func TestRestoredBackupWithdrawsAStayCancelledMeanwhile(t *testing.T) {
 	h := newHarness(t, nil)
 	acct := h.pb.AddAccount(member("Ева", []string{"79161010102"}, ""))
 	h.cycle()
-	backup := filepath.Join(t.TempDir(), "backup.db")
-	raw, err := os.ReadFile(h.db.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(backup, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	backup := h.backup()
 	id := h.paidStay("Ева", "+79161010102", "")
 	h.cycle()
 	h.wantOps(acct, 1, 50000)
@@ -206,6 +192,20 @@ func TestRestoredBackupWithdrawsAStayCancelledMeanwhile(t *testing.T) {
 	if rec := h.record(id); rec.Seq != 2 || rec.Posted != 0 || rec.AccountID != acct {
 		t.Fatalf("record %+v: want #1 adopted and withdrawn by #2", rec)
 	}
+}
+
+// backup copies the state file as an operator would (every run's writes are committed).
+func (h *harness) backup() string {
+	h.t.Helper()
+	path := filepath.Join(h.t.TempDir(), "backup.db")
+	raw, err := os.ReadFile(h.db.Path())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return path
 }
 
 // restore replaces the harness's state with a copy, as an operator restoring a backup would,
@@ -235,7 +235,8 @@ func TestMarkerCheckCostPerDay(t *testing.T) {
 		h.pb.AddAccount(member("Член", []string{phone}, ""))
 		members = append(members, "+"+phone)
 	}
-	before := h.pb.Stats().ByEndpoint["operations"]
+	start := h.pb.Stats().ByEndpoint
+	before := start["operations"]
 	posting := 0
 	for hour := range 24 {
 		if hour%2 == 0 && hour < 20 {
@@ -248,29 +249,13 @@ func TestMarkerCheckCostPerDay(t *testing.T) {
 		}
 		h.cycle()
 	}
-	reads := h.pb.Stats().ByEndpoint["operations"] - before
-	t.Logf("marker check: %d operations reads in a day of %d posting bookings (%d existing accounts, 20 created)", reads, posting, len(members))
+	end := h.pb.Stats().ByEndpoint
+	reads := end["operations"] - before
+	t.Logf("marker check: %d operations reads in a day of %d posting bookings (%d existing accounts, 20 created); all ProBonus reads: %d find, %d account, %d operations",
+		reads, posting, len(members), end["find"]-start["find"], end["account"]-start["account"], reads)
 	if reads > posting || reads != len(members) {
 		t.Fatalf("%d reads, want one per existing account (%d)", reads, len(members))
 	}
-}
-
-// lockedBuffer collects log lines written from several goroutines.
-type lockedBuffer struct {
-	mu  gosync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Case 3 of issue 16: Bnovo's hotel zone (−03) lies west of timezone (Moscow, +03). Just after
@@ -282,7 +267,7 @@ func TestChangedListingOverlapsADayForBnovosZone(t *testing.T) {
 	start := time.Date(y, m, d, 0, 30, 0, 0, moscow)
 	var engineNow atomic.Int64
 	engineNow.Store(start.UnixNano())
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	h := newHarness(t, func(o *Options) {
 		o.Now = func() time.Time { return time.Unix(0, engineNow.Load()) }
 		o.Logger = zerolog.New(logs).Level(zerolog.WarnLevel)
