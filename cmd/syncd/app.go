@@ -30,6 +30,8 @@ type app struct {
 	engine *syncer.Engine
 	// metrics is nil unless the daemon serves metrics.listen; its methods are no-ops on nil.
 	metrics *daemonMetrics
+	// stop ends a one-shot run that would wait long for Bnovo budget (armed by the mode).
+	stop *budgetStop
 }
 
 // loadConfig loads and validates the config file; any problem is a usage error (exit 2).
@@ -58,11 +60,12 @@ func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetri
 	if steady {
 		changedEvery = pipeline.DaemonChangedEvery
 	}
+	stop := &budgetStop{}
 	p, err := pipeline.Open(cfg, pipeline.Options{
 		Logger:       log,
 		DryRun:       dryRun,
 		HTTPClient:   dm.httpClient,
-		WrapLimiter:  func(pair ratelimit.Pair) bnovo.Limiter { return announcingLimiter{Pair: pair, log: log} },
+		WrapLimiter:  func(pair ratelimit.Pair) bnovo.Limiter { return announcingLimiter{Pair: pair, log: log, stop: stop} },
 		Reserve:      pipeline.BnovoReserve,
 		Workers:      pipeline.EngineWorkers,
 		ChangedEvery: changedEvery,
@@ -70,7 +73,7 @@ func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetri
 	if err != nil {
 		return nil, withExitCode(err)
 	}
-	return &app{cfg: cfg, log: log, pipe: p, db: p.DB, limits: p.Limits, engine: p.Engine, metrics: dm}, nil
+	return &app{cfg: cfg, log: log, pipe: p, db: p.DB, limits: p.Limits, engine: p.Engine, metrics: dm, stop: stop}, nil
 }
 
 // withExitCode gives the pipeline's errors syncd's exit codes: 3 for a state file locked by
@@ -131,13 +134,17 @@ func (a *app) logRun(kind string, sum syncer.Summary, took time.Duration, err er
 // when, so an operator watching a long backfill or -once knows it is waiting, not stuck.
 type announcingLimiter struct {
 	ratelimit.Pair
-	log zerolog.Logger
+	log  zerolog.Logger
+	stop *budgetStop
 }
 
 func (l announcingLimiter) Wait(ctx context.Context, auth bool) error {
 	limiter := l.API
 	if auth {
 		limiter = l.Auth
+	}
+	if err := l.stop.check(limiter); err != nil {
+		return err
 	}
 	if wait := limiter.Reserve(); wait >= 5*time.Second {
 		ev := l.log.Info()

@@ -32,10 +32,15 @@ func runBackfill(ctx context.Context, f flags, stdout io.Writer, getenv func(str
 	if err != nil {
 		return err
 	}
+	if f.untilBudget {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = a.stop.arm(ctx)
+		defer cancel(nil)
+	}
 	start := time.Now()
 	sum, err := a.engine.Backfill(ctx, from, to)
 	a.logSummary("backfill", sum, time.Since(start), err)
-	return err
+	return a.endOneShot(err)
 }
 
 // checkRangeSyntax checks a -backfill argument before any config is read: an empty or

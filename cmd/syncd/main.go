@@ -48,6 +48,7 @@ type flags struct {
 	online      bool
 	demo        bool
 	version     bool
+	untilBudget bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -63,8 +64,9 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.BoolVar(&f.online, "online", false, "with -check-config: also log in to Bnovo, read one page, and read ProBonus's account groups (a handful of calls)")
 	fs.BoolVar(&f.demo, "demo", false, "run everything against built-in simulated Bnovo and ProBonus")
 	fs.BoolVar(&f.version, "version", false, "print the version and commit of this binary and exit")
+	fs.BoolVar(&f.untilBudget, "until-budget", false, "with -backfill: stop when the hour's or day's Bnovo share is spent (log when it resumes, exit 0) instead of waiting for it; -once always does")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: syncd [-config FILE] [-once | -backfill FROM:TO | -status | -check-config [-online] | -demo | -version] [-dry-run]\n\n")
+		fmt.Fprintf(stderr, "usage: syncd [-config FILE] [-once | -backfill FROM:TO [-until-budget] | -status | -check-config [-online] | -demo | -version] [-dry-run]\n\n")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nexit codes: 0 done, 1 failed, 2 bad usage or config, 3 state locked by another syncd\n")
 	}
@@ -96,6 +98,9 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	}
 	if f.dryRun && (f.status || f.checkConfig || f.version) {
 		return f, usageError("-dry-run goes with the daemon, -once or -backfill")
+	}
+	if f.untilBudget && !backfillGiven {
+		return f, usageError("-until-budget goes with -backfill (-once always stops when the budget is spent)")
 	}
 	if f.online && !f.checkConfig {
 		return f, usageError("-online goes with -check-config")

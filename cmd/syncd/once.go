@@ -13,10 +13,12 @@ func runOnce(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 		return err
 	}
 	defer a.Close()
+	ctx, cancel := a.stop.arm(ctx)
+	defer cancel(nil)
 	start := time.Now()
 	sum, err := a.engine.Cycle(ctx)
 	a.logSummary("cycle", sum, time.Since(start), err)
-	return err
+	return a.endOneShot(err)
 }
 
 // setup loads the config, builds the logger, reports config warnings and opens the app; for
