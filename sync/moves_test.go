@@ -53,6 +53,28 @@ func TestFixedPhoneTypoMovesTheBonuses(t *testing.T) {
 	h.wantOps(right, 2, 25000)
 }
 
+// A move never takes bonuses from the old account for one that would refuse them.
+func TestNoMoveToABlockedAccount(t *testing.T) {
+	h := newHarness(t, nil)
+	old := h.pb.AddAccount(member("Ада", []string{"79161515151"}, ""))
+	blocked := h.pb.AddAccount(member("Бея", []string{"79161515152"}, ""))
+	h.pb.SetBlocked(blocked, true)
+	id := h.paidStay("Ада", "+79161515151", "")
+	h.cycle()
+	h.setGuest(id, "Бея", "+79161515152", "")
+	h.cycle()
+	h.wantOps(old, 1, 50000)
+	h.wantOps(blocked, 0, 0)
+	if r := h.parked()[state.ParkKeyBooking(id)]; !strings.Contains(r, "blocked") {
+		t.Fatalf("parked with %q, want the blocked account named", r)
+	}
+	h.pb.SetBlocked(blocked, false)
+	h.setGuest(id, "Бея", "+7 916 151-51-52", "")
+	h.cycle()
+	h.wantOps(old, 2, 0)
+	h.wantOps(blocked, 1, 50000)
+}
+
 // A replaced guest whose predecessor already spent the bonuses: nothing is withdrawn there
 // (a shortfall for staff), the new guest is credited, and nothing more goes to the old account.
 func TestReplacedGuestWhosePredecessorSpentTheBonuses(t *testing.T) {

@@ -225,6 +225,17 @@ func (e *Engine) postFor(ctx context.Context, p *plan) {
 // the bonuses stranded (a shortfall for staff) and the deposit goes ahead at once.
 func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
 	from := p.rec.AccountID
+	if p.accrual.Target > 0 {
+		// Nothing leaves the old account for one that would refuse it.
+		dest, ok := e.accountNow(ctx, p, to)
+		if !ok {
+			return
+		}
+		if reason := refusesCredit(dest, e.opt.AccountGroupID); reason != "" {
+			e.parkRefused(p, reason)
+			return
+		}
+	}
 	e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Int64("from_account", from).Int64("account", to).
 		Str("bonuses", formatBonuses(p.rec.Posted)).Msg("the booking's guest changed: its bonuses move to the new guest's account")
 	old, err := e.opt.Ledger.Account(ctx, from)
@@ -260,14 +271,19 @@ func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
 // plan serves). One ProBonus no longer has is forgotten, and the booking planned again so the
 // guest is looked up anew.
 func (e *Engine) accountToPost(ctx context.Context, p *plan) (probonus.Account, bool) {
-	if p.fetched != nil && p.fetched.ID == p.rec.AccountID {
+	return e.accountNow(ctx, p, p.rec.AccountID)
+}
+
+// accountNow reads one account for the plan (see accountToPost).
+func (e *Engine) accountNow(ctx context.Context, p *plan, id int64) (probonus.Account, bool) {
+	if p.fetched != nil && p.fetched.ID == id {
 		return *p.fetched, true
 	}
-	a, err := e.opt.Ledger.Account(ctx, p.rec.AccountID)
+	a, err := e.opt.Ledger.Account(ctx, id)
 	switch {
 	case probonus.IsNotFound(err):
-		e.forget(p, p.rec.AccountID)
-		if p.rec.Posted == 0 {
+		e.forget(p, id)
+		if id == p.rec.AccountID && p.rec.Posted == 0 {
 			p.rec.AccountID = 0
 		}
 		p.retry = true
