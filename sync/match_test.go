@@ -226,3 +226,22 @@ func TestPhoneMovedToAnotherAccountIsFollowed(t *testing.T) {
 	h.wantOps(wrong, 2, 0)
 	h.wantOps(right, 2, 110000) // its own stay, and the first stay's 600 bonuses as #3
 }
+
+// A wrong answer an older syncd left in the map (Борис's phone against Анна's account, learned
+// from the shared e-mail) is caught before crediting: Анна's account does not hold the phone.
+func TestWrongMatchLeftByAnOlderSyncdIsDropped(t *testing.T) {
+	h := newHarness(t, nil)
+	anna := h.pb.AddAccount(member("Анна", []string{"79161717171"}, "family@example.ru"))
+	boris := h.pb.AddAccount(member("Борис", []string{"79161717172"}, ""))
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.SetAccount("phone:79161717172", anna) }); err != nil {
+		t.Fatal(err)
+	}
+	id := h.paidStay("Борис", "+79161717172", "")
+	h.cycle()
+	h.wantPosted(id, 50000)
+	h.wantOps(boris, 1, 50000)
+	h.wantOps(anna, 0, 0)
+	if got := h.mapped("phone:79161717172"); got != boris {
+		t.Fatalf("Борис's phone maps to %d, want %d", got, boris)
+	}
+}

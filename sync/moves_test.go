@@ -216,6 +216,30 @@ func TestRestoredBackupWithdrawsAStayCancelledMeanwhile(t *testing.T) {
 	}
 }
 
+// A backup restored after a booking's bonuses moved to another guest: neither account gets
+// anything again; the restored state learns the move from the markers.
+func TestRestoredBackupAfterAMoveRepostsNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	x := h.pb.AddAccount(member("Икс", []string{"79161616161"}, ""))
+	y := h.pb.AddAccount(member("Игрек", []string{"79161616162"}, ""))
+	id := h.paidStay("Икс", "+79161616161", "")
+	h.cycle()
+	backup := h.backup()
+	h.setGuest(id, "Игрек", "+79161616162", "")
+	h.cycle()
+	h.wantOps(x, 2, 0)
+	h.wantOps(y, 1, 50000)
+
+	h.restore(backup)
+	h.setGuest(id, "Игрек", "+7 916 161-61-62", "")
+	h.cycle()
+	h.wantOps(x, 2, 0)
+	h.wantOps(y, 1, 50000)
+	if rec := h.record(id); rec.AccountID != y || rec.Posted != 50000 || rec.Seq != 3 || rec.Shortfall != 0 {
+		t.Fatalf("record %+v: want the move adopted (account %d, posted 50000, seq 3)", rec, y)
+	}
+}
+
 // backup copies the state file as an operator would (every run's writes are committed).
 func (h *harness) backup() string {
 	h.t.Helper()

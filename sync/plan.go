@@ -168,9 +168,7 @@ func (e *Engine) postFor(ctx context.Context, p *plan) {
 		if !ok {
 			return
 		}
-		if via := p.cachedVia; via.key != "" && a.ID == p.identified && !holds(a, via.value) {
-			e.forgetKey(p, via.key)
-			p.retry = true
+		if e.staleMatch(p, a) {
 			return
 		}
 		if reason := refusesCredit(a, e.opt.AccountGroupID); reason != "" {
@@ -231,6 +229,9 @@ func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
 		if !ok {
 			return
 		}
+		if e.staleMatch(p, dest) {
+			return
+		}
 		if reason := refusesCredit(dest, e.opt.AccountGroupID); reason != "" {
 			e.parkRefused(p, reason)
 			return
@@ -250,13 +251,14 @@ func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
 	case old.Blocked:
 		e.parkRefused(p, blockedReason(from))
 		return
+	case !e.checkNextMarker(ctx, p):
+		return // (what a restored state did not know is adopted first)
+	case p.rec.Posted <= 0:
+		// Nothing of the booking's is left there after all.
 	case old.Balance < p.rec.Posted:
 		e.shortfall(p, p.rec.Posted, old.Balance)
 		p.rec.Stranded += p.rec.Posted
 	default:
-		if !e.checkNextMarker(ctx, p) {
-			return
-		}
 		p.op = &state.Op{AccountID: from, Kind: probonus.OpWithdraw, Sum: p.rec.Posted}
 		p.moving = true
 		p.complete = false // the deposit to the new account follows in the next plan
@@ -294,6 +296,19 @@ func (e *Engine) accountNow(ctx context.Context, p *plan, id int64) (probonus.Ac
 	}
 	p.fetched = &a
 	return a, true
+}
+
+// staleMatch tells whether the map's cached answer that named account a no longer holds (the
+// identifier is not a's any more: moved by staff, or learned wrongly by an older syncd); the
+// answer is dropped and the booking planned again, so the guest is looked up anew.
+func (e *Engine) staleMatch(p *plan, a probonus.Account) bool {
+	via := p.cachedVia
+	if via.key == "" || a.ID != p.identified || holds(a, via.value) {
+		return false
+	}
+	e.forgetKey(p, via.key)
+	p.retry = true
+	return true
 }
 
 // refusedPrefix starts the parked reason of a booking whose account may not be credited now;
