@@ -103,3 +103,23 @@ func TestCodecDamagedRecords(t *testing.T) {
 		_, _ = decodeOp(key, raw[:i])
 	}
 }
+
+func TestArrivalRoundTrip(t *testing.T) {
+	for _, a := range []Arrival{
+		{BookingID: 1},
+		{BookingID: 7, Number: "US9PM", Day: time.Date(2026, 6, 24, 0, 0, 0, 0, time.UTC), GuestID: 9,
+			Keys: []string{"phone:79161234567", "email:a@example.ru"}, FirstName: "Анна", LastName: "Петрова"},
+	} {
+		raw, err := encodeArrival(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeArrival(a.BookingID, raw)
+		if err != nil || !reflect.DeepEqual(got, a) {
+			t.Errorf("round trip:\n got %+v (%v)\nwant %+v", got, err, a)
+		}
+	}
+	if _, err := decodeArrival(1, []byte{recordVersion, 0, 0, 0, 200}); err == nil {
+		t.Error("a record claiming 200 keys decoded")
+	}
+}

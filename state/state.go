@@ -71,10 +71,13 @@ var (
 	bucketQueue      = []byte("queue")
 	// bucketRedeemShortfalls indexes bookings with a standing redemption shortfall.
 	bucketRedeemShortfalls = []byte("redeemshortfalls")
+	// bucketArrivals holds the bookings arriving soon whose guests get the line at check-in.
+	bucketArrivals = []byte("arrivals")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketCursors, bucketAccounts, bucketBookings, bucketShortfalls, bucketOps,
 		bucketOpenOps, bucketParked, bucketCalls, bucketTokens, bucketQueue, bucketRedeemShortfalls,
+		bucketArrivals,
 	}
 
 	metaSchemaKey = []byte("schema")

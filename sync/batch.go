@@ -23,6 +23,9 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 		// finds them in the state, and the cache stays one page small however long the run.
 		e.accounts = make(map[string]int64)
 	}
+	if err := e.trackArrivals(bookings); err != nil {
+		return fmt.Errorf("noting arrivals: %w", err)
+	}
 	recs, held, err := e.loadRecords(bookings)
 	if err != nil {
 		return err

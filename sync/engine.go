@@ -29,6 +29,7 @@ type Options struct {
 	IgnorePhones []string
 	WriteBack    bool       // write the guest's loyalty line into Bnovo notes (spec §3)
 	Redemption   Redemption // paying with bonuses (spec §7); off unless Enabled
+	Arrivals     Arrivals   // the line at check-in (spec §3); off when Days is 0
 	DryRun       bool       // compute and log; write nothing to either API nor to state
 
 	// SettleAfter is how long after an operation could last have been sent its absence from the
@@ -224,6 +225,7 @@ type Summary struct {
 	RedemptionReturns    int   // deposits back (a bonus payment refunded or deleted, a cancellation)
 	Returned             int64 // kopecks deposited back
 	RedemptionShortfalls int   // redemptions that could not be withdrawn in this run
+	ArrivalLines         int   // lines at check-in written (also counted in WriteBacks)
 }
 
 // add counts o's work in s too.
@@ -247,6 +249,7 @@ func (s *Summary) add(o Summary) {
 	s.RedemptionReturns += o.RedemptionReturns
 	s.Returned += o.Returned
 	s.RedemptionShortfalls += o.RedemptionShortfalls
+	s.ArrivalLines += o.ArrivalLines
 }
 
 func (s *Summary) MarshalZerologObject(e *zerolog.Event) {
@@ -290,7 +293,11 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 		if err := e.listing(ctx, "checkout", q, 0, nil, &sum, nil); err != nil {
 			return sum, fmt.Errorf("listing bookings departing %s: %w", today.Format(time.DateOnly), err)
 		}
-		return sum, e.settle(ctx, &sum)
+		if err := e.settle(ctx, &sum); err != nil {
+			return sum, err
+		}
+		e.refreshArrivals(ctx, &sum)
+		return sum, nil
 	}
 
 	var changedFrom, checkoutFrom time.Time
@@ -346,7 +353,14 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 	}); err != nil {
 		return sum, fmt.Errorf("advancing cursors: %w", err)
 	}
-	return sum, e.settle(ctx, &sum)
+	if err := e.settle(ctx, &sum); err != nil {
+		return sum, err
+	}
+	if err := e.listArrivals(ctx, today); err != nil {
+		return sum, err
+	}
+	e.refreshArrivals(ctx, &sum)
+	return sum, nil
 }
 
 // Backfill processes bookings that checked out in [from, to] (dates in the hotel's zone, both

@@ -103,6 +103,7 @@ func (e *Engine) planRedemptions(ctx context.Context, plans []*plan) {
 	if !e.opt.Redemption.Enabled {
 		return
 	}
+	today := e.day(e.now())
 	for _, p := range plans {
 		if ctx.Err() != nil {
 			return
@@ -110,8 +111,20 @@ func (e *Engine) planRedemptions(ctx context.Context, plans []*plan) {
 		if p.retry || p.refused != nil {
 			continue // queued for a later run as a whole
 		}
+		if e.notBegun(p, today) {
+			continue
+		}
 		p.redeem = e.planRedemption(ctx, p)
 	}
+}
+
+// notBegun tells a booking whose stay has not begun and that has no redemption yet: its
+// payments are not read for redemption (most changes of a hotel's day are edits of future
+// bookings, and each read would spend Bnovo budget). A bonus paid ahead is taken when the stay
+// begins: the booking changes then (checked in), and at the latest when it checks out.
+func (e *Engine) notBegun(p *plan, today time.Time) bool {
+	return !p.paymentsRead && !cancelled(p.b) && e.day(p.b.Arrival).After(today) &&
+		p.rec.RedeemSeq == 0 && p.rec.RedeemShortfall == 0
 }
 
 // journalRedemption persists the accounts a redemption's lookup learned and journals its

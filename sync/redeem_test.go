@@ -253,3 +253,31 @@ func (h *harness) counts() state.Counts {
 	_ = h.db.View(func(tx *state.Tx) error { c = tx.Counts(); return nil })
 	return c
 }
+
+// A bonus paid ahead on a booking whose stay has not begun is taken when the stay begins; the
+// future booking's changes cost no payments read before.
+func TestRedemptionWaitsForTheStayToBegin(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	id := h.inHouse("anna@example.ru")
+	b, _ := h.bn.Booking(id)
+	now := time.Now().In(moscow)
+	b.StatusID, b.StatusName = bnovotest.StatusConfirmed, bnovotest.StatusNames[bnovotest.StatusConfirmed]
+	b.Arrival, b.Departure, b.UpdateDate = now.AddDate(0, 0, 3), now.AddDate(0, 0, 5), time.Time{}
+	h.tick()
+	h.bn.PutBooking(b)
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 0, 0)
+	if n := h.bn.Stats().ByPath["GET /api/v1/bookings/{id}/payments"]; n != 0 {
+		t.Fatalf("%d payments reads for a booking whose stay has not begun", n)
+	}
+
+	b, _ = h.bn.Booking(id)
+	b.StatusID, b.StatusName = bnovotest.StatusCheckedIn, bnovotest.StatusNames[bnovotest.StatusCheckedIn]
+	b.Arrival, b.UpdateDate = now, time.Time{}
+	h.tick()
+	h.bn.PutBooking(b)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+}

@@ -34,8 +34,9 @@ type daySpec struct {
 	Arrivals    int // confirmed bookings checking in (status "Заселен")
 	Changes     int // edits of future bookings (no money)
 	NewBookings int
-	Payments    int // half on in-house stays, half (extra payments and refunds) on stays credited earlier
-	History     int // checked-out stays in the lookback window when the simulation starts
+	Payments    int      // half on in-house stays, half (extra payments and refunds) on stays credited earlier
+	History     int      // checked-out stays in the lookback window when the simulation starts
+	Loop        loopSpec // the loyalty loop (dayloop.go); off when zero
 }
 
 func defaultDaySpec(seed int64) daySpec {
@@ -92,6 +93,7 @@ type dayResult struct {
 	// Missed counts money events whose operation was not posted by the day's end.
 	Lag    []int
 	Missed int
+	Loop   loopResult // what the loyalty loop did (dayloop.go)
 }
 
 // dayWorld is the simulated hotel of a day run and the syncd engine working on it.
@@ -127,7 +129,9 @@ func runDay(ctx context.Context, spec daySpec) (dayResult, error) {
 	if _, err := w.simulate(ctx, day.AddDate(0, 0, -1)); err != nil {
 		return dayResult{}, fmt.Errorf("the day before: %w", err)
 	}
-	return w.simulate(ctx, day)
+	res, err := w.simulate(ctx, day)
+	res.Loop = w.loopResult(day)
+	return res, err
 }
 
 // dayStart is the measured day (fixed, so every run simulates the same calendar).
@@ -159,6 +163,7 @@ func newDayWorld(spec daySpec) (*dayWorld, error) {
 	// The lookback window's history: checked-out stays of the 30 days before syncd starts.
 	w.bn.Seed(spec.History, spec.Seed, start.AddDate(0, 0, -30), start.AddDate(0, 0, -1))
 	w.populate(start, measured.AddDate(0, 0, 1))
+	w.populateLoop()
 	if err := w.openEngine(); err != nil {
 		w.Close()
 		return nil, err
@@ -201,11 +206,13 @@ func (w *dayWorld) openEngine() error {
 	if err != nil {
 		return err
 	}
-	w.engine, err = syncer.New(syncer.Options{
+	opt := syncer.Options{
 		PMS: bn, Ledger: pb, DB: db, Rules: pipeline.RulesFrom(cfg.Accrual), Location: w.loc,
 		LookbackDays: cfg.Accrual.LookbackDays, AccountGroupID: 1, CreateAccounts: true, WriteBack: true,
 		Workers: pipeline.EngineWorkers, ChangedEvery: pipeline.DaemonChangedEvery, Logger: zerolog.Nop(), Now: w.clock.Now,
-	})
+	}
+	w.loopOptions(&opt)
+	w.engine, err = syncer.New(opt)
 	return err
 }
 
@@ -334,6 +341,7 @@ func (w *dayWorld) events(day time.Time) []dayEvent {
 				PaymentTypeID: card.PaymentTypeID, PaymentTypeName: card.PaymentTypeName})
 		}})
 	}
+	evs = append(evs, w.loopEvents(day, at)...)
 	slices.SortStableFunc(evs, func(a, b dayEvent) int { return a.at.Compare(b.at) })
 	return evs
 }
@@ -410,7 +418,7 @@ func dayTable(res dayResult) *table {
 	s := res.Spec
 	t := &table{
 		title: fmt.Sprintf("steady day: 100-room hotel, %s, a cycle every %s (%d cycles), %d departures, %d arrivals, %d other changes, %d new bookings, %d payments, webhooks off",
-			res.Day.Format(time.DateOnly), s.Cycle, res.Cycles, s.Departures, s.Arrivals, s.Changes, s.NewBookings, s.Payments),
+			res.Day.Format(time.DateOnly), s.Cycle, res.Cycles, s.Departures, s.Arrivals, s.Changes, s.NewBookings, s.Payments) + s.Loop.title(),
 		header: []string{"calls", "pages", "payments", "guest reads", "PUTs", "booking reads", "other", "logins", "429s"},
 	}
 	k := res.ByKind
@@ -430,6 +438,7 @@ func dayTable(res dayResult) *table {
 	if res.Failed > 0 {
 		t.note("%d cycles ended in an error", res.Failed)
 	}
+	res.Loop.notes(t, s.Loop)
 	return t
 }
 

@@ -30,7 +30,7 @@ import (
 
 type options struct {
 	limits, restarts, long, local, big bool
-	day, oneShots                      bool
+	day, oneShots, dayLoop             bool
 	inproc                             bool
 	syncdBin                           string
 	seed                               int64
@@ -51,6 +51,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.local, "local", false, "scenario 4: the local pipeline's cost at 10k bookings (and 100k with -big)")
 	fs.BoolVar(&o.day, "day", false, "scenario 5: a steady day of a 100-room hotel (simulated clock, cycles every 5 min), Bnovo calls split by kind")
 	fs.BoolVar(&o.oneShots, "oneshots", false, "scenario 6: five syncd -once runs, each SIGTERMed after 5 s, under 30/10s + 60/24h at budget_share 0.8 (issue 13)")
+	fs.BoolVar(&o.dayLoop, "day-loop", false, "scenario 7: the steady day with the loyalty loop on (arrivals' lines, redemption of 5 bonus payments)")
 	fs.BoolVar(&o.big, "big", false, "with -local: also 100k bookings")
 	fs.BoolVar(&o.inproc, "inproc", false, "run syncd in this process instead of the real binary in a child process")
 	fs.StringVar(&o.syncdBin, "syncd", "", "syncd binary to run (default: build ./cmd/syncd of this module)")
@@ -73,8 +74,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if o.n < 1 || o.repeat < 1 {
 		return o, errors.New("-n and -repeat must be at least 1")
 	}
-	if !o.limits && !o.restarts && !o.long && !o.local && !o.day && !o.oneShots {
-		o.limits, o.restarts, o.long, o.local, o.day = true, true, true, true, true
+	if !o.limits && !o.restarts && !o.long && !o.local && !o.day && !o.oneShots && !o.dayLoop {
+		o.limits, o.restarts, o.long, o.local, o.day, o.dayLoop = true, true, true, true, true, true
 		if o.localSizes == "" {
 			// With the simulators as they are, 10 000 bookings take minutes (see the report).
 			o.localSizes = "2000"
@@ -169,6 +170,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if o.day {
 			if err := scenarioDay(ctx, stdout, o); err != nil {
 				return fmt.Errorf("day: %w", err)
+			}
+		}
+		if o.dayLoop {
+			if err := scenarioDayLoop(ctx, stdout, o); err != nil {
+				return fmt.Errorf("day-loop: %w", err)
 			}
 		}
 		if o.local {

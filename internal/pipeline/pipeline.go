@@ -161,6 +161,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		IgnorePhones:   cfg.ProBonus.IgnoredPhones,
 		WriteBack:      true,
 		Redemption:     RedemptionFrom(cfg.Redemption),
+		Arrivals:       syncer.Arrivals{Days: cfg.Arrivals.Days, Enroll: cfg.Arrivals.Enroll},
 		DryRun:         opt.DryRun,
 		SettleAfter:    settleAfter(p.Ledger.RequestTimeout()),
 		Workers:        opt.Workers,

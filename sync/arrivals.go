@@ -1,0 +1,272 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/state"
+)
+
+// Arrivals configure the line at check-in (spec §3): bookings not cancelled arriving in
+// [today, today + Days] whose guest has a ProBonus account get the guest's "ProBonus:" line, so
+// the desk sees card, balance and level when the guest arrives.
+type Arrivals struct {
+	Days   int  // 0 turns the line at check-in off
+	Enroll bool // create an account for an arriving guest who has none
+}
+
+// cursorArrivals holds the day (YYYY-MM-DD) the arrivals window was last listed: once a day is
+// enough, since every later change of a booking (a new one, a date moved, a cancellation) comes
+// through the changed stream.
+const cursorArrivals = "arrivals"
+
+// arriving tells whether a booking is an arrival whose guest gets the line.
+func (e *Engine) arriving(b bnovo.Booking, today time.Time) bool {
+	if e.opt.Arrivals.Days <= 0 || cancelled(b) || b.Customer == nil || b.Arrival.IsZero() {
+		return false
+	}
+	day := e.day(b.Arrival)
+	return !day.Before(today) && !day.After(today.AddDate(0, 0, e.opt.Arrivals.Days))
+}
+
+func (e *Engine) arrivalOf(b bnovo.Booking) state.Arrival {
+	g := guestOf(b.Customer, e.ignoredPhones)
+	return state.Arrival{
+		BookingID: b.ID, Number: b.Number, Day: e.day(b.Arrival), GuestID: b.Customer.ID,
+		Keys: g.keys, FirstName: strings.TrimSpace(b.Customer.Name), LastName: strings.TrimSpace(b.Customer.Surname),
+	}
+}
+
+// trackArrivals keeps the arrivals in the state in step with bookings just read from Bnovo:
+// an arrival is added or updated, a booking that no longer arrives soon (cancelled, moved) is
+// dropped. It writes only when something changed.
+func (e *Engine) trackArrivals(bookings []bnovo.Booking) error {
+	if e.opt.Arrivals.Days <= 0 || len(bookings) == 0 {
+		return nil
+	}
+	today := e.day(e.now())
+	var puts []state.Arrival
+	var drops []int64
+	err := e.opt.DB.View(func(tx *state.Tx) error {
+		for _, b := range bookings {
+			old, known, err := tx.Arrival(b.ID)
+			if err != nil {
+				return err
+			}
+			if !e.arriving(b, today) {
+				if known {
+					drops = append(drops, b.ID)
+				}
+				continue
+			}
+			a := e.arrivalOf(b)
+			if !known || !sameArrival(old, a) {
+				puts = append(puts, a)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(puts)+len(drops) == 0 {
+		return err
+	}
+	return e.commit(func(tx *state.Tx) error {
+		for _, a := range puts {
+			if err := tx.PutArrival(a); err != nil {
+				return err
+			}
+		}
+		for _, id := range drops {
+			if err := tx.DeleteArrival(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func sameArrival(a, b state.Arrival) bool {
+	return a.Number == b.Number && a.Day.Equal(b.Day) && a.GuestID == b.GuestID && slices.Equal(a.Keys, b.Keys) &&
+		a.FirstName == b.FirstName && a.LastName == b.LastName
+}
+
+// listArrivals lists the arrivals window once a day (two pages for a 100-room hotel).
+func (e *Engine) listArrivals(ctx context.Context, today time.Time) error {
+	if e.opt.Arrivals.Days <= 0 || !e.opt.WriteBack {
+		return nil
+	}
+	var listed string
+	if err := e.opt.DB.View(func(tx *state.Tx) error {
+		listed, _ = tx.Cursor(cursorArrivals)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if listed == today.Format(time.DateOnly) {
+		return nil
+	}
+	q := bnovo.ListQuery{DataType: bnovo.ByArrival, From: today, To: today.AddDate(0, 0, e.opt.Arrivals.Days)}
+	if err := e.opt.PMS.ListBookings(ctx, q, 0, func(p bnovo.Page) error { return e.trackArrivals(p.Bookings) }); err != nil {
+		return fmt.Errorf("listing arrivals %s..%s: %w", q.From.Format(time.DateOnly), q.To.Format(time.DateOnly), err)
+	}
+	return e.commit(func(tx *state.Tx) error { return tx.SetCursor(cursorArrivals, today.Format(time.DateOnly)) })
+}
+
+// refreshArrivals writes the line into the notes of every arriving guest with an account (or,
+// with Enroll, one created now) whose line Bnovo does not show yet, or shows with an older
+// balance or level: after an accrual, a redemption, or a change made elsewhere (bonuses spent
+// at the restaurant). It reads ProBonus only; an unchanged line costs no Bnovo call. Arrivals
+// of past days are dropped. Trouble with one guest never stops the others.
+func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
+	if e.opt.Arrivals.Days <= 0 || !e.opt.WriteBack || e.writeBackOff {
+		return
+	}
+	today := e.day(e.now())
+	var list []state.Arrival
+	lines := map[int64]string{}
+	if err := e.opt.DB.View(func(tx *state.Tx) error {
+		var err error
+		if list, err = tx.Arrivals(); err != nil {
+			return err
+		}
+		for _, a := range list {
+			if rec, ok, err := tx.Booking(a.BookingID); err == nil && ok {
+				lines[a.BookingID] = rec.NotesLine
+			}
+		}
+		return nil
+	}); err != nil {
+		e.log.Warn().Err(err).Msg("reading the arrivals failed; their lines are refreshed next cycle")
+		return
+	}
+	var past []int64
+	var learnt []learned
+	written := map[int64]notesWrite{}
+	byID := map[int64]state.Arrival{}
+	for _, a := range list {
+		if ctx.Err() != nil || e.writeBackOff {
+			break
+		}
+		if a.Day.Before(today) {
+			past = append(past, a.BookingID)
+			continue
+		}
+		account, ok := e.arrivalAccount(ctx, a, sum, &learnt)
+		if !ok {
+			continue
+		}
+		line, err := e.loyaltyLine(ctx, account)
+		if err != nil {
+			e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("line at check-in skipped: reading the ProBonus account failed")
+			continue
+		}
+		if line == lines[a.BookingID] {
+			continue // Bnovo already shows exactly this: no call spent
+		}
+		from := e.now()
+		if err := e.writeNotesLine(ctx, a.BookingID, a.GuestID, line); err != nil {
+			if bnovo.IsForbidden(err) {
+				e.writeBackOff = true
+				e.log.Warn().Err(err).Msg("Bnovo refused to write guest notes (a read-only API v1 account?): write-back is off until syncd restarts; accrual goes on")
+				break
+			}
+			e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("line at check-in failed; tried again next cycle")
+			continue
+		}
+		sum.WriteBacks++
+		sum.ArrivalLines++
+		written[a.BookingID] = notesWrite{line: line, from: from, to: e.now()}
+		byID[a.BookingID] = a
+	}
+	if len(past)+len(learnt)+len(written) == 0 {
+		return
+	}
+	err := e.commit(func(tx *state.Tx) error {
+		for _, id := range past {
+			if err := tx.DeleteArrival(id); err != nil {
+				return err
+			}
+		}
+		for _, l := range learnt {
+			if err := tx.SetAccount(l.key, l.account); err != nil {
+				return err
+			}
+		}
+		for id, w := range written {
+			rec, ok, err := tx.Booking(id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				// A booking syncd has not planned yet: its record starts here, so the line and
+				// the write's own change of update_date are known when it is.
+				a := byID[id]
+				rec = state.Booking{ID: id, Number: a.Number, GuestID: a.GuestID}
+			}
+			rec.NotesLine, rec.WroteFrom, rec.WroteTo = w.line, w.from, w.to
+			if err := tx.PutBooking(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn().Err(err).Msg("recording the lines at check-in failed; they may be written again")
+	}
+}
+
+// arrivalAccount finds the arriving guest's account in the deciding order of matching, or
+// creates it when Enroll is on; ok is false when the guest gets no line (now).
+func (e *Engine) arrivalAccount(ctx context.Context, a state.Arrival, sum *Summary, learnt *[]learned) (int64, bool) {
+	g := guestFromKeys(a.Keys)
+	if len(g.keys) == 0 {
+		return 0, false
+	}
+	account, found, err := e.find(ctx, g, func(key string, acc probonus.Account) {
+		e.cacheMatch(key, acc.ID)
+		*learnt = append(*learnt, learned{key, acc.ID})
+	})
+	switch {
+	case err != nil:
+		e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("line at check-in skipped: looking up the guest's account failed")
+		return 0, false
+	case found:
+		return account, true
+	case !e.opt.Arrivals.Enroll || e.opt.AccountGroupID <= 0:
+		return 0, false // an arriving guest without an account gets no line
+	}
+	created, err := e.opt.Ledger.CreateAccount(ctx, newAccount(&bnovo.Customer{Name: a.FirstName, Surname: a.LastName}, g, e.opt.AccountGroupID))
+	if err != nil {
+		// Never a second try at once: the next cycle's lookup tells whether it exists.
+		e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("enrolling an arriving guest failed; looked up again next cycle")
+		return 0, false
+	}
+	sum.AccountsCreated++
+	e.log.Info().Int64("booking", a.BookingID).Int64("account", created.ID).Msg("ProBonus account created for an arriving guest (arrivals.enroll)")
+	for _, id := range g.identifiers() {
+		e.cacheMatch(id.key, created.ID)
+		*learnt = append(*learnt, learned{id.key, created.ID})
+	}
+	return created.ID, true
+}
+
+// guestFromKeys rebuilds the matching view of a guest from its account-map keys.
+func guestFromKeys(keys []string) guest {
+	var g guest
+	for _, k := range keys {
+		switch {
+		case strings.HasPrefix(k, "phone:") && !g.phoneOK:
+			g.phone, g.phoneOK = strings.TrimPrefix(k, "phone:"), true
+		case strings.HasPrefix(k, "email:") && !g.emailOK:
+			g.email, g.emailOK = strings.TrimPrefix(k, "email:"), true
+		default:
+			continue
+		}
+		g.keys = append(g.keys, k)
+	}
+	return g
+}

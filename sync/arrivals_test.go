@@ -1,0 +1,109 @@
+package sync
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/probonus"
+)
+
+// arriving adds a confirmed booking arriving days from now, with staff notes, and returns its id.
+func (h *harness) arriving(email string, days int) int64 {
+	h.tick()
+	h.nextID++
+	now := time.Now().In(moscow)
+	h.bn.PutBooking(bnovo.Booking{
+		ID: h.nextID, Number: "A" + itoa(h.nextID), StatusID: bnovotest.StatusConfirmed, StatusName: bnovotest.StatusNames[bnovotest.StatusConfirmed],
+		SourceID: 1, Customer: &bnovo.Customer{ID: h.nextID * 10, Name: "Анна", Surname: "Петрова", Email: email, Notes: "Поздний заезд\r\n"},
+		Arrival: now.AddDate(0, 0, days), Departure: now.AddDate(0, 0, days+2), CreateDate: now.AddDate(0, 0, -10),
+	})
+	return h.nextID
+}
+
+const (
+	guestReads = "GET /api/v1/bookings/{id}/guests"
+	guestPuts  = "PUT /api/v1/bookings/{id}/guests/{guestID}"
+)
+
+func (h *harness) notesCalls() int {
+	s := h.bn.Stats()
+	return s.ByPath[guestReads] + s.ByPath[guestPuts]
+}
+
+func TestArrivalsGetTheLineAndItIsRefreshedOnlyWhenItChanges(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 112500})
+	today := h.arriving("anna@example.ru", 0)
+	tomorrow := h.arriving("ANNA@example.ru", 1)
+	later := h.arriving("anna@example.ru", 3)
+	nobody := h.arriving("nobody@example.ru", 0)
+	cancelledID := h.arriving("anna@example.ru", 1)
+	h.setStatus(cancelledID, bnovotest.StatusCancelled, bnovotest.StatusNames[bnovotest.StatusCancelled])
+
+	sum := h.cycle()
+	if sum.ArrivalLines != 2 {
+		t.Fatalf("summary %+v: want the line for today's and tomorrow's arrival", sum)
+	}
+	for _, id := range []int64{today, tomorrow} {
+		notes := h.bn.Guests(id)[0].Notes
+		if !strings.HasPrefix(notes, "Поздний заезд\r\nProBonus: карта ") || !strings.Contains(notes, "баланс 1 125 бонусов") {
+			t.Fatalf("arrival %d notes %q", id, notes)
+		}
+	}
+	for _, id := range []int64{later, nobody, cancelledID} {
+		if notes := h.bn.Guests(id)[0].Notes; strings.Contains(notes, "ProBonus:") {
+			t.Fatalf("booking %d got a line: %q", id, notes)
+		}
+	}
+	if n := len(h.pb.Accounts()); n != 1 {
+		t.Fatalf("%d accounts: an arriving guest was enrolled without arrivals.enroll", n)
+	}
+
+	// Nothing changed: no Bnovo call is spent on the lines.
+	calls := h.notesCalls()
+	for range 2 {
+		h.tick()
+		h.cycle()
+	}
+	if got := h.notesCalls(); got != calls {
+		t.Fatalf("unchanged lines cost %d guest calls", got-calls)
+	}
+
+	// The guest spends bonuses at the restaurant: the line shows the new balance.
+	h.pb.SetBalance(account, 62500)
+	if sum := h.cycle(); sum.ArrivalLines != 2 {
+		t.Fatalf("summary %+v: want both lines refreshed", sum)
+	}
+	if notes := h.bn.Guests(today)[0].Notes; !strings.Contains(notes, "баланс 625 бонусов") || strings.Count(notes, "ProBonus:") != 1 {
+		t.Fatalf("notes after the change elsewhere: %q", notes)
+	}
+}
+
+func TestArrivalsEnrollCreatesTheAccount(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1, Enroll: true} })
+	id := h.arriving("new.guest@example.ru", 0)
+	sum := h.cycle()
+	if sum.AccountsCreated != 1 || sum.ArrivalLines != 1 {
+		t.Fatalf("summary %+v: want the account created and the line written", sum)
+	}
+	if notes := h.bn.Guests(id)[0].Notes; !strings.Contains(notes, "ProBonus: карта ") || !strings.Contains(notes, "баланс 0 бонусов") {
+		t.Fatalf("notes %q", notes)
+	}
+	h.tick()
+	if sum := h.cycle(); sum.AccountsCreated != 0 {
+		t.Fatalf("a second account was created: %+v", sum)
+	}
+}
+
+func TestArrivalsOff(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 0} })
+	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 112500})
+	id := h.arriving("anna@example.ru", 0)
+	h.cycle()
+	if notes := h.bn.Guests(id)[0].Notes; strings.Contains(notes, "ProBonus:") || h.notesCalls() != 0 {
+		t.Fatalf("arrivals.days 0 still wrote: %q", notes)
+	}
+}
