@@ -3,6 +3,7 @@ package contact
 import (
 	"strings"
 	"testing"
+	"unicode"
 )
 
 func TestPhone(t *testing.T) {
@@ -177,4 +178,26 @@ func TestMaskEmail(t *testing.T) {
 			t.Errorf("MaskEmail(%q) = %q contains the whole address", tt.in, got)
 		}
 	}
+}
+
+// Guests type anything into the e-mail field: Email never panics, and what it accepts is a
+// fixed point (normalising again changes nothing) without invisible characters, spaces or
+// upper case, so one guest is one identifier in ProBonus.
+func FuzzEmail(f *testing.F) {
+	for _, seed := range []string{"Anna@Example.ru", "an\u200bna@example.ru", "ＡＮＮＡ＠ＥＸＡＭＰＬＥ．ＲＵ", "\ufeff a@b.c ", "a@b", "x\u00ad@y.z"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, ok := Email(raw)
+		if !ok {
+			return
+		}
+		again, ok2 := Email(got)
+		if !ok2 || again != got {
+			t.Fatalf("Email(%q) = %q, which normalises to %q, %v", raw, got, again, ok2)
+		}
+		if strings.ContainsFunc(got, func(r rune) bool { return dropInvisible(r) < 0 || unicode.IsSpace(r) || unicode.IsUpper(r) }) {
+			t.Fatalf("Email(%q) = %q keeps an invisible, space or upper-case character", raw, got)
+		}
+	})
 }
