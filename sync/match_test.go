@@ -245,3 +245,21 @@ func TestWrongMatchLeftByAnOlderSyncdIsDropped(t *testing.T) {
 		t.Fatalf("Борис's phone maps to %d, want %d", got, boris)
 	}
 }
+
+// An account merged into the guest's other account, then the stay cancelled: the bonuses
+// came along with the merge, so they are found there by marker and withdrawn.
+func TestMergedAccountsBonusesAreCorrectedWhereTheyWent(t *testing.T) {
+	h := newHarness(t, nil)
+	merged := h.pb.AddAccount(member("Вера", []string{"79161818181"}, ""))
+	survivor := h.pb.AddAccount(member("Вера", nil, "vera@example.ru"))
+	id := h.paidStay("Вера", "+79161818181", "")
+	h.cycle()
+	h.pb.MergeAccount(merged, survivor)
+	h.setStatus(id, 2, "Отменен")
+	h.cycle()
+	h.wantPosted(id, 0)
+	h.wantOps(survivor, 2, 0)
+	if rec := h.record(id); rec.AccountID != survivor || rec.Posted != 0 || rec.Shortfall != 0 {
+		t.Fatalf("record %+v: want the booking on the surviving account %d, nothing posted", rec, survivor)
+	}
+}

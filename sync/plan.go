@@ -243,8 +243,13 @@ func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
 	switch {
 	case probonus.IsNotFound(err):
 		// Gone with what it held (deleted), or into another account (merged): what came along
-		// with a merge is found by marker on the new account before anything is posted there.
+		// with a merge is found by marker on the new account, and adopted there.
 		e.forget(p, from)
+		p.rec.Posted, p.rec.AccountID = 0, to
+		if e.checkNextMarker(ctx, p) {
+			e.postFor(ctx, p)
+		}
+		return
 	case err != nil:
 		e.trouble(p, "reading the balance of the account the bonuses leave", err, probonus.KindOf(err) == probonus.Permanent)
 		return
