@@ -203,6 +203,9 @@ func New(opt Options) (*Engine, error) {
 // Rules are the accrual rules the engine applies.
 func (e *Engine) Rules() Rules { return e.opt.Rules }
 
+// Redemption are the redemption rules the engine applies.
+func (e *Engine) Redemption() Redemption { return e.opt.Redemption }
+
 // Summary counts what a run did. Money is kopecks.
 type Summary struct {
 	Seen            int   // bookings looked at

@@ -155,6 +155,7 @@ func runDemo(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 	cfg.ProBonus.RequestTimeout = config.Duration(2 * time.Second)
 	cfg.State.Path = filepath.Join(dir, "state.db")
 	cfg.Status.Socket = ""
+	demoLoopConfig(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
 	}
@@ -210,7 +211,7 @@ func runDemo(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 	// Loyalty-loop steps (redemption, arrivals) are added here by demo_loop.go, one call:
 	// each is a d.step, so the summary and the audit below count them.
 
-	return d.summary(accountsBefore)
+	return d.loyaltyLoop(d.summary(accountsBefore))
 }
 
 // staffNotes is the notes of every booking's guest as staff left them, before syncd writes.
