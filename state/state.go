@@ -49,7 +49,15 @@ type Options struct {
 type DB struct {
 	bolt *bolt.DB
 	path string
+	// The files as opened, for CheckFile: the state file and the lock file beside it (held
+	// until Close).
+	opened     os.FileInfo
+	lock       *os.File
+	lockPath   string
+	lockOpened os.FileInfo
 }
+
+var errLockHeld = errors.New("lock held")
 
 // Tx is a transaction handle valid only inside the function passed to Update or View. Values it
 // returns are copies and stay valid after the transaction ends.
@@ -104,6 +112,33 @@ func Open(path string, opt Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = defaultLockTimeout
 	}
+	lockPath := path + lockSuffix
+	lock, err := lockBeside(lockPath, timeout)
+	if errors.Is(err, errLockHeld) {
+		return nil, fmt.Errorf("open state file %s: %w (its lock file %s is held; waited %s; is another syncd running?)", path, ErrLocked, lockPath, timeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	db, err := openLocked(path, timeout)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
+	db.lock, db.lockPath = lock, lockPath
+	if lock != nil {
+		if db.lockOpened, err = lock.Stat(); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("state lock file %s: %w", lockPath, err)
+		}
+	}
+	return db, nil
+}
+
+// openLocked opens the state file itself once its lock file is held.
+func openLocked(path string, timeout time.Duration) (*DB, error) {
 	bdb, err := openBolt(path, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -115,6 +150,12 @@ func Open(path string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	db := &DB{bolt: bdb, path: path}
+	// Taken right after bbolt opened (and locked) the file: the file at path now is the one
+	// open, unless it was swapped within these microseconds.
+	if db.opened, err = os.Stat(path); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
 	if err := guarded(path, func() error { return checkPages(path, bdb) }); err != nil {
 		_ = bdb.Close()
 		return nil, err
@@ -169,7 +210,12 @@ func initSchema(btx *bolt.Tx) error {
 
 // Close releases the file and its lock.
 func (db *DB) Close() error {
-	if err := db.bolt.Close(); err != nil {
+	err := db.bolt.Close()
+	if db.lock != nil {
+		// Unlocked by closing; the lock file stays, as a lock file may.
+		_ = db.lock.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("close state file %s: %w", db.path, err)
 	}
 	return nil

@@ -109,6 +109,13 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			withOps++
 		}
 	}
+	if withOps > 0 {
+		// A state file swapped under syncd would take this page's journal with it, and a
+		// second syncd may have opened its replacement: send nothing.
+		if err := e.opt.DB.CheckFile(); err != nil {
+			return err
+		}
+	}
 	// Journal every operation (and finish every booking that needs none) before sending.
 	err = e.commit(func(tx *state.Tx) error {
 		if before != nil {

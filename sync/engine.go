@@ -529,6 +529,9 @@ func (e *Engine) releaseBudget() {
 
 // prologue settles operations left unclear by an earlier run, then retries queued bookings.
 func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
+	if err := e.opt.DB.CheckFile(); err != nil {
+		return err
+	}
 	e.handled = make(map[int64]time.Time)
 	e.requeued = make(map[int64]bool)
 	e.queueTrouble = false

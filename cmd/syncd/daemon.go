@@ -43,6 +43,7 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d := &daemonState{
+		cancel:       cancel,
 		app:          a,
 		cycles:       make(chan string, 1),
 		backfillKick: make(chan struct{}, 1),
@@ -109,6 +110,10 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 			<-controlDone
 			<-metricsDone
 			<-webhookDone
+			if err := d.fatal(); err != nil {
+				a.log.Error().Err(err).Msg("syncd stopped")
+				return err
+			}
 			a.log.Info().Msg("syncd stopped")
 			return nil
 		case line := <-d.cycles:
@@ -132,6 +137,10 @@ type daemonState struct {
 	backfillKick chan struct{} // a backfill was requested
 	drainKick    chan struct{} // a webhook queued bookings
 	outages      outages       // APIs the daemon cannot reach, for warnings, /healthz and -status
+
+	cancel  context.CancelFunc // ends the daemon's context
+	stopMu  gosync.Mutex
+	stopErr error // why the daemon stops on its own (stopWith)
 }
 
 // withEngine runs fn holding the engine. A panic in fn (or one an engine worker recovered and
@@ -145,6 +154,9 @@ func (d *daemonState) withEngine(what string, fn func() error) (err error) {
 		if r := recover(); r != nil {
 			err = syncer.Recovered(r)
 		}
+		if errors.Is(err, state.ErrReplaced) {
+			d.stopWith(err)
+		}
 		if pe, ok := errors.AsType[*syncer.PanicError](err); ok {
 			n := d.panics.Add(1)
 			d.app.log.Error().Str("run", what).Int64("panics_since_start", n).Str("stack", string(pe.Stack)).
@@ -152,6 +164,30 @@ func (d *daemonState) withEngine(what string, fn func() error) (err error) {
 		}
 	}()
 	return fn()
+}
+
+// stopWith ends the daemon with err, as SIGTERM would (the operation in flight is finished),
+// but exiting 1. Only a state file swapped under the daemon does that: going on would write
+// into a file that is gone, beside a syncd that may have opened its replacement.
+func (d *daemonState) stopWith(err error) {
+	d.stopMu.Lock()
+	defer d.stopMu.Unlock()
+	if d.stopErr != nil {
+		return
+	}
+	d.stopErr = fmt.Errorf("%w: stopping, so that two syncds never post for one hotel. "+
+		"Start syncd again once the right file is in place: it opens the file now at that path "+
+		"and finds in ProBonus, by their markers, whatever was posted meanwhile", err)
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
+// fatal is why the daemon stopped on its own; nil after SIGTERM/SIGINT.
+func (d *daemonState) fatal() error {
+	d.stopMu.Lock()
+	defer d.stopMu.Unlock()
+	return d.stopErr
 }
 
 func (d *daemonState) cycle(ctx context.Context) {

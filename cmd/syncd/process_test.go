@@ -212,3 +212,62 @@ func TestDamagedStateFileEndsInOneClearError(t *testing.T) {
 		t.Errorf("ProBonus got %d calls while the state file was damaged", got-callsBefore)
 	}
 }
+
+// A state file swapped under the running daemon (a backup moved over it, or deleted) stops the
+// daemon at its next run with a clear error and exit 1; a second syncd started meanwhile finds
+// the state locked (exit 3) instead of a fresh file: two syncds never post for one hotel.
+func TestDaemonStopsWhenItsStateFileIsSwapped(t *testing.T) {
+	bin := sharedSyncd(t)
+	swapState := func(t *testing.T, r *simRig, swap string) {
+		t.Helper()
+		if swap == "deleted" {
+			if err := os.Remove(r.state); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		backup := r.state + ".backup"
+		if err := os.WriteFile(backup, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(backup, r.state); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, swap := range []string{"replaced", "deleted"} {
+		t.Run(swap+": a second syncd is locked out", func(t *testing.T) {
+			r := newSimRig(t, rigOptions{bookings: 5}) // no cycle but the first for minutes
+			p := startDaemonProc(t, bin, r, nil)
+			p.waitLog("cycle finished", 20*time.Second)
+			swapState(t, r, swap)
+			opsBefore := len(r.pb.AllOperations())
+			if _, errOut, code := r.run(t, "-once"); code != exitLocked {
+				t.Errorf("a second syncd on the swapped path: exit %d, want %d (locked)\n%s", code, exitLocked, errOut)
+			}
+			if got := len(r.pb.AllOperations()); got != opsBefore {
+				t.Errorf("%d operations posted by the second syncd", got-opsBefore)
+			}
+			p.signal(syscall.SIGTERM)
+			p.hasExited(15 * time.Second)
+		})
+		t.Run(swap+": the daemon stops", func(t *testing.T) {
+			r := newSimRig(t, rigOptions{bookings: 5, schedule: "@every 1s"})
+			p := startDaemonProc(t, bin, r, nil)
+			p.waitLog("cycle finished", 20*time.Second)
+			swapState(t, r, swap)
+			opsBefore := len(r.pb.AllOperations())
+			if !p.hasExited(15 * time.Second) {
+				t.Fatal("the daemon still runs on a state file that is no longer at its path")
+			}
+			if code := p.exitCode(); code != exitFailed {
+				t.Errorf("exit %d, want %d", code, exitFailed)
+			}
+			if log := p.log(); !strings.Contains(log, r.state+" was "+swap) || !strings.Contains(log, "two syncds never post") {
+				t.Errorf("the daemon's last words do not say what happened:\n%s", log[max(0, len(log)-1500):])
+			}
+			if got := len(r.pb.AllOperations()); got != opsBefore {
+				t.Errorf("%d operations posted after the swap", got-opsBefore)
+			}
+		})
+	}
+}
