@@ -340,6 +340,19 @@ func (l *Limiter) Usage() []Usage {
 	return usage
 }
 
+// LeftInShare is the fewest calls left in any window of an hour or longer (the windows
+// budget_share applies to: what the hour and the day still allow), or math.MaxInt when there
+// is none. Slots reserved ahead count as used.
+func (l *Limiter) LeftInShare() int {
+	left := math.MaxInt
+	for _, u := range l.Usage() {
+		if u.Window.Per >= time.Hour {
+			left = min(left, max(0, u.Limit-u.Used))
+		}
+	}
+	return left
+}
+
 // Remaining is how many calls could be sent right now without waiting.
 func (l *Limiter) Remaining() int {
 	l.mu.Lock()

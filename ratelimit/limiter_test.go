@@ -896,3 +896,25 @@ func TestReservedSlotsDoNotSlowATightSchedule(t *testing.T) {
 			worst+1, batched[worst], plain[worst], lag, batched[len(batched)-1], plain[len(plain)-1])
 	}
 }
+
+func TestLeftInShareCountsHourAndDayWindowsOnly(t *testing.T) {
+	l, err := New([]Window{{Limit: 30, Per: 10 * time.Second}, {Limit: 60, Per: 24 * time.Hour}}, Options{Share: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := l.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := l.LeftInShare(); got != 43 {
+		t.Errorf("LeftInShare = %d after 5 calls of a 48-call day, want 43", got)
+	}
+	short, err := New([]Window{{Limit: 30, Per: 10 * time.Second}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := short.LeftInShare(); got != math.MaxInt {
+		t.Errorf("LeftInShare = %d with no window of an hour or more, want math.MaxInt", got)
+	}
+}

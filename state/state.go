@@ -81,11 +81,14 @@ var (
 	bucketRedeemShortfalls = []byte("redeemshortfalls")
 	// bucketArrivals holds the bookings arriving soon whose guests get the line at check-in.
 	bucketArrivals = []byte("arrivals")
+	// bucketOwedLines holds the guest lines a run left unwritten (see owedlines.go).
+	bucketOwedLines = []byte("owedlines")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketCursors, bucketAccounts, bucketBookings, bucketShortfalls, bucketOps,
 		bucketOpenOps, bucketParked, bucketCalls, bucketTokens, bucketQueue, bucketRedeemShortfalls,
 		bucketArrivals,
+		bucketOwedLines,
 	}
 
 	metaSchemaKey = []byte("schema")

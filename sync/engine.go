@@ -130,6 +130,9 @@ type Engine struct {
 	writeBackOff bool
 	// cycles counts the cycles run, for Options.ChangedEvery.
 	cycles int
+	// pendingMoney is how many bookings the current listing or queue drain has still to read:
+	// the calls credits may still need, which write-backs must leave them (see budgetShort).
+	pendingMoney int
 	// distrustOwnWrites plans again a booking whose update_date is that of syncd's own
 	// write-back: the day's departures listing does, so a person's change in the very second
 	// of the write (which update_date cannot tell from it) is found within a day.
@@ -440,7 +443,8 @@ func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages in
 	}); err != nil {
 		return sum, false, err
 	}
-	return sum, true, e.settle(ctx, &sum)
+	err = e.settle(ctx, &sum) // before sum is copied out: settling counts too
+	return sum, true, err
 }
 
 // backfillRange is [from, to] as a backfill runs it: whole days in the hotel's zone, and an end
@@ -566,7 +570,11 @@ func (e *Engine) settle(ctx context.Context, sum *Summary) error {
 	if err := e.resolveOpen(ctx, sum, true); err != nil {
 		return err
 	}
-	return e.drainQueue(ctx, sum)
+	if err := e.drainQueue(ctx, sum); err != nil {
+		return err
+	}
+	e.payOwedLines(ctx, sum)
+	return nil
 }
 
 // listing runs one bookings listing, processing each page as one batch. afterPage, when set,
@@ -574,7 +582,9 @@ func (e *Engine) settle(ctx context.Context, sum *Summary) error {
 // more, when set, is asked after each page whether to go on.
 func (e *Engine) listing(ctx context.Context, name string, q bnovo.ListQuery, offset int,
 	afterPage func(*state.Tx, bnovo.Page) error, sum *Summary, more func(bnovo.Page) bool) error {
+	defer func() { e.pendingMoney = 0 }()
 	err := e.opt.PMS.ListBookings(ctx, q, offset, func(p bnovo.Page) error {
+		e.pendingMoney = max(0, p.Total-p.Next)
 		var final func(*state.Tx) error
 		if afterPage != nil {
 			final = func(tx *state.Tx) error { return afterPage(tx, p) }

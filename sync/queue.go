@@ -111,6 +111,7 @@ func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []stat
 		n := min(queueBatch, len(entries))
 		chunk := entries[:n]
 		entries = entries[n:]
+		e.pendingMoney = len(entries)
 		var bookings []bnovo.Booking
 		var parks []state.Parked
 		var taken []state.QueueEntry

@@ -30,12 +30,20 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 	}
 	horizon := e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays)
 	written := map[int64]notesWrite{}
+	var owed []state.OwedLine
 	for _, p := range plans {
-		if ctx.Err() != nil || e.writeBackOff {
+		if e.writeBackOff {
 			break
 		}
 		posted := (p.op != nil && p.op.State == state.OpPosted) || (p.redeem != nil && p.redeem.posted)
 		if (!posted && len(p.matched) == 0) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
+			continue
+		}
+		if ctx.Err() != nil || e.budgetShort() {
+			// Money first: the line is owed, and written once the budget allows (owedlines.go).
+			if p.identified != 0 && p.identified == p.rec.AccountID {
+				owed = append(owed, state.OwedLine{BookingID: p.b.ID, Departure: p.b.Departure})
+			}
 			continue
 		}
 		if !e.identifies(ctx, p) {
@@ -65,6 +73,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		written[p.b.ID] = notesWrite{line: line, from: from, to: e.now()}
 	}
 	e.recordWriteBacks(written)
+	e.oweLines(owed)
 }
 
 // notesWrite is one line written, and the span (syncd's clock) the write took: the booking's
@@ -90,6 +99,9 @@ func (e *Engine) recordWriteBacks(written map[int64]notesWrite) {
 			}
 			rec.NotesLine, rec.WroteFrom, rec.WroteTo = w.line, w.from, w.to
 			if err := tx.PutBooking(rec); err != nil {
+				return err
+			}
+			if err := tx.PaidLine(id); err != nil {
 				return err
 			}
 		}
