@@ -122,6 +122,9 @@ type Engine struct {
 	// queueTrouble is set when Bnovo could not be asked about a queued booking: the rest of the
 	// queue waits for a later run instead of each entry paying the same retries.
 	queueTrouble bool
+	// shareSpentLogged: the webhooks' share ran out and that was said; said again only after
+	// the queue has been empty.
+	shareSpentLogged bool
 	// reads remembers bookings a drain finished whose update_date is too young to be trusted
 	// (see done), across runs: a webhook repeating the id of such a booking, unchanged, costs
 	// the one fetch that shows it unchanged and nothing more (spec §8).

@@ -60,6 +60,7 @@ func (e *Engine) queuedToTry(tried map[int64]bool) ([]state.QueueEntry, error) {
 	var next []state.QueueEntry
 	err := e.opt.DB.View(func(tx *state.Tx) error {
 		if tx.QueueLen() == 0 {
+			e.shareSpentLogged = false
 			return nil
 		}
 		entries, err := tx.Queued(0)
@@ -178,12 +179,17 @@ func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []stat
 			return err
 		}
 	}
-	if shareSpent {
-		e.log.Info().Dur("room_in", e.opt.WebhookBudget.Reserve()).
-			Msg("the webhooks' share of the Bnovo budget is spent for now; announced bookings stay queued, and the scheduled cycle finds every change anyway")
+	if shareSpent && !e.shareSpentLogged {
+		e.shareSpentLogged = true // once until the queue is empty again, not every drain of a flood
+		e.log.Warn().Str("room_in", e.opt.WebhookBudget.Reserve().Round(time.Millisecond).String()).
+			Msg("the webhooks' share of the Bnovo budget is spent for now: announced bookings wait in the queue, drained as the share frees (the scheduled cycle finds every change anyway)")
 	}
 	return nil
 }
+
+// QueueTroubled tells whether the last run stopped working through the queue because Bnovo
+// could not be asked about a booking.
+func (e *Engine) QueueTroubled() bool { return e.queueTrouble }
 
 // webhookRoom counts one fetch of an announced id against the webhooks' share, when it has
 // room now; false leaves the id queued for a later drain.

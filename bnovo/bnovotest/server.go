@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -55,8 +56,11 @@ type Stats struct {
 	MaxAuthInWindow int
 	// ByPath counts calls by route pattern, e.g. "GET /api/v1/bookings/{id}/payments";
 	// "unmatched" for anything else.
-	ByPath      map[string]int
-	GuestWrites int // successful guest PUTs
+	ByPath map[string]int
+	// MaxInWindowByPath is MaxInWindow for the calls of one route alone (logins aside), e.g.
+	// how many bookings were fetched by id in any window.
+	MaxInWindowByPath map[string][]int
+	GuestWrites       int // successful guest PUTs
 	// WebhookDeliveries counts webhook POSTs answered 2xx; WebhookFailures counts the others:
 	// transport errors, other statuses, and changes dropped because the delivery queue was full.
 	WebhookDeliveries, WebhookFailures int
@@ -82,8 +86,9 @@ type Server struct {
 	bookings      map[int64]*record
 	payments      map[int64][]bnovo.Payment // by booking id
 	nextPaymentID int64
-	tokens        map[string]time.Time // token → expiry
-	arrivals      []time.Time          // non-auth calls, oldest first
+	tokens        map[string]time.Time   // token → expiry
+	arrivals      []time.Time            // non-auth calls, oldest first
+	pathArrivals  map[string][]time.Time // the same, by route
 	authArrivals  []time.Time
 	failNext      int
 	failStatus    int
@@ -142,9 +147,11 @@ func NewServer(opts Options) *Server {
 		nextPaymentID: 7000,
 		tokens:        make(map[string]time.Time),
 		stats: Stats{
-			MaxInWindow: make([]int, len(opts.Windows)),
-			ByPath:      make(map[string]int),
+			MaxInWindow:       make([]int, len(opts.Windows)),
+			ByPath:            make(map[string]int),
+			MaxInWindowByPath: make(map[string][]int),
 		},
+		pathArrivals: make(map[string][]time.Time),
 	}
 	s.mux = s.routes()
 	s.startWebhooks()
@@ -171,6 +178,10 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	st.MaxInWindow = append([]int(nil), s.stats.MaxInWindow...)
 	st.ByPath = maps.Clone(s.stats.ByPath)
+	st.MaxInWindowByPath = make(map[string][]int, len(s.stats.MaxInWindowByPath))
+	for route, seen := range s.stats.MaxInWindowByPath {
+		st.MaxInWindowByPath[route] = slices.Clone(seen)
+	}
 	return st
 }
 
@@ -240,6 +251,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.stats.Calls++
 		retryAfter = admit(&s.arrivals, s.opts.Windows, now, s.stats.MaxInWindow)
+		routeSeen := s.stats.MaxInWindowByPath[pattern]
+		if routeSeen == nil {
+			routeSeen = make([]int, len(s.opts.Windows))
+			s.stats.MaxInWindowByPath[pattern] = routeSeen
+		}
+		routeArrivals := s.pathArrivals[pattern]
+		admit(&routeArrivals, s.opts.Windows, now, routeSeen)
+		s.pathArrivals[pattern] = routeArrivals
 	}
 	if retryAfter > 0 {
 		s.stats.TooMany++

@@ -346,6 +346,9 @@ func TestRateLimitWindows(t *testing.T) {
 	if st.ByPath["GET /api/v1/bookings/{id}"] != 5 || st.ByPath["POST /api/v1/auth"] != 2 {
 		t.Fatalf("by path %v", st.ByPath)
 	}
+	if got := st.MaxInWindowByPath["GET /api/v1/bookings/{id}"]; !reflect.DeepEqual(got, []int{3, 4}) {
+		t.Fatalf("by path in window %v, want [3 4] for the one route called", st.MaxInWindowByPath)
+	}
 }
 
 func TestFaults(t *testing.T) {

@@ -296,12 +296,14 @@ func (d *daemonState) drains(ctx context.Context) {
 		}
 		start := time.Now()
 		var sum syncer.Summary
+		var troubled bool
 		err := d.withEngine("queue", func() (err error) {
 			sum, err = a.engine.Drain(ctx)
+			troubled = a.engine.QueueTroubled()
 			return err
 		})
 		a.metrics.posted(sum)
-		if wait, left := d.drainAgainIn(); left {
+		if wait, left := d.drainAgainIn(troubled || err != nil); left {
 			again.Reset(wait)
 		}
 		if err != nil && ctx.Err() == nil {
@@ -319,17 +321,29 @@ func (d *daemonState) drains(ctx context.Context) {
 const drainRetryEvery = 30 * time.Second
 
 // drainAgainIn tells whether a drain left ids queued and how long until draining can go on: a
-// drain stops when the webhooks' share of the budget is spent, and goes on once it has room
-// again, so the queue is worked down to empty without waiting for a webhook or a cycle.
-func (d *daemonState) drainAgainIn() (time.Duration, bool) {
-	if queueLen(d.app.db) == 0 {
+// drain stops when the webhooks' share of the budget is spent, and goes on as soon as it has
+// room again, so the queue is worked down to empty without waiting for a webhook or a cycle.
+// After trouble, or with only retries the engine owes left, it waits drainRetryEvery instead,
+// so a failing API is not asked again at once.
+func (d *daemonState) drainAgainIn(troubled bool) (time.Duration, bool) {
+	var left, announced int
+	_ = d.app.db.View(func(tx *state.Tx) error {
+		entries, err := tx.Queued(0)
+		for _, q := range entries {
+			left++
+			if q.Announced {
+				announced++
+			}
+		}
+		return err
+	})
+	switch {
+	case left == 0:
 		return 0, false
+	case troubled || announced == 0:
+		return drainRetryEvery, true
 	}
-	wait := d.app.pipe.Webhook.Reserve()
-	if wait <= 0 {
-		wait = drainRetryEvery
-	}
-	return wait, true
+	return d.app.pipe.Webhook.Reserve(), true
 }
 
 func queueLen(db *state.DB) int {
