@@ -240,6 +240,19 @@ func TestRestoredBackupAfterAMoveRepostsNothing(t *testing.T) {
 	}
 }
 
+// reservation adds a booking that arrives next week (nothing to earn yet).
+func (h *harness) reservation(phone string) int64 {
+	h.tick()
+	h.nextID++
+	now := time.Now().In(moscow)
+	h.bn.PutBooking(bnovo.Booking{
+		ID: h.nextID, Number: "R" + itoa(h.nextID), StatusID: 3, StatusName: "Подтверждено", SourceID: 1,
+		Customer: &bnovo.Customer{ID: h.nextID * 10, Name: "Гость", Phone: phone},
+		Arrival:  now.AddDate(0, 0, 7), Departure: now.AddDate(0, 0, 9), CreateDate: now,
+	})
+	return h.nextID
+}
+
 // backup copies the state file as an operator would (every run's writes are committed).
 func (h *harness) backup() string {
 	h.t.Helper()
@@ -292,6 +305,7 @@ func TestMarkerCheckCostPerDay(t *testing.T) {
 			h.paidStay("Новый", "", "new"+itoa(int64(hour))+"a@example.ru")
 			h.paidStay("Новый", "", "new"+itoa(int64(hour))+"b@example.ru")
 			posting += 4
+			h.reservation("+7916300" + itoa(int64(1000+hour))) // a stay still to come: no ProBonus read
 		}
 		h.cycle()
 	}
@@ -358,4 +372,33 @@ func (h *harness) bnovoIn(zone *time.Location) {
 	if h.eng, err = New(h.opt); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// A guest change on a stay paid with bonuses taken from the old guest's account: the accrual
+// does not move while bonuses taken from the old account stand (the booking is parked for
+// staff), and a bonus payment returned goes back where it was taken from.
+func TestGuestChangeOnAStayPaidWithBonusesIsParked(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	old := h.pb.AddAccount(member("Гена", []string{"79161919191"}, ""))
+	h.pb.SetBalance(old, 100000)
+	fresh := h.pb.AddAccount(member("Дина", []string{"79161919192"}, ""))
+	id := h.paidStay("Гена", "+79161919191", "")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+	h.wantOps(old, 2, 20000) // +500 earned, −300 paid with bonuses
+
+	h.setGuest(id, "Дина", "+79161919192", "")
+	h.setStatus(id, 2, "Отменен")
+	h.cycle()
+	h.wantOps(old, 3, 50000) // the bonus payment returned where it was taken from
+	h.wantOps(fresh, 0, 0)
+	if r := h.parked()[state.ParkKeyBooking(id)]; !strings.Contains(r, "paid for it were taken from account") {
+		t.Fatalf("parked with %q, want the bonus payment named", r)
+	}
+	// Once nothing paid with bonuses stands, the next change corrects the accrual as usual.
+	h.setGuest(id, "Дина", "+7 916 191-91-92", "")
+	h.cycle()
+	h.wantOps(old, 4, 0)
+	h.wantOps(fresh, 0, 0)
 }

@@ -98,6 +98,14 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 		return
 	}
 	if from := p.rec.AccountID; from != 0 && from != account {
+		if p.rec.Redeemed != 0 {
+			// Bonuses were taken from the old account for this stay: returning them there and
+			// taking them from the new guest is for staff to decide; nothing moves.
+			p.park = fmt.Sprintf("the booking's guest changed, but %s bonuses paid for it were taken from account %d: settle the payment with bonuses by hand, then fix the guest", formatBonuses(p.rec.Redeemed), from)
+			e.log.Warn().Int64("booking", b.ID).Str("number", b.Number).Int64("from_account", from).Int64("account", account).
+				Msg("booking parked: its guest changed on a stay paid with bonuses; nothing moved")
+			return
+		}
 		if p.rec.Posted > 0 {
 			e.moveAway(ctx, p, account)
 			return
@@ -117,6 +125,9 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 func (e *Engine) creditedBefore(ctx context.Context, p *plan) bool {
 	if p.b.Customer == nil || len(p.guest.keys) == 0 {
 		return false
+	}
+	if p.b.CancelDate.IsZero() && p.b.Departure.After(e.now()) {
+		return false // never checked out, so never credited: a reservation still to come
 	}
 	account, found, err := e.find(ctx, p.guest, func(key string, a probonus.Account) { e.learn(p, key, a) })
 	switch {
