@@ -17,7 +17,7 @@ const loyaltyPrefix = "ProBonus:"
 
 // ourLine is the exact form of the lines syncd writes (see loyaltyLine): a line that merely
 // starts with "ProBonus:" was typed by staff and is theirs.
-var ourLine = regexp.MustCompile(`^ProBonus: (?:карта \S+|счёт \d+), баланс -?\d{1,3}(?: \d{3})*(?:,\d{2})? бонусов(?:, уровень [^\r\n]+)?\r?\n?$`)
+var ourLine = regexp.MustCompile(`^ProBonus: (?:карта [^,\r\n]+|счёт \d+), баланс -?\d{1,3}(?: \d{3})*(?:,\d{2})? бонусов(?:, уровень [^\r\n]+)?\r?\n?$`)
 
 // writeBacks writes the guest's loyalty line into Bnovo for bookings whose operations were
 // just posted or whose guest was just matched. Only stays within the lookback window are
@@ -127,15 +127,25 @@ func (e *Engine) loyaltyLine(ctx context.Context, accountID int64) (string, erro
 	if err != nil {
 		return "", err
 	}
-	who := "счёт " + fmt.Sprint(a.ID)
-	if c := a.Card(); c != "" {
-		who = "карта " + c
-	}
-	line := fmt.Sprintf("%s %s, баланс %s бонусов", loyaltyPrefix, who, formatBonuses(a.Balance))
+	byID := "счёт " + fmt.Sprint(a.ID)
+	balance := fmt.Sprintf(", баланс %s бонусов", formatBonuses(a.Balance))
+	level := ""
 	if a.DiscountLevelName != "" {
-		line += ", уровень " + a.DiscountLevelName
+		level = ", уровень " + a.DiscountLevelName
 	}
-	return line, nil
+	// The line must read as ours next time, or every write would add one more: a card or level
+	// text ProBonus sends that breaks the form (a comma, a line break) falls back to the
+	// account id, and then to no level.
+	candidates := []string{byID + balance + level, byID + balance}
+	if c := a.Card(); c != "" {
+		candidates = append([]string{"карта " + c + balance + level}, candidates...)
+	}
+	for _, c := range candidates {
+		if line := loyaltyPrefix + " " + c; ourLine.MatchString(line) {
+			return line, nil
+		}
+	}
+	return loyaltyPrefix + " " + byID + balance, nil
 }
 
 // writeNotesLine reads the guest's notes, puts our line in and writes them back. The PUT's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -210,5 +211,30 @@ func TestWriteBackLeavesOldStaysAlone(t *testing.T) {
 	}
 	if notes := h.bn.Guests(id)[0].Notes; notes != "ProBonus: устарело" {
 		t.Fatalf("old stay's notes changed: %q", notes)
+	}
+}
+
+// Whatever card or level text ProBonus sends, the line syncd writes reads as its own next time
+// (or every write would add a line).
+func TestLoyaltyLineAlwaysReadsAsOurs(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, a := range []probonus.Account{
+		{FirstName: "A", Identifiers: []probonus.Identifier{{TypeID: probonus.IdentifierCard, Value: "2000 0000 0001"}}, DiscountLevelName: "Золото"},
+		{FirstName: "B", Identifiers: []probonus.Identifier{{TypeID: probonus.IdentifierCard, Value: "12, 34"}}, DiscountLevelName: "Gold"},
+		{FirstName: "C", Identifiers: []probonus.Identifier{{TypeID: probonus.IdentifierCard, Value: "7"}}, DiscountLevelName: "Gold\nVIP"},
+		{FirstName: "D", Identifiers: []probonus.Identifier{{TypeID: probonus.IdentifierCard, Value: "8"}}, Balance: -12345},
+	} {
+		id := h.pb.AddAccount(a)
+		line, err := h.eng.loyaltyLine(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ourLine.MatchString(line) {
+			t.Fatalf("account %s: line %q does not read as ours", a.FirstName, line)
+		}
+		notes := withLoyaltyLine("staff\n", line)
+		if again := withLoyaltyLine(notes, line); again != notes || strings.Count(again, "ProBonus:") != 1 {
+			t.Fatalf("account %s: writing %q twice gives %q", a.FirstName, line, again)
+		}
 	}
 }
