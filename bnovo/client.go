@@ -129,8 +129,32 @@ func New(cfg Config) (*Client, error) {
 		c.httpClient = &http.Client{Timeout: c.requestTimeout}
 	} else if t, ok := c.httpClient.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
 		return nil, errors.New("bnovo: HTTPClient skips TLS verification; the API key would be exposed to anyone in the path")
+	} else {
+		copied := *c.httpClient // the caller's client is not modified
+		c.httpClient = &copied
 	}
+	c.httpClient.CheckRedirect = sameOriginRedirects(u.Scheme, u.Host)
 	return c, nil
+}
+
+// maxRedirects bounds same-origin redirects.
+const maxRedirects = 3
+
+// errRedirectRefused marks a redirect the client would not follow. Go's client re-sends a
+// login's body (the API key) on a 307 and the Authorization header to any host of the same
+// domain, so only the configured origin is ever asked.
+var errRedirectRefused = errors.New("refusing a redirect to another origin (the credentials would follow it); check bnovo.base_url")
+
+func sameOriginRedirects(scheme, host string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != scheme || req.URL.Host != host {
+			return fmt.Errorf("%w: to %s://%s", errRedirectRefused, req.URL.Scheme, req.URL.Host)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("%w: more than %d redirects", errRedirectRefused, maxRedirects)
+		}
+		return nil
+	}
 }
 
 // Calls returns how many HTTP requests the client has sent, logins included.
@@ -138,74 +162,45 @@ func (c *Client) Calls() int64 { return c.calls.Load() }
 
 // Booking fetches one booking. An unknown id is a Permanent error for which IsNotFound holds.
 func (c *Client) Booking(ctx context.Context, id int64) (Booking, error) {
-	path := pathBooking(id)
-	var env envelope[json.RawMessage]
-	if err := c.call(ctx, http.MethodGet, path, nil, nil, &env); err != nil {
-		return Booking{}, err
-	}
-	b, _, err := decodeBooking(env.Data, c.loc)
-	if err == nil && b.ID != id {
-		err = fmt.Errorf("asked for booking %d, got %d", id, b.ID)
-	}
-	if err != nil {
-		return Booking{}, malformed(http.MethodGet+" "+path, err)
-	}
-	return b, nil
+	var b Booking
+	err := c.call(ctx, http.MethodGet, pathBooking(id), nil, nil, func(body []byte) (err error) {
+		b, err = decodeBookingAnswer(body, id, c.loc)
+		return err
+	})
+	return b, err
 }
 
 // Payments fetches the payments and refunds of a booking. One unreadable payment fails the whole
-// call (Permanent): a partial list would give a wrong paid total.
+// call (Permanent): a partial list would give a wrong paid total. An answer without its payments
+// list is Transient (ErrUnexpectedAnswer), never "no payments".
 func (c *Client) Payments(ctx context.Context, bookingID int64) ([]Payment, error) {
-	path := pathPayments(bookingID)
-	var env envelope[wirePaymentList]
-	if err := c.call(ctx, http.MethodGet, path, nil, nil, &env); err != nil {
-		return nil, err
-	}
-	payments := make([]Payment, 0, len(env.Data.Payments))
-	for i := range env.Data.Payments {
-		p, err := env.Data.Payments[i].toPayment(c.loc)
-		if err != nil {
-			return nil, malformed(http.MethodGet+" "+path, err)
-		}
-		if p.BookingID == 0 {
-			p.BookingID = bookingID
-		}
-		payments = append(payments, p)
-	}
-	return payments, nil
+	var payments []Payment
+	err := c.call(ctx, http.MethodGet, pathPayments(bookingID), nil, nil, func(body []byte) (err error) {
+		payments, err = decodePaymentsAnswer(body, bookingID, c.loc)
+		return err
+	})
+	return payments, err
 }
 
 // Guests fetches the guest records of a booking, the main guest first.
 func (c *Client) Guests(ctx context.Context, bookingID int64) ([]Guest, error) {
-	path := pathGuests(bookingID)
-	var env envelope[wireGuestList]
-	if err := c.call(ctx, http.MethodGet, path, nil, nil, &env); err != nil {
-		return nil, err
-	}
-	guests := make([]Guest, 0, len(env.Data.Guests))
-	for i := range env.Data.Guests {
-		g, err := env.Data.Guests[i].toGuest()
-		if err != nil {
-			return nil, malformed(http.MethodGet+" "+path, err)
-		}
-		guests = append(guests, g)
-	}
-	return guests, nil
+	var guests []Guest
+	err := c.call(ctx, http.MethodGet, pathGuests(bookingID), nil, nil, func(body []byte) (err error) {
+		guests, err = decodeGuestsAnswer(body)
+		return err
+	})
+	return guests, err
 }
 
 // UpdateGuest replaces a guest's notes and returns the record as stored. A read-only (v1)
 // account answers Forbidden. Retrying is safe: the PUT sets a value, it does not add one.
 func (c *Client) UpdateGuest(ctx context.Context, bookingID, guestID int64, notes string) (Guest, error) {
-	path := pathGuest(bookingID, guestID)
-	var env envelope[wireGuest]
-	if err := c.call(ctx, http.MethodPut, path, nil, wireGuestUpdate{Notes: notes}, &env); err != nil {
-		return Guest{}, err
-	}
-	g, err := env.Data.toGuest()
-	if err != nil {
-		return Guest{}, malformed(http.MethodPut+" "+path, err)
-	}
-	return g, nil
+	var g Guest
+	err := c.call(ctx, http.MethodPut, pathGuest(bookingID, guestID), nil, wireGuestUpdate{Notes: notes}, func(body []byte) (err error) {
+		g, err = decodeGuestAnswer(body, guestID)
+		return err
+	})
+	return g, err
 }
 
 // ListBookings pages through the bookings matching q, starting at startOffset, and hands each
@@ -258,18 +253,18 @@ func (c *Client) listPass(ctx context.Context, q ListQuery, offset int, l *listi
 	seenThisPass := make(map[int64]struct{})
 	total := -1
 	for {
-		raw, meta, err := c.fetchPage(ctx, q, offset)
+		raw, pageTotal, err := c.fetchPage(ctx, q, offset)
 		if err != nil {
 			return "", err
 		}
 		restart := ""
-		if total >= 0 && meta.Total != total {
-			restart = fmt.Sprintf("meta.total changed from %d to %d", total, meta.Total)
+		if total >= 0 && pageTotal != total {
+			restart = fmt.Sprintf("meta.total changed from %d to %d", total, pageTotal)
 		}
 		if total < 0 {
-			total = meta.Total
+			total = pageTotal
 		}
-		page := Page{Offset: offset, Next: offset + len(raw), Total: meta.Total}
+		page := Page{Offset: offset, Next: offset + len(raw), Total: pageTotal}
 		for i, rec := range raw {
 			b, id, decodeErr := decodeBooking(rec, c.loc)
 			if id > 0 {
@@ -295,9 +290,9 @@ func (c *Client) listPass(ctx context.Context, q ListQuery, offset int, l *listi
 			}
 			page.Bad = append(page.Bad, BadRecord{ID: id, Position: offset + i, Err: decodeErr})
 		}
-		if len(raw) == 0 && offset < meta.Total && restart == "" {
+		if len(raw) == 0 && offset < pageTotal && restart == "" {
 			// An empty page short of the total would otherwise page forever at one offset.
-			restart = fmt.Sprintf("empty page at offset %d of %d", offset, meta.Total)
+			restart = fmt.Sprintf("empty page at offset %d of %d", offset, pageTotal)
 		}
 		if err := fn(page); err != nil {
 			return "", err
@@ -312,25 +307,26 @@ func (c *Client) listPass(ctx context.Context, q ListQuery, offset int, l *listi
 	}
 }
 
-func (c *Client) fetchPage(ctx context.Context, q ListQuery, offset int) ([]json.RawMessage, wireMeta, error) {
+func (c *Client) fetchPage(ctx context.Context, q ListQuery, offset int) ([]json.RawMessage, int, error) {
 	query := url.Values{}
 	query.Set(paramDateFrom, q.From.Format(DateLayout))
 	query.Set(paramDateTo, q.To.Format(DateLayout))
 	query.Set(paramDataType, string(q.DataType))
 	query.Set(paramLimit, strconv.Itoa(c.pageSize))
 	query.Set(paramOffset, strconv.Itoa(offset))
-	var env envelope[wireBookingsPage]
-	if err := c.call(ctx, http.MethodGet, pathBookings(), query, nil, &env); err != nil {
-		return nil, wireMeta{}, err
-	}
-	if env.Data.Meta == nil {
-		return nil, wireMeta{}, malformed(http.MethodGet+" "+pathBookings(), errors.New("listing has no meta"))
-	}
-	return env.Data.Bookings, *env.Data.Meta, nil
+	var records []json.RawMessage
+	var total int
+	err := c.call(ctx, http.MethodGet, pathBookings(), query, nil, func(body []byte) (err error) {
+		records, total, err = decodeListAnswer(body)
+		return err
+	})
+	return records, total, err
 }
 
-// call sends one API call with retries for transient failures and decodes a 2xx body into out.
-func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+// call sends one API call with retries for transient failures and hands a 2xx body to decode
+// (nil: the body is not read). A decode error wrapping ErrUnexpectedAnswer is Transient and
+// retried like a 5xx; any other is Permanent (a bad record).
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body any, decode func([]byte) error) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -340,7 +336,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 	start := time.Now()
 	return retry.Do(ctx, c.retryPolicy, func(ctx context.Context) error {
-		return c.attempt(ctx, method, path, query, payload, out)
+		return c.attempt(ctx, method, path, query, payload, decode)
 	}, func(err error) (bool, time.Duration) {
 		if IsUnreachable(err) {
 			// Never reached: a wrong URL or no route, which waiting does not heal. Reached
@@ -367,8 +363,8 @@ func (c *Client) maxRetryAfter() time.Duration {
 
 func classifyForRetry(err error) (bool, time.Duration) {
 	var e *Error
-	if !errors.As(err, &e) {
-		return false, 0
+	if !errors.As(err, &e) || errors.Is(err, errRedirectRefused) {
+		return false, 0 // asking again would be redirected again
 	}
 	switch e.Kind {
 	case Transient:
@@ -381,7 +377,7 @@ func classifyForRetry(err error) (bool, time.Duration) {
 }
 
 // attempt is one try of a call: a token, the request, and on 401 one re-auth and one resend.
-func (c *Client) attempt(ctx context.Context, method, path string, query url.Values, payload []byte, out any) error {
+func (c *Client) attempt(ctx context.Context, method, path string, query url.Values, payload []byte, decode func([]byte) error) error {
 	op := method + " " + path
 	token, err := c.validToken(ctx)
 	if err != nil {
@@ -404,13 +400,23 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if r.status < 200 || r.status > 299 {
 		return c.httpError(op, r, kindOfStatus(r.status))
 	}
-	if out == nil {
+	if decode == nil {
 		return nil
 	}
-	if err := json.Unmarshal(r.body, out); err != nil {
-		return malformed(op, err)
+	if err := decode(r.body); err != nil {
+		return c.answerError(op, r, err)
 	}
 	return nil
+}
+
+// answerError classifies a 2xx answer that could not be decoded: Transient when the answer is
+// not the documented one at all, Permanent when one record in it is bad.
+func (c *Client) answerError(op string, r reply, err error) *Error {
+	var ua *unexpectedAnswer
+	if errors.As(err, &ua) {
+		return &Error{Op: op, Status: r.status, Kind: Transient, Message: c.scrub(ua.reason, r.token), Err: ErrUnexpectedAnswer}
+	}
+	return &Error{Op: op, Status: r.status, Kind: Permanent, Message: "malformed response", Err: err}
 }
 
 // reply is a response read in full; token is what the request carried, to scrub from messages.
@@ -530,10 +536,6 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-func malformed(op string, err error) *Error {
-	return &Error{Op: op, Status: http.StatusOK, Kind: Permanent, Message: "malformed response", Err: err}
-}
-
 // Login makes sure the client holds a valid access token, logging in when it has none; with no
 // token stored that is one login. -check-config -online uses it to test the credentials alone.
 func (c *Client) Login(ctx context.Context) error {
@@ -625,24 +627,22 @@ func (c *Client) login(ctx context.Context) (string, error) {
 		}
 		return "", c.httpError(op, r, kind)
 	}
-	var env envelope[wireAuthResponse]
-	if err := json.Unmarshal(r.body, &env); err != nil || env.Data.AccessToken == "" {
-		if err == nil {
-			err = errors.New("no access_token in the answer")
-		}
-		return "", &Error{Op: op, Status: r.status, Kind: Auth, Message: "malformed login response", Err: err}
+	// A login answer that is not one (a proxy's page) says nothing about the credentials: it is
+	// Transient, not Auth, so the run is not stopped with "fix the API key".
+	token, ttl, err := decodeAuthAnswer(r.body)
+	if err != nil {
+		return "", c.answerError(op, r, err)
 	}
-	ttl := time.Duration(env.Data.ExpiresIn) * time.Second
 	if ttl <= 0 {
 		ttl = defaultTokenTTL
 	}
 	expires := time.Now().Add(ttl)
-	c.setToken(env.Data.AccessToken, expires)
+	c.setToken(token, expires)
 	if c.tokens != nil {
-		if err := c.tokens.SaveToken(env.Data.AccessToken, expires); err != nil {
+		if err := c.tokens.SaveToken(token, expires); err != nil {
 			c.log.Warn().Err(err).Msg("bnovo: cannot persist the token; a restart will log in again")
 		}
 	}
 	c.log.Info().Time("expires", expires).Msg("bnovo: logged in")
-	return env.Data.AccessToken, nil
+	return token, nil
 }

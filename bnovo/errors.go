@@ -45,6 +45,12 @@ func (k ErrorKind) String() string {
 // listing more often than Config.MaxListRestarts allows. Trying again later is the remedy.
 var ErrListingUnstable = errors.New("bnovo: listing kept changing while paging")
 
+// ErrUnexpectedAnswer is wrapped by the Transient *Error of a 2xx answer that is not the
+// documented one: an error object, success:false, a proxy's HTML page, {}, a list without its
+// key. Such an answer is a passing failure of the call; it never means "no payments" or "no
+// bookings".
+var ErrUnexpectedAnswer = errors.New("bnovo: the answer is not the documented one")
+
 // Error is a failed API call.
 type Error struct {
 	Op         string // e.g. "GET /bookings/48211734/payments" (never a token or key)

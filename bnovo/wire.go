@@ -46,9 +46,16 @@ const TimeLayout = "2006-01-02 15:04:05-07"
 // MaxPageSize is the largest page the API serves.
 const MaxPageSize = 50
 
-// envelope wraps every success body.
-type envelope[T any] struct {
-	Data T `json:"data"`
+// wireEnvelope is a success body: the payload under "data". The other fields are what error
+// bodies and proxies put there instead; a 200 carrying any of them is not a success, whatever
+// its status says.
+type wireEnvelope struct {
+	Data    json.RawMessage `json:"data"`
+	Success *bool           `json:"success"`
+	Message wireString      `json:"message"`
+	Error   json.RawMessage `json:"error"`
+	Errors  json.RawMessage `json:"errors"`
+	Detail  json.RawMessage `json:"detail"`
 }
 
 type wireAuthRequest struct {
@@ -69,15 +76,16 @@ type wireErrorBody struct {
 }
 
 type wireBookingsPage struct {
-	// Decoded one by one so a single malformed booking does not cost the whole page.
-	Bookings []json.RawMessage `json:"bookings"`
-	Meta     *wireMeta         `json:"meta"`
+	// Decoded one by one so a single malformed booking does not cost the whole page. A pointer
+	// so that an absent list is told from an empty one.
+	Bookings *[]json.RawMessage `json:"bookings"`
+	Meta     *wireMeta          `json:"meta"`
 }
 
 type wireMeta struct {
-	Total  int `json:"total"`
-	Limit  int `json:"limit"`
-	Offset int `json:"offset"`
+	Total  *int `json:"total"`
+	Limit  int  `json:"limit"`
+	Offset int  `json:"offset"`
 }
 
 type wireRef struct {
@@ -113,7 +121,8 @@ type wireBooking struct {
 }
 
 type wirePaymentList struct {
-	Payments []wirePayment `json:"payments"`
+	// Absent is not empty: "no payments" is believed only from a list that is there.
+	Payments *[]json.RawMessage `json:"payments"`
 }
 
 type wirePayment struct {
@@ -128,7 +137,7 @@ type wirePayment struct {
 }
 
 type wireGuestList struct {
-	Guests []wireGuest `json:"guests"`
+	Guests *[]json.RawMessage `json:"guests"`
 }
 
 type wireGuest struct {
@@ -204,7 +213,14 @@ func (w *wireString) UnmarshalJSON(b []byte) error {
 	}
 }
 
-// wireMoney is an amount in rubles as a JSON number or string, held as kopecks.
+// MaxAmount is the largest booking or payment amount, in kopecks (100 million rubles), that is
+// believed. Beyond it an amount is far more likely a unit slip, a phone number typed into the
+// amount or a corrupted record than a stay, and money code must not act on it.
+const MaxAmount = 100_000_000_00
+
+// wireMoney is an amount in rubles as a JSON number or string, held as kopecks. Bnovo's amounts
+// (booking amount, price, payment amount) are never negative; a negative one or one above
+// MaxAmount is refused rather than turned into bonuses.
 type wireMoney int64
 
 func (w *wireMoney) UnmarshalJSON(b []byte) error {
@@ -221,6 +237,12 @@ func (w *wireMoney) UnmarshalJSON(b []byte) error {
 	k, err := ParseKopecks(text)
 	if err != nil {
 		return err
+	}
+	if k < 0 {
+		return fmt.Errorf("bnovo: amount %q is negative", truncate(text, 40))
+	}
+	if k > MaxAmount {
+		return fmt.Errorf("bnovo: amount %q is above the sane bound of %s rubles", truncate(text, 40), FormatRubles(MaxAmount))
 	}
 	*w = wireMoney(k)
 	return nil
@@ -435,6 +457,202 @@ func (w *wireGuest) toGuest() (Guest, error) {
 	}
 	g.Notes, g.NotesShown = string(w.Notes.text), w.Notes.present
 	return g, nil
+}
+
+// The decoders below read a 2xx body. An error wrapping ErrUnexpectedAnswer means the body is not
+// the documented answer at all (an error object, a proxy's HTML page, {}, another record than
+// the one asked for): a passing failure of the call, never "nothing there". Any other error is
+// about one record inside a well-formed answer: the record's own data is bad.
+
+// unexpectedAnswer says what is wrong with an answer; it matches ErrUnexpectedAnswer.
+type unexpectedAnswer struct{ reason string }
+
+func (u *unexpectedAnswer) Error() string        { return ErrUnexpectedAnswer.Error() + ": " + u.reason }
+func (u *unexpectedAnswer) Is(target error) bool { return target == ErrUnexpectedAnswer }
+
+func unexpected(format string, args ...any) error {
+	return &unexpectedAnswer{reason: fmt.Sprintf(format, args...)}
+}
+
+// openEnvelope returns the data object of a success body.
+func openEnvelope(body []byte) (json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, unexpected("empty body")
+	}
+	if trimmed[0] != '{' {
+		return nil, unexpected("not a JSON object: %q", excerpt(trimmed))
+	}
+	var env wireEnvelope
+	if err := json.Unmarshal(trimmed, &env); err != nil {
+		return nil, unexpected("not valid JSON: %v", err)
+	}
+	switch {
+	case env.Success != nil && !*env.Success:
+		return nil, unexpected("success is false (message %q)", truncate(string(env.Message), 200))
+	case present(env.Error):
+		return nil, unexpected("error object %q", excerpt(env.Error))
+	case present(env.Errors):
+		return nil, unexpected("errors object %q", excerpt(env.Errors))
+	case present(env.Detail):
+		return nil, unexpected("detail %q", excerpt(env.Detail))
+	}
+	data := bytes.TrimSpace(env.Data)
+	if len(data) == 0 || data[0] != '{' {
+		return nil, unexpected("no data object")
+	}
+	return data, nil
+}
+
+// present reports a JSON value that is there and says something: not absent, null, false or empty.
+func present(raw json.RawMessage) bool {
+	switch string(bytes.TrimSpace(raw)) {
+	case "", "null", "false", `""`, "[]", "{}":
+		return false
+	}
+	return true
+}
+
+// excerpt is a short one-line piece of a body, enough to recognise a proxy's page in a log.
+func excerpt(b []byte) string {
+	return truncate(strings.Join(strings.Fields(string(b)), " "), 120)
+}
+
+// decodeListAnswer reads a bookings page: its records, undecoded, and meta.total.
+func decodeListAnswer(body []byte) ([]json.RawMessage, int, error) {
+	data, err := openEnvelope(body)
+	if err != nil {
+		return nil, 0, err
+	}
+	var page wireBookingsPage
+	if err := json.Unmarshal(data, &page); err != nil {
+		return nil, 0, unexpected("data is not a bookings page: %v", err)
+	}
+	switch {
+	case page.Bookings == nil:
+		return nil, 0, unexpected("data.bookings is missing")
+	case page.Meta == nil || page.Meta.Total == nil:
+		return nil, 0, unexpected("data.meta.total is missing")
+	case *page.Meta.Total < 0:
+		return nil, 0, unexpected("data.meta.total is %d", *page.Meta.Total)
+	}
+	return *page.Bookings, *page.Meta.Total, nil
+}
+
+// decodeBookingAnswer reads the answer for booking want.
+func decodeBookingAnswer(body []byte, want int64, loc *time.Location) (Booking, error) {
+	data, err := openEnvelope(body)
+	if err != nil {
+		return Booking{}, err
+	}
+	b, id, err := decodeBooking(data, loc)
+	if id != want {
+		return Booking{}, unexpected("asked for booking %d, got %d", want, id)
+	}
+	return b, err
+}
+
+// decodePaymentsAnswer reads the payments of booking bookingID. One unreadable payment fails the
+// whole answer: a partial list would give a wrong paid total.
+func decodePaymentsAnswer(body []byte, bookingID int64, loc *time.Location) ([]Payment, error) {
+	data, err := openEnvelope(body)
+	if err != nil {
+		return nil, err
+	}
+	var list wirePaymentList
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, unexpected("data is not a payments list: %v", err)
+	}
+	if list.Payments == nil {
+		return nil, unexpected("data.payments is missing")
+	}
+	payments := make([]Payment, 0, len(*list.Payments))
+	seen := make(map[int64]bool, len(*list.Payments))
+	for i, raw := range *list.Payments {
+		var w wirePayment
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, fmt.Errorf("payment %d of the list: %w", i+1, err)
+		}
+		p, err := w.toPayment(loc)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case p.BookingID == 0:
+			p.BookingID = bookingID
+		case p.BookingID != bookingID:
+			return nil, unexpected("payment %d belongs to booking %d, not %d", p.ID, p.BookingID, bookingID)
+		}
+		if seen[p.ID] {
+			return nil, unexpected("payment %d is listed twice", p.ID)
+		}
+		seen[p.ID] = true
+		payments = append(payments, p)
+	}
+	return payments, nil
+}
+
+// decodeGuestsAnswer reads the guests of a booking.
+func decodeGuestsAnswer(body []byte) ([]Guest, error) {
+	data, err := openEnvelope(body)
+	if err != nil {
+		return nil, err
+	}
+	var list wireGuestList
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, unexpected("data is not a guests list: %v", err)
+	}
+	if list.Guests == nil {
+		return nil, unexpected("data.guests is missing")
+	}
+	guests := make([]Guest, 0, len(*list.Guests))
+	for i, raw := range *list.Guests {
+		var w wireGuest
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, fmt.Errorf("guest %d of the list: %w", i+1, err)
+		}
+		g, err := w.toGuest()
+		if err != nil {
+			return nil, err
+		}
+		guests = append(guests, g)
+	}
+	return guests, nil
+}
+
+// decodeGuestAnswer reads the guest record a PUT answers with.
+func decodeGuestAnswer(body []byte, guestID int64) (Guest, error) {
+	data, err := openEnvelope(body)
+	if err != nil {
+		return Guest{}, err
+	}
+	var w wireGuest
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Guest{}, unexpected("data is not a guest: %v", err)
+	}
+	if int64(w.ID) != guestID {
+		return Guest{}, unexpected("asked to update guest %d, got %d", guestID, w.ID)
+	}
+	return w.toGuest()
+}
+
+// decodeAuthAnswer reads a login answer: the token and its lifetime (0 when not given).
+func decodeAuthAnswer(body []byte) (string, time.Duration, error) {
+	data, err := openEnvelope(body)
+	if err != nil {
+		return "", 0, err
+	}
+	var w wireAuthResponse
+	if err := json.Unmarshal(data, &w); err != nil {
+		return "", 0, unexpected("data is not a login answer: %v", err)
+	}
+	if w.AccessToken == "" {
+		return "", 0, unexpected("no access_token")
+	}
+	if w.ExpiresIn <= 0 || w.ExpiresIn > int64(365*24*time.Hour/time.Second) {
+		return w.AccessToken, 0, nil
+	}
+	return w.AccessToken, time.Duration(w.ExpiresIn) * time.Second, nil
 }
 
 // serverMessage extracts the server's message from an error body: the JSON message (with the

@@ -100,6 +100,29 @@ func (s *Server) DeletePayment(bookingID, paymentID int64) bool {
 	return false
 }
 
+// SetRawAmount makes a stored payment's amount go out verbatim as raw (JSON, or any other text as
+// a JSON string): "NaN", "1e400", "-5", "12 500", an amount beyond any stay. The booking's
+// update_date moves to now.
+func (s *Server) SetRawAmount(paymentID int64, raw string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rawAmounts == nil {
+		s.rawAmounts = make(map[int64]string)
+	}
+	s.rawAmounts[paymentID] = raw
+	for bookingID, list := range s.payments {
+		for _, p := range list {
+			if p.ID != paymentID {
+				continue
+			}
+			if rec, ok := s.bookings[bookingID]; ok && rec.raw == "" {
+				rec.booking.UpdateDate = s.stamp()
+				s.changedLocked(bookingID)
+			}
+		}
+	}
+}
+
 // SetStatus changes a booking's status and moves its update_date to now; the status named
 // "Отменен" also sets cancel_date to now. Unknown bookings are ignored.
 func (s *Server) SetStatus(bookingID, statusID int64, name string) {

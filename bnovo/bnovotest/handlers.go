@@ -428,14 +428,19 @@ func (s *Server) bookingJSON(b bnovo.Booking, withPaymentsTotal bool) json.RawMe
 	return raw
 }
 
+// paymentJSON must be called with s.mu held (it reads the raw amounts).
 func (s *Server) paymentJSON(p bnovo.Payment) wirePayment {
 	created := p.CreateDate
 	if created.IsZero() {
 		created = p.Date
 	}
+	amount := money(p.Amount, p.ID%11 == 0)
+	if raw, ok := s.rawAmounts[p.ID]; ok {
+		amount = rawJSON(raw)
+	}
 	return wirePayment{
 		ID: p.ID, BookingID: p.BookingID, Type: p.Type,
-		Amount:      money(p.Amount, p.ID%11 == 0),
+		Amount:      amount,
 		PaymentType: wireRef{ID: p.PaymentTypeID, Name: p.PaymentTypeName},
 		Date:        s.timeJSON(p.Date), CreateDate: s.timeJSON(created),
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/internal/capture"
 )
 
 // Options configures a Server. Zero fields take the documented defaults.
@@ -98,8 +99,11 @@ type Server struct {
 	webhookURL    string
 	bareGuestPuts bool // see AnswerGuestWritesWithoutNotes
 	stats         Stats
-	sortedCache   []int64             // see sortedIDsLocked
-	listings      map[listKey][]int64 // see listingLocked
+	sortedCache   []int64              // see sortedIDsLocked
+	listings      map[listKey][]int64  // see listingLocked
+	hostile       map[string][]Hostile // by endpoint, see HostileNext
+	capture       *capture.Server      // where Redirect points; started by the first one
+	rawAmounts    map[int64]string     // by payment id, see SetRawAmount
 }
 
 // record is one booking as stored; raw, when set, is served verbatim instead.
@@ -168,6 +172,11 @@ func (s *Server) Close() {
 		s.ts.Close()
 		s.webhookDone.Wait()
 		s.webhookClient.CloseIdleConnections()
+		s.mu.Lock()
+		if s.capture != nil {
+			s.capture.Close()
+		}
+		s.mu.Unlock()
 	})
 }
 
@@ -273,6 +282,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		status := s.failStatus
 		s.mu.Unlock()
 		http.Error(w, "simulated failure: "+http.StatusText(status), status)
+		return
+	}
+	if h, ok := s.takeHostileLocked(endpointOf(pattern)); ok {
+		s.mu.Unlock()
+		s.writeHostile(w, r, h)
 		return
 	}
 	var hang time.Duration

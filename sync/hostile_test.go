@@ -1,0 +1,146 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
+)
+
+// lots keeps a hostile answer coming for every retry of a whole cycle.
+const lots = 100000
+
+var bnovoHostile = map[string]bnovotest.Hostile{
+	"wrong shape":   bnovotest.WrongShape,
+	"success false": bnovotest.SuccessFalse,
+	"HTML page":     bnovotest.HTMLPage,
+	"{}":            bnovotest.EmptyObject,
+	"empty data":    bnovotest.EmptyData,
+	"redirect":      bnovotest.Redirect,
+}
+
+// wantNothingParked fails when any booking or listing position is parked.
+func (h *harness) wantNothingParked() {
+	h.t.Helper()
+	if parked := h.parked(); len(parked) != 0 {
+		h.t.Fatalf("parked %v: a hostile answer must never park a booking", parked)
+	}
+}
+
+// wantNoCapture fails when a request reached the origin a simulator redirected to.
+func (h *harness) wantNoCapture() {
+	h.t.Helper()
+	if got := h.bn.Captured(); len(got) != 0 {
+		h.t.Fatalf("%d requests left Bnovo's origin (first: %s %s)", len(got), got[0].Method, got[0].Path)
+	}
+}
+
+// A credited booking whose payments call then answers a hostile 200 keeps its bonuses: nothing
+// is withdrawn, nothing parked, the booking is retried, and once Bnovo answers properly again
+// the booking is settled without a second operation.
+func TestHostilePaymentsAnswerNeverWithdraws(t *testing.T) {
+	for name, answer := range bnovoHostile {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			id := h.checkedOut("+79161234567", "", "")
+			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			h.cycle()
+			h.wantPosted(id, 50000)
+
+			h.setStatus(id, 5, "Выехал") // a change: the booking is planned again
+			h.bn.HostileNext(bnovotest.EndpointPayments, lots, answer)
+			sum := h.cycle()
+			h.wantPosted(id, 50000)
+			if _, ops := h.posted(id); ops != 1 || sum.Withdrawals != 0 {
+				t.Fatalf("%d operations, %d withdrawals after a hostile payments answer; want the one deposit", ops, sum.Withdrawals)
+			}
+			h.wantNothingParked()
+			h.wantNoCapture()
+			if sum.Retrying == 0 {
+				t.Fatalf("summary %+v: the booking must be queued for a retry", sum)
+			}
+
+			h.bn.HostileNext(bnovotest.EndpointPayments, 0, 0)
+			h.cycle()
+			h.wantPosted(id, 50000)
+			if _, ops := h.posted(id); ops != 1 {
+				t.Fatalf("%d operations once Bnovo answered properly, want 1", ops)
+			}
+			h.wantNothingParked()
+		})
+	}
+}
+
+// A new booking whose payments (or the booking itself, fetched from the queue) answer a hostile
+// 200 is not parked for good: it is credited once Bnovo answers properly.
+func TestHostileAnswerOnANewBookingIsRetriedNotParked(t *testing.T) {
+	for name, answer := range bnovoHostile {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			id := h.checkedOut("+79161234567", "", "")
+			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			h.bn.HostileNext(bnovotest.EndpointPayments, lots, answer)
+			h.bn.HostileNext(bnovotest.EndpointBooking, lots, answer)
+			h.cycle()
+			h.wantPosted(id, 0)
+			h.wantNothingParked()
+			h.wantNoCapture()
+
+			h.bn.HostileNext(bnovotest.EndpointPayments, 0, 0)
+			h.bn.HostileNext(bnovotest.EndpointBooking, 0, 0)
+			h.cycle()
+			h.wantPosted(id, 50000)
+			h.wantNothingParked()
+		})
+	}
+}
+
+// A hostile 200 on the listing fails the cycle as a passing Bnovo failure: nothing is parked or
+// posted, and the next cycle credits the stay.
+func TestHostileListingAnswerFailsTheCycleOnly(t *testing.T) {
+	for name, answer := range bnovoHostile {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			id := h.checkedOut("+79161234567", "", "")
+			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			h.bn.HostileNext(bnovotest.EndpointList, lots, answer)
+			_, err := h.eng.Cycle(context.Background())
+			if err == nil || !bnovo.IsTransient(err) {
+				t.Fatalf("cycle: %v, want a transient Bnovo error", err)
+			}
+			var ce *CredentialsError
+			if errors.As(err, &ce) {
+				t.Fatalf("cycle: %v blames the credentials", err)
+			}
+			h.wantPosted(id, 0)
+			h.wantNothingParked()
+			h.wantNoCapture()
+
+			h.bn.HostileNext(bnovotest.EndpointList, 0, 0)
+			h.cycle()
+			h.wantPosted(id, 50000)
+		})
+	}
+}
+
+// A hostile login answer is a passing failure too, never "the API key was refused".
+func TestHostileLoginAnswerDoesNotBlameTheKey(t *testing.T) {
+	for name, answer := range bnovoHostile {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			id := h.checkedOut("+79161234567", "", "")
+			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			// Few enough to stay under the simulator's login limit while the client retries.
+			h.bn.HostileNext(bnovotest.EndpointAuth, 2, answer)
+			if _, err := h.eng.Cycle(context.Background()); err != nil && refusedCredentials(err) != nil {
+				t.Fatalf("cycle: %v blames the key", err)
+			}
+			h.wantNoCapture()
+			h.bn.HostileNext(bnovotest.EndpointAuth, 0, 0)
+			h.cycle()
+			h.wantPosted(id, 50000)
+		})
+	}
+}
