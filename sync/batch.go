@@ -253,8 +253,10 @@ func (e *Engine) warnZone(b bnovo.Booking) {
 	_, theirs := b.UpdateDate.Zone()
 	_, ours := b.UpdateDate.In(e.opt.Location).Zone()
 	if theirs == ours {
+		e.zoneAgrees = true
 		return
 	}
+	e.zoneAgrees = false
 	e.zoneWarned = true
 	e.log.Warn().Str("timezone", e.opt.Location.String()).Str("bnovo_offset", b.UpdateDate.Format("-07:00")).
 		Str("timezone_offset", b.UpdateDate.In(e.opt.Location).Format("-07:00")).

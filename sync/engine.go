@@ -106,6 +106,10 @@ type Engine struct {
 	current map[int64]bool
 	// zoneWarned is set once Bnovo's timestamps were seen in another zone than Location.
 	zoneWarned bool
+	// zoneAgrees is set once Bnovo's timestamps were seen in Location's offset, and never since
+	// in another: Bnovo's dates are then syncd's, and the changed listing needs no day of
+	// overlap (one whole day more of changes on every full cycle).
+	zoneAgrees bool
 	// ignoredPhones is Options.IgnorePhones as a set.
 	ignoredPhones map[string]bool
 	// pmsCalls counts the Bnovo calls made through the engine (for progress estimates).
@@ -318,8 +322,12 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 				return fmt.Errorf("state: cursor %q: %w", cursorChanged, err)
 			}
 			// Bnovo filters by the date in its own hotel zone, which may lie west of ours: a
-			// whole day before the cursor's date covers any zone (see warnZone).
-			changedFrom = e.day(t.Add(-e.opt.ChangedOverlap)).AddDate(0, 0, -1)
+			// whole day before the cursor's date covers any zone (see warnZone), until this
+			// process has seen Bnovo write its dates in our offset.
+			changedFrom = e.day(t.Add(-e.opt.ChangedOverlap))
+			if !e.zoneAgrees {
+				changedFrom = changedFrom.AddDate(0, 0, -1)
+			}
 		}
 		if v, ok := tx.Cursor(cursorCheckout); ok {
 			d, err := time.ParseInLocation(time.DateOnly, v, e.opt.Location)

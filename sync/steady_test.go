@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -107,4 +108,34 @@ func TestSteadyCyclesListTodaysDeparturesBetweenFullOnes(t *testing.T) {
 
 	h.cycle() // full: the changed stream since the last full cycle
 	h.wantPosted(old, 40000)
+}
+
+// queryRecorder records the listings asked of Bnovo.
+type queryRecorder struct {
+	PMS
+	queries []bnovo.ListQuery
+}
+
+func (r *queryRecorder) ListBookings(ctx context.Context, q bnovo.ListQuery, offset int, fn func(bnovo.Page) error) error {
+	r.queries = append(r.queries, q)
+	return r.PMS.ListBookings(ctx, q, offset, fn)
+}
+
+// Once Bnovo is seen writing its dates in timezone's offset, the changed listing starts at the
+// cursor's date: the day of overlap, there for a Bnovo zone west of ours, would list a whole
+// day of changes more on every cycle.
+func TestChangedListingNeedsNoDayOfOverlapWhenZonesAgree(t *testing.T) {
+	var rec *queryRecorder
+	h := newHarness(t, func(o *Options) { rec = &queryRecorder{PMS: o.PMS}; o.PMS = rec })
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	rec.queries = nil
+	h.cycle()
+	today := time.Now().In(moscow).Format(time.DateOnly)
+	for _, q := range rec.queries {
+		if q.DataType == bnovo.ByChanged && q.From.Format(time.DateOnly) != today && time.Now().In(moscow).Hour() > 0 {
+			t.Fatalf("changed listing from %s, want today (%s): Bnovo's offsets agree with timezone", q.From.Format(time.DateOnly), today)
+		}
+	}
 }
