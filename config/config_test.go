@@ -411,19 +411,7 @@ webhook:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{}
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			if tt.credentials != nil {
-				dir := t.TempDir()
-				for name, value := range tt.credentials {
-					if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o400); err != nil {
-						t.Fatal(err)
-					}
-				}
-				env["CREDENTIALS_DIRECTORY"] = dir
-			}
+			env := withCredentials(t, tt.env, tt.credentials)
 			cfg, warnings, err := Load(writeConfig(t, tt.file, 0o600), envOf(env))
 			if err != nil {
 				t.Fatal(err)
@@ -695,19 +683,7 @@ func TestSecretProblemsNameTheirSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := map[string]string{}
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			if tt.credentials != nil {
-				dir := t.TempDir()
-				for name, value := range tt.credentials {
-					if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o400); err != nil {
-						t.Fatal(err)
-					}
-				}
-				env["CREDENTIALS_DIRECTORY"] = dir
-			}
+			env := withCredentials(t, tt.env, tt.credentials)
 			_, _, err := Load(writeConfig(t, tt.file, 0o600), envOf(env))
 			var invalid *ValidationError
 			if !errors.As(err, &invalid) {
@@ -723,4 +699,24 @@ func TestSecretProblemsNameTheirSource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withCredentials is the environment vars plus, when credentials is not nil, a
+// CREDENTIALS_DIRECTORY holding those files (root-only, as systemd makes them).
+func withCredentials(t *testing.T, vars, credentials map[string]string) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for k, v := range vars {
+		env[k] = v
+	}
+	if credentials != nil {
+		dir := t.TempDir()
+		for name, value := range credentials {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env["CREDENTIALS_DIRECTORY"] = dir
+	}
+	return env
 }

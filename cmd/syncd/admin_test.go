@@ -219,6 +219,13 @@ func TestCheckConfigOnline(t *testing.T) {
 		t.Errorf("-check-config -online created the state file (%v)", err)
 	}
 
+	// A refused login is a credentials error, named as such.
+	r.env["SYNCD_BNOVO_API_KEY"] = "wrong-key"
+	stdout, _, code = r.run(t, "-check-config", "-online")
+	if want := "bnovo login (" + r.bn.URL + ", account 1): FAILED: Bnovo refused syncd's credentials: check bnovo.api_key"; code != exitFailed || !strings.Contains(stdout, want) {
+		t.Errorf("with a wrong Bnovo key: exit %d, output lacks %q:\n%s", code, want, stdout)
+	}
+
 	r.env["SYNCD_PROBONUS_TOKEN"] = "wrong-token"
 	r.bn.Close()
 	stdout, stderr, code = r.run(t, "-check-config", "-online")
@@ -289,11 +296,7 @@ func TestDaemonCycleAtStartShowsAnOutage(t *testing.T) {
 // An outage is warned about once; the cycles after it say so quietly, and a success ends it.
 func TestOutageWarnedOnce(t *testing.T) {
 	var logs bytes.Buffer
-	limiter, err := ratelimit.New([]ratelimit.Window{{Limit: 10, Per: time.Second}}, ratelimit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &daemonState{app: &app{log: zerolog.New(&logs), limits: ratelimit.Pair{API: limiter}}}
+	d := &daemonState{app: loggingApp(t, &logs)}
 	down := &syncer.UnreachableError{API: "Bnovo", Key: "bnovo.base_url", Err: &bnovo.Error{Op: "GET /bookings", Kind: bnovo.Unreachable, Message: "cannot reach https://pms.example: DNS: no such host pms.example"}}
 	for range 3 {
 		d.logCycle(syncer.Summary{}, time.Second, fmt.Errorf("listing: %w", down))
@@ -320,11 +323,7 @@ func TestOutageWarnedOnce(t *testing.T) {
 // A cycle cut short by SIGTERM says so, and every duration carries its unit.
 func TestRunSummaryLines(t *testing.T) {
 	var logs bytes.Buffer
-	limiter, err := ratelimit.New([]ratelimit.Window{{Limit: 10, Per: time.Second}}, ratelimit.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &app{log: zerolog.New(&logs), limits: ratelimit.Pair{API: limiter}}
+	a := loggingApp(t, &logs)
 	a.logSummary("cycle", syncer.Summary{Seen: 3}, 10371007124*time.Nanosecond, fmt.Errorf("page: %w", context.Canceled))
 	if text := logs.String(); !strings.Contains(text, `"message":"cycle cancelled by shutdown; the rest resumes next run"`) ||
 		!strings.Contains(text, `"took":"10.371s"`) || strings.Contains(text, "finished") {
@@ -396,4 +395,14 @@ func TestDemoTellsTheStory(t *testing.T) {
 	if took > 15*time.Second {
 		t.Errorf("the demo took %v; it should take seconds", took)
 	}
+}
+
+// loggingApp is an app with only what its log lines need: a logger into w and a Bnovo limiter.
+func loggingApp(t *testing.T, w io.Writer) *app {
+	t.Helper()
+	limiter, err := ratelimit.New([]ratelimit.Window{{Limit: 10, Per: time.Second}}, ratelimit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &app{log: zerolog.New(w), limits: ratelimit.Pair{API: limiter}}
 }
