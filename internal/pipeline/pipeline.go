@@ -136,7 +136,9 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		Logger:         opt.Logger.With().Str("api", "bnovo").Logger(),
 	})
 	if err != nil {
-		return nil, configError("bnovo: %w", err)
+		// The client's message starts with "bnovo:" already; config.Validate names the key of
+		// everything a client refuses, so this is only a guard.
+		return nil, configError("%w", err)
 	}
 	p.Ledger, err = probonus.New(probonus.Config{
 		BaseURL:        cfg.ProBonus.BaseURL,
@@ -147,7 +149,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		Logger:         opt.Logger.With().Str("api", "probonus").Logger(),
 	})
 	if err != nil {
-		return nil, configError("probonus: %w", err)
+		return nil, configError("%w", err) // starts with "probonus:" already
 	}
 	p.Engine, err = syncer.New(syncer.Options{
 		PMS:            p.PMS,

@@ -143,3 +143,15 @@ func TestAPIReserve(t *testing.T) {
 		}
 	}
 }
+
+// A value a client refuses (config.Validate catches these first) is a *ConfigError whose message
+// carries the client's prefix once.
+func TestClientRefusalIsAConfigErrorPrefixedOnce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ProBonus.Token = "abc\x01def"
+	_, err := Open(cfg, Options{})
+	var bad *ConfigError
+	if !errors.As(err, &bad) || !strings.HasPrefix(err.Error(), "probonus: token contains") || strings.Contains(err.Error(), "probonus: probonus:") {
+		t.Fatalf("err = %v, want a *ConfigError starting with one probonus:", err)
+	}
+}
