@@ -351,3 +351,38 @@ func TestSameBookingComparesEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainStopsAtBnovoTrouble: when Bnovo cannot be asked about a queued booking, the drain
+// ends there and leaves the whole queue for the next run, instead of every queued id paying the
+// same retries while the run holds the engine.
+func TestDrainStopsAtBnovoTrouble(t *testing.T) {
+	h := newHarness(t, nil)
+	var ids []int64
+	for i := range 20 {
+		ids = append(ids, int64(900001+i))
+	}
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.Enqueue(ids...) }); err != nil {
+		t.Fatal(err)
+	}
+	h.bn.FailNext(1_000_000, 503)
+	sum, err := h.eng.Drain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Retrying != 1 {
+		t.Errorf("%d queued bookings tried during the outage, want 1 (then the drain stops)", sum.Retrying)
+	}
+	if n := h.queueLen(); n != len(ids) {
+		t.Errorf("%d ids queued after the outage, want all %d", n, len(ids))
+	}
+	if !h.eng.QueueTroubled() {
+		t.Error("the engine does not report the trouble that stopped its drain")
+	}
+	h.bn.FailNext(0, 503)
+	if _, err := h.eng.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.queueLen(); n != 0 || h.eng.QueueTroubled() {
+		t.Errorf("after the outage: %d queued, troubled %t; want the queue drained", n, h.eng.QueueTroubled())
+	}
+}
