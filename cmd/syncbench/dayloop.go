@@ -49,6 +49,14 @@ func (w *dayWorld) populateLoop() {
 	if !w.spec.Loop.On {
 		return
 	}
+	// Tomorrow's arrivals are in the window of the measured day's lines (arrivals.days 1).
+	next := w.measured.AddDate(0, 0, 1)
+	made := w.measured.AddDate(0, 0, -20).Add(10 * time.Hour)
+	for range w.spec.Arrivals {
+		b := w.booking(next, next.AddDate(0, 0, 1+w.rng.IntN(5)), made)
+		w.bn.PutBooking(b)
+		w.arriving[next.Format(time.DateOnly)] = append(w.arriving[next.Format(time.DateOnly)], b.ID)
+	}
 	enrol := func(id int64, balance int64) {
 		b, ok := w.bn.Booking(id)
 		if !ok || b.Customer == nil {
