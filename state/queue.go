@@ -147,7 +147,8 @@ func (tx *Tx) Queued(limit int) ([]QueueEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]QueueEntry, 0, tx.QueueLen())
+	// The counter only sizes the slice: a damaged one must not make a huge or negative one.
+	entries := make([]QueueEntry, 0, min(max(tx.QueueLen(), 0), 1<<16))
 	if err := b.ForEach(func(k, v []byte) error {
 		e, err := decodeQueueEntry(k, v)
 		if err != nil {

@@ -977,3 +977,19 @@ func TestAnnounceIsBoundedAndAllOrNothing(t *testing.T) {
 		return tx.CheckIntegrity()
 	})
 }
+
+// A damaged queue counter only sizes a slice: Queued still answers, without panicking.
+func TestQueuedSurvivesADamagedCounter(t *testing.T) {
+	db := openTemp(t)
+	mustUpdate(t, db, func(tx *Tx) error { return tx.Enqueue(4, 2) })
+	for _, bad := range []int64{-5, 1 << 50} {
+		mustUpdate(t, db, func(tx *Tx) error { return tx.setCounter(counterQueue, bad) })
+		mustView(t, db, func(tx *Tx) error {
+			all, err := tx.Queued(0)
+			if err != nil || !slices.Equal(queueIDs(all), []int64{2, 4}) {
+				t.Errorf("counter %d: Queued = %v, %v", bad, queueIDs(all), err)
+			}
+			return nil
+		})
+	}
+}
