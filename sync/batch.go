@@ -250,6 +250,11 @@ func (e *Engine) warnZone(b bnovo.Booking) {
 	if e.zoneWarned || b.UpdateDate.IsZero() {
 		return
 	}
+	if b.UpdateDate.Location() == e.opt.Location {
+		// Written without an offset (read in timezone by the client): it says nothing of
+		// Bnovo's zone, so it can neither warn nor spare the day of overlap.
+		return
+	}
 	_, theirs := b.UpdateDate.Zone()
 	_, ours := b.UpdateDate.In(e.opt.Location).Zone()
 	if theirs == ours {

@@ -402,3 +402,17 @@ func TestGuestChangeOnAStayPaidWithBonusesIsParked(t *testing.T) {
 	h.wantOps(old, 4, 0)
 	h.wantOps(fresh, 0, 0)
 }
+
+// A timestamp Bnovo wrote without an offset is read in timezone: it proves nothing about
+// Bnovo's zone, so it never spares the changed listing's day of overlap.
+func TestTimestampWithoutOffsetKeepsTheDayOfOverlap(t *testing.T) {
+	h := newHarness(t, nil)
+	h.eng.warnZone(bnovo.Booking{ID: 1, UpdateDate: time.Date(2026, 6, 24, 12, 5, 10, 0, moscow)})
+	if h.eng.zoneAgrees {
+		t.Fatal("an offset-less update_date was taken as proof that Bnovo's zone is timezone")
+	}
+	h.eng.warnZone(bnovo.Booking{ID: 2, UpdateDate: time.Date(2026, 6, 24, 12, 5, 10, 0, time.FixedZone("", 3*3600))})
+	if !h.eng.zoneAgrees {
+		t.Fatal("an update_date written with timezone's offset did not count")
+	}
+}
