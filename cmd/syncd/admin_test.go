@@ -298,18 +298,21 @@ func TestOutageWarnedOnce(t *testing.T) {
 	var logs bytes.Buffer
 	d := &daemonState{app: loggingApp(t, &logs)}
 	down := &syncer.UnreachableError{API: "Bnovo", Key: "bnovo.base_url", Err: &bnovo.Error{Op: "GET /bookings", Kind: bnovo.Unreachable, Message: "cannot reach https://pms.example: DNS: no such host pms.example"}}
+	d.runFailed(fmt.Errorf("queue: %w", down), "syncing queued bookings failed") // the first to meet it warns
 	for range 3 {
 		d.logCycle(syncer.Summary{}, time.Second, fmt.Errorf("listing: %w", down))
 	}
+	d.runFailed(fmt.Errorf("queue: %w", down), "syncing queued bookings failed")
 	d.logCycle(syncer.Summary{}, time.Second, nil)
 	text := logs.String()
 	for want, n := range map[string]int{
-		`"level":"warn","api":"Bnovo"`:               1,
-		"Bnovo is unreachable: check bnovo.base_url": 1,
-		`"message":"cycle failed"`:                   1,
-		"cycle failed again (same outage)":           2,
-		`"message":"Bnovo reachable again"`:          1,
-		`"message":"cycle finished"`:                 1,
+		`"level":"warn","api":"Bnovo"`:                 1,
+		"Bnovo is unreachable: check bnovo.base_url":   1,
+		`"message":"cycle failed"`:                     0,
+		"cycle failed again (same outage)":             3,
+		"syncing queued bookings failed (same outage)": 1,
+		`"message":"Bnovo reachable again"`:            1,
+		`"message":"cycle finished"`:                   1,
 	} {
 		if got := strings.Count(text, want); got != n {
 			t.Errorf("%d × %q, want %d:\n%s", got, want, n, text)

@@ -220,15 +220,36 @@ func (d *daemonState) logCycle(sum syncer.Summary, took time.Duration, err error
 		return
 	}
 	began, ended := d.outages.observe(err, time.Now())
-	var ue *syncer.UnreachableError
-	if began && errors.As(err, &ue) {
-		a.log.Warn().Str("api", ue.API).Err(ue.Err).
-			Msgf("%s is unreachable: check %s and the network; syncd tries again every cycle and says so once it is back", ue.API, ue.Key)
+	ue, unreachable := errors.AsType[*syncer.UnreachableError](err)
+	if began {
+		d.warnOutage(ue)
 	}
-	a.logRun("cycle", sum, took, err, err != nil && !began && errors.As(err, &ue))
+	a.logRun("cycle", sum, took, err, unreachable && !began)
 	for api, lasted := range ended {
 		a.log.Info().Str("api", api).Str("outage", lasted.Round(time.Second).String()).Msgf("%s reachable again", api)
 	}
+}
+
+// runFailed logs a failed queue drain or backfill page. An unreachable API is an outage: warned
+// about once (by whichever run meets it first), then noted quietly until a cycle succeeds.
+func (d *daemonState) runFailed(err error, msg string) {
+	log := d.app.log
+	ue, ok := errors.AsType[*syncer.UnreachableError](err)
+	if !ok {
+		log.Error().Err(err).Msg(msg)
+		return
+	}
+	if began, _ := d.outages.observe(err, time.Now()); began {
+		d.warnOutage(ue)
+		return
+	}
+	log.Info().Err(err).Msg(msg + " (same outage)")
+}
+
+// warnOutage is the one warning of an outage: which API, why, and what to check.
+func (d *daemonState) warnOutage(ue *syncer.UnreachableError) {
+	d.app.log.Warn().Str("api", ue.API).Err(ue.Err).
+		Msgf("%s is unreachable: check %s and the network; syncd tries again every cycle and says so once it is back", ue.API, ue.Key)
 }
 
 // serveWebhook starts the webhook receiver when webhook.listen is set; the returned channel
@@ -307,7 +328,7 @@ func (d *daemonState) drains(ctx context.Context) {
 			again.Reset(wait)
 		}
 		if err != nil && ctx.Err() == nil {
-			a.log.Error().Err(err).Msg("syncing queued bookings failed; they stay queued and are tried again shortly")
+			d.runFailed(err, "syncing queued bookings failed; they stay queued and are tried again shortly")
 			continue
 		}
 		if sum.Seen > 0 || sum.Parked > 0 {
@@ -391,7 +412,7 @@ func (d *daemonState) backfills(ctx context.Context) {
 		})
 		a.metrics.posted(sum)
 		if err != nil && ctx.Err() == nil {
-			a.log.Error().Err(err).Msg("backfill page failed; retrying in a minute")
+			d.runFailed(err, "backfill page failed; retrying in a minute")
 			select {
 			case <-ctx.Done():
 			case <-time.After(time.Minute):
