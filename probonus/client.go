@@ -155,8 +155,8 @@ func parseOrigin(raw string) (*url.URL, error) {
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
 }
 
-// errRedirectRefused marks a redirect the client would not follow: a configuration problem that
-// retrying cannot fix.
+// errRedirectRefused marks a redirect the client would not follow: retrying within the call
+// would only be redirected again.
 var errRedirectRefused = errors.New("refusing a redirect to another origin or one too many (the token would follow it)")
 
 // httpClient returns the client to use. A caller's client is copied, not modified, and in both
@@ -197,31 +197,34 @@ func (c *Client) Calls() int64 { return c.calls.Load() }
 // FindAccount returns the account holding identifier (phone digits, lower-case e-mail or card
 // number), compared exactly by the server. No account → an error matching ErrNotFound.
 func (c *Client) FindAccount(ctx context.Context, identifier string) (Account, error) {
-	var w wireAccount
-	if err := c.get(ctx, pathFindAccount(), queryFindAccount(identifier), &w); err != nil {
-		return Account{}, err
-	}
-	return w.account(), nil
+	var a Account
+	err := c.get(ctx, pathFindAccount(), queryFindAccount(identifier), func(body []byte) (err error) {
+		a, err = decodeAccountAnswer(body)
+		return err
+	})
+	return a, err
 }
 
 // CreateAccount creates an account. It is never retried: a retry after an unclear failure could
 // create the guest twice. An identifier held by another account → *Error Permanent (400) with
 // the server's Detail.
 func (c *Client) CreateAccount(ctx context.Context, a NewAccount) (Account, error) {
-	var w wireAccount
-	if err := c.post(ctx, pathAccounts(), newAccountToWire(a), &w); err != nil {
-		return Account{}, err
-	}
-	return w.account(), nil
+	var created Account
+	err := c.post(ctx, pathAccounts(), newAccountToWire(a), func(body []byte) (err error) {
+		created, err = decodeAccountAnswer(body)
+		return err
+	})
+	return created, err
 }
 
 // Account reads one account, with its current balance.
 func (c *Client) Account(ctx context.Context, id int64) (Account, error) {
-	var w wireAccount
-	if err := c.get(ctx, pathAccount(id), nil, &w); err != nil {
-		return Account{}, err
-	}
-	return w.account(), nil
+	var a Account
+	err := c.get(ctx, pathAccount(id), nil, func(body []byte) (err error) {
+		a, err = decodeBalanceAnswer(body, id)
+		return err
+	})
+	return a, err
 }
 
 // Operations reads one page of an account's operations, newest first, and the total count.
@@ -229,20 +232,11 @@ func (c *Client) Operations(ctx context.Context, accountID int64, offset, limit 
 	if offset < 0 || limit <= 0 {
 		return nil, 0, fmt.Errorf("probonus: operations page offset %d limit %d: offset must be ≥ 0 and limit > 0", offset, limit)
 	}
-	var page wireOperationsPage
-	op := "GET " + pathAccountOperations(accountID)
-	if err := c.get(ctx, pathAccountOperations(accountID), queryOperations(offset, limit), &page); err != nil {
-		return nil, 0, err
-	}
-	ops = make([]Operation, 0, len(page.Items))
-	for _, w := range page.Items {
-		o, err := w.operation()
-		if err != nil {
-			return nil, 0, &Error{Op: op, Status: http.StatusOK, Kind: Permanent, Sent: true, Err: err}
-		}
-		ops = append(ops, o)
-	}
-	return ops, page.Total, nil
+	err = c.get(ctx, pathAccountOperations(accountID), queryOperations(offset, limit), func(body []byte) (err error) {
+		ops, total, err = decodeOperationsAnswer(body)
+		return err
+	})
+	return ops, total, err
 }
 
 // Deposit credits sum kopecks to the account. It is NEVER retried: the API has no idempotency
@@ -262,17 +256,14 @@ func (c *Client) operation(ctx context.Context, path string, accountID, sum int6
 	if sum <= 0 {
 		return Operation{}, fmt.Errorf("probonus: POST %s: sum %d kopecks must be positive (nothing was sent)", path, sum)
 	}
-	var w wireOperation
-	if err := c.post(ctx, path, wireOperationRequest{AccountID: accountID, Sum: moneyToWire(sum), Reason: reason}, &w); err != nil {
-		return Operation{}, err
-	}
-	o, err := w.operation()
-	if err != nil {
-		// The server answered 2xx, so the operation was executed; the caller must not treat
-		// this as "not posted", hence Transient (outcome unknown) rather than Permanent.
-		return Operation{}, &Error{Op: "POST " + path, Status: http.StatusOK, Kind: Transient, Sent: true, Err: err}
-	}
-	return o, nil
+	// A 2xx whose body cannot be read is Transient and Sent (outcome unknown), never "not
+	// posted": decodeOperationAnswer reports every failure as an unexpected answer.
+	var o Operation
+	err := c.post(ctx, path, wireOperationRequest{AccountID: accountID, Sum: moneyToWire(sum), Reason: reason}, func(body []byte) (err error) {
+		o, err = decodeOperationAnswer(body)
+		return err
+	})
+	return o, err
 }
 
 // DirectoryEntry is one entry of a directory such as identifier types or account groups.
@@ -292,22 +283,19 @@ func (c *Client) AccountGroups(ctx context.Context) ([]DirectoryEntry, error) {
 }
 
 func (c *Client) directory(ctx context.Context, path string) ([]DirectoryEntry, error) {
-	var ws []wireDirectoryEntry
-	if err := c.get(ctx, path, nil, &ws); err != nil {
-		return nil, err
-	}
-	out := make([]DirectoryEntry, 0, len(ws))
-	for _, w := range ws {
-		out = append(out, DirectoryEntry(w))
-	}
-	return out, nil
+	var out []DirectoryEntry
+	err := c.get(ctx, path, nil, func(body []byte) (err error) {
+		out, err = decodeDirectoryAnswer(body)
+		return err
+	})
+	return out, err
 }
 
 // get performs a read, retrying transient failures and 429s (honouring Retry-After).
-func (c *Client) get(ctx context.Context, path string, query url.Values, out any) error {
+func (c *Client) get(ctx context.Context, path string, query url.Values, decode func([]byte) error) error {
 	start := time.Now()
 	return retry.Do(ctx, c.retry, func(ctx context.Context) error {
-		return c.exchange(ctx, http.MethodGet, path, query, nil, out)
+		return c.exchange(ctx, http.MethodGet, path, query, nil, decode)
 	}, func(err error) (bool, time.Duration) {
 		if IsUnreachable(err) {
 			// Never reached: a wrong URL or no route, which waiting does not heal. Reached
@@ -315,8 +303,8 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 			return c.reached.Load() && time.Since(start) < unreachableGrace, 0
 		}
 		var e *Error
-		if !errors.As(err, &e) || (e.Kind != Transient && e.Kind != RateLimited) {
-			return false, 0
+		if !errors.As(err, &e) || (e.Kind != Transient && e.Kind != RateLimited) || errors.Is(err, errRedirectRefused) {
+			return false, 0 // a refused redirect would only be redirected again
 		}
 		return true, e.RetryAfter
 	}, func(err error, wait time.Duration) {
@@ -329,19 +317,19 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, out any
 const unreachableGrace = 30 * time.Second
 
 // post performs a write exactly once.
-func (c *Client) post(ctx context.Context, path string, body, out any) error {
+func (c *Client) post(ctx context.Context, path string, body any, decode func([]byte) error) error {
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("probonus: POST %s: encoding request: %w", path, err)
 	}
 	// Never retried: the API has no idempotency key, so a second send could execute twice. The
 	// caller settles an unclear outcome by reading the account's operations.
-	return c.exchange(ctx, http.MethodPost, path, nil, payload, out)
+	return c.exchange(ctx, http.MethodPost, path, nil, payload, decode)
 }
 
 // exchange is one HTTP request and its response. Every failure is an *Error whose Sent field is
 // false only when the request surely never left this process.
-func (c *Client) exchange(ctx context.Context, method, path string, query url.Values, payload []byte, out any) error {
+func (c *Client) exchange(ctx context.Context, method, path string, query url.Values, payload []byte, decode func([]byte) error) error {
 	op := method + " " + path
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -405,11 +393,15 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 	case len(data) > maxResponseBody:
 		return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Err: fmt.Errorf("response larger than %d bytes", maxResponseBody)}
 	}
-	if out == nil {
+	if decode == nil {
 		return nil
 	}
-	if err := decodeBody(data, out); err != nil {
-		return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Err: err}
+	if err := decode(data); err != nil {
+		var ua *unexpectedAnswer
+		if errors.As(err, &ua) {
+			return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Detail: c.redact(ua.reason), Err: ErrUnexpectedAnswer}
+		}
+		return &Error{Op: op, Status: resp.StatusCode, Kind: Permanent, Sent: true, Err: err}
 	}
 	return nil
 }
@@ -423,11 +415,10 @@ func (c *Client) transportError(op string, err error, sent bool) *Error {
 		// Transient+Sent, an outcome to look up.
 		return &Error{Op: op, Kind: Unreachable, Detail: "cannot reach " + c.origin.String() + ": " + cause, Err: inner}
 	}
-	kind := Transient
-	if errors.Is(inner, errRedirectRefused) {
-		kind = Permanent // a foreign redirect does not heal by retrying
-	}
-	return &Error{Op: op, Kind: kind, Sent: sent, Err: inner}
+	// A refused redirect stays Transient (get does not retry it): a proxy's doing, not the
+	// booking's, so nothing is parked for it, and a write it stopped is looked up by its marker
+	// (Sent), never sent blindly again.
+	return &Error{Op: op, Kind: Transient, Sent: sent, Err: inner}
 }
 
 func unwrapURLError(err error) error {

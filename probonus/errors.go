@@ -38,6 +38,12 @@ func (k ErrorKind) String() string {
 	}
 }
 
+// ErrUnexpectedAnswer is wrapped by the Transient *Error of a 2xx answer that is not the
+// documented one: {"detail": ...} or another error object, HTML from a proxy, {}, an operations
+// page without items or total, an account without an id. It never means "no operations" or
+// "no account".
+var ErrUnexpectedAnswer = errors.New("probonus: the answer is not the documented one")
+
 // Error is a failed API call.
 type Error struct {
 	Op     string // e.g. "POST /operations/deposit" (never the token)

@@ -8,7 +8,6 @@ package probonus
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -115,7 +114,7 @@ type wireAccount struct {
 	Phones            []string         `json:"phones"`
 	AccountGroupID    int64            `json:"accountGroupId"`
 	Identifiers       []wireIdentifier `json:"identifiers"`
-	Balance           wireMoney        `json:"balance"`
+	Balance           *wireMoney       `json:"balance"` // nil when absent: not a zero balance
 	DiscountLevelName string           `json:"discountLevelName"`
 	Blocked           bool             `json:"blocked"`
 }
@@ -128,12 +127,14 @@ func (w wireAccount) account() Account {
 		MiddleName:        w.MiddleName,
 		Phones:            w.Phones,
 		AccountGroupID:    w.AccountGroupID,
-		Balance:           w.Balance.kopecks(),
 		DiscountLevelName: w.DiscountLevelName,
 		Blocked:           w.Blocked,
 	}
 	if w.Email != nil {
 		a.Email = *w.Email
+	}
+	if w.Balance != nil {
+		a.Balance = w.Balance.kopecks()
 	}
 	for _, id := range w.Identifiers {
 		a.Identifiers = append(a.Identifiers, Identifier{TypeID: id.IdentifierTypeID, Value: id.Value})
@@ -200,9 +201,11 @@ func (w wireOperation) operation() (Operation, error) {
 	}, nil
 }
 
+// wireOperationsPage holds pointers so that an absent list or total is told from an empty one:
+// "no operations" is believed only from a page that has both.
 type wireOperationsPage struct {
-	Items []wireOperation `json:"items"`
-	Total int             `json:"total"`
+	Items *[]wireOperation `json:"items"`
+	Total *int             `json:"total"`
 }
 
 type wireDirectoryEntry struct {
@@ -307,16 +310,173 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-var errEmptyBody = errors.New("empty response body")
+// The decoders below read a 2xx body; unknown fields are ignored so that a richer real API does
+// not break the client. An error wrapping ErrUnexpectedAnswer means the body is not the
+// documented answer (FastAPI's {"detail": ...} with a 200, a proxy's HTML page, {}, a list
+// without items or total, an account without an id): a passing failure of the call, never "no
+// operations" or account 0. Any other error is about one record inside a well-formed answer.
 
-// decodeBody unmarshals a success body; unknown fields are ignored so that a richer real API
-// does not break the client.
-func decodeBody(body []byte, out any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return errEmptyBody
+// unexpectedAnswer says what is wrong with an answer; it matches ErrUnexpectedAnswer.
+type unexpectedAnswer struct{ reason string }
+
+func (u *unexpectedAnswer) Error() string        { return ErrUnexpectedAnswer.Error() + ": " + u.reason }
+func (u *unexpectedAnswer) Is(target error) bool { return target == ErrUnexpectedAnswer }
+
+func unexpected(format string, args ...any) error {
+	return &unexpectedAnswer{reason: fmt.Sprintf(format, args...)}
+}
+
+// wireFailureMarks are what error bodies put where a success body has its fields.
+type wireFailureMarks struct {
+	Detail  json.RawMessage `json:"detail"`
+	Error   json.RawMessage `json:"error"`
+	Errors  json.RawMessage `json:"errors"`
+	Success *bool           `json:"success"`
+}
+
+// openObject checks that body is a JSON object and not an error body, and returns it trimmed.
+func openObject(body []byte) ([]byte, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, unexpected("empty body")
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decoding response: %w", err)
+	if trimmed[0] != '{' {
+		return nil, unexpected("not a JSON object: %q", excerptN(trimmed, 120))
 	}
-	return nil
+	var marks wireFailureMarks
+	if err := json.Unmarshal(trimmed, &marks); err != nil {
+		return nil, unexpected("not valid JSON: %v", err)
+	}
+	switch {
+	case marks.Success != nil && !*marks.Success:
+		return nil, unexpected("success is false")
+	case present(marks.Detail):
+		return nil, unexpected("detail %q", excerptN(marks.Detail, 120))
+	case present(marks.Error):
+		return nil, unexpected("error %q", excerptN(marks.Error, 120))
+	case present(marks.Errors):
+		return nil, unexpected("errors %q", excerptN(marks.Errors, 120))
+	}
+	return trimmed, nil
+}
+
+// present reports a JSON value that is there and says something: not absent, null, false or empty.
+func present(raw json.RawMessage) bool {
+	switch string(bytes.TrimSpace(raw)) {
+	case "", "null", "false", `""`, "[]", "{}":
+		return false
+	}
+	return true
+}
+
+func excerptN(b []byte, n int) string {
+	return truncate(strings.Join(strings.Fields(string(b)), " "), n)
+}
+
+// decodeAccountAnswer reads an ACCOUNT (find, create, get). An account without an id > 0 is
+// no account: {} must never become account 0.
+func decodeAccountAnswer(body []byte) (Account, error) {
+	obj, err := openObject(body)
+	if err != nil {
+		return Account{}, err
+	}
+	var w wireAccount
+	if err := json.Unmarshal(obj, &w); err != nil {
+		return Account{}, unexpected("not an account: %v", err)
+	}
+	if w.ID <= 0 {
+		return Account{}, unexpected("account id %d", w.ID)
+	}
+	return w.account(), nil
+}
+
+// decodeBalanceAnswer reads account want with its balance, which must be there: a missing
+// balance read as 0 would turn a withdrawal into a false shortfall.
+func decodeBalanceAnswer(body []byte, want int64) (Account, error) {
+	obj, err := openObject(body)
+	if err != nil {
+		return Account{}, err
+	}
+	var w wireAccount
+	if err := json.Unmarshal(obj, &w); err != nil {
+		return Account{}, unexpected("not an account: %v", err)
+	}
+	switch {
+	case w.ID != want:
+		return Account{}, unexpected("asked for account %d, got %d", want, w.ID)
+	case w.Balance == nil:
+		return Account{}, unexpected("account %d has no balance", w.ID)
+	}
+	return w.account(), nil
+}
+
+// decodeOperationsAnswer reads a page of operations and the total. An unreadable operation in a
+// well-formed page is an error of its own (not ErrUnexpectedAnswer).
+func decodeOperationsAnswer(body []byte) ([]Operation, int, error) {
+	obj, err := openObject(body)
+	if err != nil {
+		return nil, 0, err
+	}
+	var page wireOperationsPage
+	if err := json.Unmarshal(obj, &page); err != nil {
+		return nil, 0, unexpected("not an operations page: %v", err)
+	}
+	switch {
+	case page.Items == nil:
+		return nil, 0, unexpected("items is missing")
+	case page.Total == nil:
+		return nil, 0, unexpected("total is missing")
+	case *page.Total < len(*page.Items):
+		return nil, 0, unexpected("total %d is below the %d items listed", *page.Total, len(*page.Items))
+	}
+	ops := make([]Operation, 0, len(*page.Items))
+	for _, w := range *page.Items {
+		o, err := w.operation()
+		if err != nil {
+			return nil, 0, err
+		}
+		ops = append(ops, o)
+	}
+	return ops, *page.Total, nil
+}
+
+// decodeOperationAnswer reads the OPERATION a deposit or withdrawal answers with. Every failure
+// is ErrUnexpectedAnswer: the server said 2xx, so the operation may well be executed.
+func decodeOperationAnswer(body []byte) (Operation, error) {
+	obj, err := openObject(body)
+	if err != nil {
+		return Operation{}, err
+	}
+	var w wireOperation
+	if err := json.Unmarshal(obj, &w); err != nil {
+		return Operation{}, unexpected("not an operation: %v", err)
+	}
+	if w.ID <= 0 {
+		return Operation{}, unexpected("operation id %d", w.ID)
+	}
+	o, err := w.operation()
+	if err != nil {
+		return Operation{}, unexpected("%v", err)
+	}
+	return o, nil
+}
+
+// decodeDirectoryAnswer reads a directory: a JSON list of {id, name}.
+func decodeDirectoryAnswer(body []byte) ([]DirectoryEntry, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		if _, err := openObject(trimmed); err != nil {
+			return nil, err
+		}
+		return nil, unexpected("not a list")
+	}
+	var ws []wireDirectoryEntry
+	if err := json.Unmarshal(trimmed, &ws); err != nil {
+		return nil, unexpected("not a directory: %v", err)
+	}
+	out := make([]DirectoryEntry, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, DirectoryEntry(w))
+	}
+	return out, nil
 }

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotelsync/syncd/internal/capture"
 	"github.com/hotelsync/syncd/probonus"
 )
 
@@ -64,12 +65,15 @@ const (
 	faultCommitThenFail
 	faultCommitThenDrop
 	faultHang
+	faultHostile
 )
 
 type fault struct {
-	kind   faultKind
-	status int
-	delay  time.Duration
+	kind    faultKind
+	status  int
+	delay   time.Duration
+	hostile Hostile // faultHostile: which answer
+	commit  bool    // faultHostile: execute the request first
 }
 
 // Server is a running simulator. All methods are safe for concurrent use.
@@ -89,6 +93,7 @@ type Server struct {
 	nextOpID      int64
 	nextCard      int64
 	faults        map[string][]fault
+	capture       *capture.Server // where Redirect points; started by the first one
 	staleBy       map[int64]int64 // see ReportBalanceAbove
 	latency       time.Duration
 	stats         Stats
@@ -132,6 +137,11 @@ func (s *Server) Close() {
 		s.ts.CloseClientConnections()
 		close(s.closing)
 		s.ts.Close()
+		s.mu.Lock()
+		if s.capture != nil {
+			s.capture.Close()
+		}
+		s.mu.Unlock()
 	})
 }
 
@@ -198,6 +208,8 @@ func (s *Server) endpoint(name string, handle http.HandlerFunc) http.Handler {
 		case faultCommitThenDrop:
 			handle(httptest.NewRecorder(), r)
 			dropConnection(w)
+		case faultHostile:
+			s.writeHostile(w, r, f, handle)
 		}
 	})
 }

@@ -1,0 +1,157 @@
+package probonus_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/probonus/probonustest"
+	"github.com/hotelsync/syncd/retry"
+)
+
+var hostileAnswers = map[string]probonustest.Hostile{
+	"wrong shape":   probonustest.WrongShape,
+	"success false": probonustest.SuccessFalse,
+	"HTML page":     probonustest.HTMLPage,
+	"{}":            probonustest.EmptyObject,
+}
+
+// endpointCalls calls each endpoint about account 1 (Анна, who holds one deposit).
+var endpointCalls = map[string]func(context.Context, *probonus.Client) error{
+	"find": func(ctx context.Context, c *probonus.Client) error {
+		_, err := c.FindAccount(ctx, "79161234567")
+		return err
+	},
+	"account": func(ctx context.Context, c *probonus.Client) error {
+		_, err := c.Account(ctx, 1)
+		return err
+	},
+	"operations": func(ctx context.Context, c *probonus.Client) error {
+		_, _, err := c.Operations(ctx, 1, 0, 100)
+		return err
+	},
+	"create": func(ctx context.Context, c *probonus.Client) error {
+		_, err := c.CreateAccount(ctx, probonus.NewAccount{FirstName: "Иван", Phones: []string{"79160000001"}})
+		return err
+	},
+	"deposit": func(ctx context.Context, c *probonus.Client) error {
+		_, err := c.Deposit(ctx, 1, 100, "x")
+		return err
+	},
+	"withdraw": func(ctx context.Context, c *probonus.Client) error {
+		_, err := c.Withdraw(ctx, 1, 100, "x")
+		return err
+	},
+	"identifier_types": func(ctx context.Context, c *probonus.Client) error {
+		_, err := c.IdentifierTypes(ctx)
+		return err
+	},
+}
+
+func annaWithADeposit(t *testing.T, srv *probonustest.Server, c *probonus.Client) {
+	t.Helper()
+	srv.AddAccount(anna())
+	if _, err := c.Deposit(t.Context(), 1, 50000, "first"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A 200 that is not the documented answer is a Transient failure of every call: never "no
+// operations", "not found", account 0 or a Permanent error; for a write, an unknown outcome.
+func TestHostileAnswersAreTransientErrors(t *testing.T) {
+	for endpoint, call := range endpointCalls {
+		for name, answer := range hostileAnswers {
+			t.Run(endpoint+"/"+name, func(t *testing.T) {
+				srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) {
+					cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
+				})
+				annaWithADeposit(t, srv, c)
+				srv.HostileNext(endpoint, 100000, answer)
+				err := call(t.Context(), c)
+				if err == nil {
+					t.Fatal("a hostile answer was taken for a success")
+				}
+				e := asError(t, err)
+				if e.Kind != probonus.Transient || !errors.Is(err, probonus.ErrUnexpectedAnswer) || probonus.IsNotFound(err) {
+					t.Fatalf("got %v (kind %v), want a Transient error wrapping ErrUnexpectedAnswer", err, e.Kind)
+				}
+				if (endpoint == "deposit" || endpoint == "withdraw" || endpoint == "create") && !probonus.IsOutcomeUnknown(err) {
+					t.Fatalf("a write answered %s: %v, want its outcome unknown", name, err)
+				}
+			})
+		}
+	}
+}
+
+// {} on a lookup is not account 0 (issue 11 item 14); nor is an account without an id.
+func TestEmptyLookupAnswerIsNotAccountZero(t *testing.T) {
+	srv, c := newPair(t, probonustest.Options{}, nil)
+	srv.AddAccount(anna())
+	srv.HostileNext("find", 1, probonustest.EmptyObject)
+	a, err := c.FindAccount(t.Context(), "79161234567") // retried: the second answer is the real one
+	if err != nil || a.ID != 1 {
+		t.Fatalf("FindAccount after one {} = %+v, %v; want account 1", a, err)
+	}
+	srv.HostileNext("find", 100000, probonustest.EmptyObject)
+	a, err = c.FindAccount(t.Context(), "79161234567")
+	if err == nil || a.ID != 0 || !errors.Is(err, probonus.ErrUnexpectedAnswer) {
+		t.Fatalf("FindAccount answered {} = %+v, %v; want an unexpected-answer error", a, err)
+	}
+}
+
+// Operations answered with a hostile 200 once: the client retries and returns the real page.
+func TestOperationsAfterAHostileAnswerAreTheRealOnes(t *testing.T) {
+	for name, answer := range hostileAnswers {
+		t.Run(name, func(t *testing.T) {
+			srv, c := newPair(t, probonustest.Options{}, nil)
+			annaWithADeposit(t, srv, c)
+			srv.HostileNext("operations", 1, answer)
+			ops, total, err := c.Operations(t.Context(), 1, 0, 100)
+			if err != nil || total != 1 || len(ops) != 1 || ops[0].Reason != "first" {
+				t.Fatalf("Operations = %+v, %d, %v; want the one deposit", ops, total, err)
+			}
+		})
+	}
+}
+
+// A redirect to another origin is refused on every endpoint: nothing reaches the other host,
+// the refusal is Transient (nothing is parked for it), not retried, and for a write the outcome
+// is unknown (looked up, never sent blindly again).
+func TestRedirectToAnotherOriginIsRefusedAndNothingLeaves(t *testing.T) {
+	for endpoint, call := range endpointCalls {
+		t.Run(endpoint, func(t *testing.T) {
+			srv, c := newPair(t, probonustest.Options{}, nil)
+			annaWithADeposit(t, srv, c)
+			before := c.Calls()
+			srv.HostileNext(endpoint, 1, probonustest.Redirect)
+			err := call(t.Context(), c)
+			if got := srv.Captured(); len(got) != 0 {
+				t.Fatalf("%d requests reached the other origin, the first %s %s", len(got), got[0].Method, got[0].Path)
+			}
+			if err == nil || probonus.KindOf(err) != probonus.Transient || !strings.Contains(err.Error(), "redirect") {
+				t.Fatalf("got %v, want a Transient error naming the refused redirect", err)
+			}
+			if calls := c.Calls() - before; calls != 1 {
+				t.Fatalf("%d calls, want 1: a refused redirect is not retried", calls)
+			}
+		})
+	}
+}
+
+// A deposit executed and then answered by a proxy's page is an unknown outcome, not a failure.
+func TestDepositCommittedThenHostileAnswerIsOutcomeUnknown(t *testing.T) {
+	for name, answer := range hostileAnswers {
+		t.Run(name, func(t *testing.T) {
+			srv, c := newPair(t, probonustest.Options{}, nil)
+			srv.AddAccount(anna())
+			srv.HostileAfterCommit("deposit", 1, answer)
+			_, err := c.Deposit(t.Context(), 1, 100, "x")
+			if !probonus.IsOutcomeUnknown(err) || len(srv.Operations(1)) != 1 {
+				t.Fatalf("got %v with %d operations, want an unknown outcome of the committed deposit", err, len(srv.Operations(1)))
+			}
+		})
+	}
+}
