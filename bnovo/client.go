@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -445,6 +446,8 @@ func (c *Client) send(ctx context.Context, auth bool, method, path string, query
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, c.requestTimeout)
 	defer cancel()
+	var trace netfail.Trace
+	reqCtx = httptrace.WithClientTrace(reqCtx, trace.Hooks())
 	var bodyReader io.Reader
 	if payload != nil {
 		bodyReader = bytes.NewReader(payload)
@@ -465,6 +468,9 @@ func (c *Client) send(ctx context.Context, auth bool, method, path string, query
 	c.calls.Add(1)
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
+		if cause, ok := netfail.ConnectTimeout(err, trace.Connected()); ok && ctx.Err() == nil {
+			return reply{}, &Error{Op: op, Kind: Unreachable, Message: "cannot reach " + c.origin() + ": " + cause, Err: err}
+		}
 		return reply{}, c.transportError(ctx, op, start, err)
 	}
 	c.reached.Store(true)

@@ -90,3 +90,43 @@ func TestUnreachableAfterAnAnswerIsRetriedBriefly(t *testing.T) {
 		t.Errorf("%d calls after the server went away, want retries", c.Calls()-before)
 	}
 }
+
+// blackholeClient connects nowhere: every dial hangs until the request gives up, as when a
+// firewall drops the packets or no host has the address.
+func blackholeClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}}
+}
+
+// A request that times out before it ever had a connection is unreachable too; one that had
+// a connection and timed out waiting for the answer stays passing trouble.
+func TestConnectTimeoutIsUnreachable(t *testing.T) {
+	c, err := bnovo.New(bnovo.Config{BaseURL: "http://192.0.2.1", AccountID: 1, APIKey: "test-key", HTTPClient: blackholeClient(),
+		Retry: retry.DefaultPolicy, RequestTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Booking(t.Context(), 1)
+	if !bnovo.IsUnreachable(err) || !strings.Contains(err.Error(), "cannot reach http://192.0.2.1: no connection within the request timeout") || c.Calls() != 1 {
+		t.Fatalf("err = %v after %d calls, want Unreachable after 1", err, c.Calls())
+	}
+
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	c, err = bnovo.New(bnovo.Config{BaseURL: slow.URL, AccountID: 1, APIKey: "test-key",
+		Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 300 * time.Millisecond}, RequestTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Booking(t.Context(), 1)
+	if bnovo.IsUnreachable(err) || !bnovo.IsTransient(err) {
+		t.Fatalf("a slow answer: err = %v, want Transient", err)
+	}
+}

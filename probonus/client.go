@@ -410,7 +410,11 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 // because its text repeats the URL, and the find URL carries a guest's phone or e-mail.
 func (c *Client) transportError(op string, err error, sent bool) *Error {
 	inner := unwrapURLError(err)
-	if cause, ok := netfail.Cause(inner); ok && !sent {
+	cause, ok := netfail.Cause(inner)
+	if !ok {
+		cause, ok = netfail.ConnectTimeout(inner, sent)
+	}
+	if ok && !sent {
 		// Only when surely nothing was sent: a write that may have reached the server stays
 		// Transient+Sent, an outcome to look up.
 		return &Error{Op: op, Kind: Unreachable, Detail: "cannot reach " + c.origin.String() + ": " + cause, Err: inner}

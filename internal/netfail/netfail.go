@@ -6,11 +6,14 @@
 package netfail
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"net"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -72,6 +75,42 @@ func tlsCause(err error) (string, bool) {
 	// net/http reports an https:// URL pointing at a plain-HTTP server only in words.
 	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 		return "the server answered plain HTTP to https:// (is the URL http://?)", true
+	}
+	return "", false
+}
+
+// connectTimeoutCause is the cause of a request that timed out before it had a connection.
+const connectTimeoutCause = "no connection within the request timeout (a firewall dropping it, or no host at that address)"
+
+// Trace follows one request far enough to tell a server that never accepted the connection
+// from one that accepted it and was slow to answer. Its hooks run on the transport's
+// goroutines, hence atomics.
+type Trace struct {
+	asked atomic.Bool // the transport reports traces: it asked for a connection
+	got   atomic.Bool // it got one
+}
+
+// Hooks are the httptrace hooks to put in the request's context.
+func (t *Trace) Hooks() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn: func(string) { t.asked.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { t.got.Store(true) },
+	}
+}
+
+// Connected reports whether the request may have had a connection: true unless the transport
+// said it asked for one and never got it.
+func (t *Trace) Connected() bool { return t.got.Load() || !t.asked.Load() }
+
+// ConnectTimeout reports a request that timed out while it had no connection yet (connected
+// false): a host that drops the connection attempt, which waiting does not heal either.
+func ConnectTimeout(err error, connected bool) (string, bool) {
+	if connected || err == nil {
+		return "", false
+	}
+	var timeout interface{ Timeout() bool }
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &timeout) && timeout.Timeout()) {
+		return connectTimeoutCause, true
 	}
 	return "", false
 }

@@ -45,3 +45,24 @@ func TestCause(t *testing.T) {
 		})
 	}
 }
+
+func TestConnectTimeout(t *testing.T) {
+	timeout := &net.OpError{Op: "read", Err: timeoutErr{}}
+	if _, ok := ConnectTimeout(timeout, true); ok {
+		t.Error("a timeout on a connection is passing trouble")
+	}
+	if cause, ok := ConnectTimeout(timeout, false); !ok || cause != connectTimeoutCause {
+		t.Errorf("a timeout without a connection: %q, %v", cause, ok)
+	}
+	if _, ok := ConnectTimeout(context.Canceled, false); ok {
+		t.Error("a cancel is not a timeout")
+	}
+	var tr Trace
+	if !tr.Connected() {
+		t.Error("a transport that reports no traces is taken as connected")
+	}
+	tr.Hooks().GetConn("host:443")
+	if tr.Connected() {
+		t.Error("asked for a connection and got none: not connected")
+	}
+}
