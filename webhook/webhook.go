@@ -1,11 +1,11 @@
 // Package webhook receives Bnovo's booking webhooks (`POST /bnovo/<secret>` with
 // {"data":{"booking_ids":[...]}}) and queues the ids durably in the state file. It never calls
-// Bnovo: the sync engine fetches queued bookings later, under its own rate limiter, so a flood of
-// deliveries costs at most one local transaction each and no Bnovo budget at all.
+// Bnovo: the sync engine fetches queued bookings later, under its own rate limiter and within
+// the webhooks' share of it, so a delivery costs the receiver one local transaction.
 //
 // Bnovo signs nothing, so the receiver protects itself: the secret path segment, a body size
-// cap, a cap on ids per delivery, a cap on connections, server timeouts, and trusting nothing in a
-// delivery but the ids.
+// cap, a cap on ids per delivery, a bound on the queue (503 beyond it), a cap on connections,
+// server timeouts, and trusting nothing in a delivery but the ids.
 package webhook
 
 import (
