@@ -130,3 +130,24 @@ func TestConnectTimeoutIsUnreachable(t *testing.T) {
 		t.Fatalf("a slow answer: err = %v, want Transient", err)
 	}
 }
+
+// A login answered 401 or 403 is refused credentials (Auth), never a read-only account or
+// passing trouble, and is not retried.
+func TestLoginRefusedIsAuth(t *testing.T) {
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound} {
+		calls := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			w.WriteHeader(status)
+		}))
+		c, err := bnovo.New(bnovo.Config{BaseURL: srv.URL, AccountID: 1, APIKey: "test-key", Retry: retry.DefaultPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Login(t.Context())
+		srv.Close()
+		if bnovo.KindOf(err) != bnovo.Auth || calls != 1 {
+			t.Errorf("login answered %d: %v after %d calls, want Auth after 1", status, err, calls)
+		}
+	}
+}
