@@ -18,7 +18,7 @@ func TestCodecRoundTrip(t *testing.T) {
 			Seq: math.MaxInt32, AccountID: -5, GuestID: math.MaxInt64, NotesLine: "ProBonus: \r\n\x00 ✓"},
 		{ID: 2, UpdateDate: time.Unix(0, 0).UTC()}, // the epoch itself is not the zero time
 		{ID: 3, WroteFrom: time.Date(2026, 6, 24, 10, 5, 0, 1, time.UTC), WroteTo: time.Date(2026, 6, 24, 10, 5, 1, 2, time.UTC)},
-		{ID: 3, Seq: 2, RedeemTarget: 150000, Redeemed: -7, RedeemSeq: math.MaxInt32, RedeemShortfall: 5},
+		{ID: 3, Seq: 2, RedeemTarget: 150000, Redeemed: -7, RedeemSeq: math.MaxInt32, RedeemShortfall: 5, RedeemAccount: 77},
 	}
 	for _, b := range bookings {
 		raw, err := encodeBooking(b)

@@ -31,6 +31,7 @@ type Booking struct {
 	Redeemed        int64 // net kopecks confirmed withdrawn (withdrawals − deposits back)
 	RedeemSeq       int   // highest redemption operation number issued
 	RedeemShortfall int64 // kopecks that could not be withdrawn (short balance, no account); 0 when none stands
+	RedeemAccount   int64 // the account the booking's redemptions were taken from (while Redeemed is not 0)
 	// Stranded is what stays posted on accounts the booking's bonuses moved away from (its guest
 	// changed) because the withdrawal there fell short; it is part of Shortfall, and Posted
 	// counts only the current account (AccountID).
@@ -123,6 +124,7 @@ func encodeBooking(b Booking) ([]byte, error) {
 	e.varint(b.Redeemed)
 	e.uvarint(uint64(b.RedeemSeq))
 	e.varint(b.RedeemShortfall)
+	e.varint(b.RedeemAccount)
 	e.varint(b.Stranded) // records written before it end here and read as 0
 	return e.buf, nil
 }
@@ -153,6 +155,7 @@ func decodeBooking(id int64, raw []byte) (Booking, error) {
 	b.Redeemed = d.varint()
 	b.RedeemSeq = d.int()
 	b.RedeemShortfall = d.varint()
+	b.RedeemAccount = d.varint()
 	b.Stranded = d.varint()
 	if err := d.finish(); err != nil {
 		return Booking{}, fmt.Errorf("decode booking %d: %w", id, err)

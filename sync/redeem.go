@@ -167,6 +167,7 @@ func (e *Engine) recordRedemption(tx *state.Tx, p *plan, sum *Summary) error {
 			rp.posted = true
 			if op.Kind == probonus.OpWithdraw {
 				p.rec.Redeemed += op.Sum
+				p.rec.RedeemAccount = op.AccountID
 				sum.Redemptions++
 				sum.Redeemed += op.Sum
 			} else {
@@ -208,27 +209,45 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		}
 		rp.take = take
 	}
-	if rp.take == p.rec.Redeemed {
-		return rp
+	held := p.rec.RedeemAccount // where what is taken now was taken from
+	if held == 0 {
+		held = p.rec.AccountID // a record from before RedeemAccount existed
 	}
-	account := p.rec.AccountID
-	if account == 0 {
-		if rp.take < p.rec.Redeemed {
-			rp.park = "redemption: bonuses were taken for this booking but the state names no account to return them to"
-			return rp
-		}
-		id, why, err := e.findAccount(ctx, p, rp)
-		switch {
-		case err != nil:
-			rp.retry = true
-			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("looking up the guest's account for redemption failed; retrying next run")
-			return rp
-		case why != "":
-			e.redemptionShortfall(p, rp, rp.take-p.rec.Redeemed, why)
-			return rp
-		}
-		account = id
-		p.rec.AccountID = id
+	if p.rec.Redeemed == 0 {
+		held = 0
+	}
+	if rp.take == p.rec.Redeemed && held == 0 {
+		return rp // nothing taken, nothing to take: no account needed
+	}
+	// The account is decided anew, never created: the guest on the booking may have changed.
+	account, why, err := e.findAccount(ctx, p, rp)
+	switch {
+	case err != nil:
+		rp.retry = true
+		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("looking up the guest's account for redemption failed; retrying next run")
+		return rp
+	case account == 0 && held != 0:
+		// The contacts name nobody now (wiped, garbled): not a new guest, corrections stay with
+		// the account the bonuses were taken from.
+		account = held
+	case account == 0 && rp.take < p.rec.Redeemed:
+		rp.park = "redemption: bonuses were taken for this booking but the state names no account to return them to"
+		return rp
+	case account == 0:
+		e.redemptionShortfall(p, rp, rp.take-p.rec.Redeemed, why)
+		return rp
+	case held != 0 && account != held && rp.take > p.rec.Redeemed:
+		// Another guest now: taking more from the former guest is wrong, and from the new
+		// guest while the former's stand is for staff to settle (as the accrual, which is
+		// parked then: see plan).
+		e.redemptionShortfall(p, rp, rp.take-p.rec.Redeemed, fmt.Sprintf("the booking's guest changed since bonuses were taken from account %d: settle the payment with bonuses by hand", held))
+		return rp
+	case held != 0:
+		// Corrections go back where the bonuses were taken from.
+		account = held
+	}
+	if p.rec.AccountID == 0 {
+		p.rec.AccountID = account
 	}
 	if err := e.adoptRedemptions(ctx, p, account); err != nil {
 		rp.retry = true
@@ -247,6 +266,10 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 	if err != nil {
 		rp.retry = true
 		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the balance before a redemption failed; retrying next run")
+		return rp
+	}
+	if a.Blocked {
+		e.redemptionShortfall(p, rp, need, fmt.Sprintf("ProBonus account %d is blocked", account))
 		return rp
 	}
 	if a.Balance < need {
@@ -319,6 +342,9 @@ func (e *Engine) finishRedemption(tx *state.Tx, p *plan, sum *Summary) error {
 		return nil
 	}
 	p.rec.RedeemTarget = rp.take
+	if p.rec.Redeemed == 0 {
+		p.rec.RedeemAccount = 0
+	}
 	switch {
 	case rp.retry:
 		sum.Retrying++

@@ -281,3 +281,59 @@ func TestRedemptionWaitsForTheStayToBegin(t *testing.T) {
 	h.cycle()
 	h.wantRedeemed(id, 30000, 1)
 }
+
+// The guest on a booking paid with bonuses changes: bonuses given back go where they were taken
+// from, and more are taken from nobody (a shortfall for staff) while the former guest's stand.
+func TestRedemptionAfterAChangedGuest(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	former := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	other := h.pb.AddAccount(probonus.Account{FirstName: "Ольга", Email: "olga@example.ru", AccountGroupID: 1, Balance: 100000})
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	b, _ := h.bn.Booking(id)
+	b.Customer.Email, b.UpdateDate = "olga@example.ru", time.Time{}
+	h.tick()
+	h.bn.PutBooking(b)
+	h.pay(id, bnovo.PaymentOut, 10000, bonusPay)
+	h.cycle()
+	if a, o := h.balance(former), h.balance(other); a != 80000 || o != 100000 {
+		t.Fatalf("balances: former guest %d (want 80000), new guest %d (want 100000 untouched)", a, o)
+	}
+	h.pay(id, bnovo.PaymentIn, 5000, bonusPay)
+	if sum := h.cycle(); sum.RedemptionShortfalls != 1 {
+		t.Fatalf("summary %+v: want a shortfall", sum)
+	}
+	if a, o := h.balance(former), h.balance(other); a != 80000 || o != 100000 {
+		t.Fatalf("balances: former guest %d, new guest %d: nothing more may be taken", a, o)
+	}
+	h.wantRedeemed(id, 20000, 2)
+}
+
+func TestRedemptionFromABlockedAccountIsAShortfall(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000, Blocked: true})
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	if sum := h.cycle(); sum.RedemptionShortfalls != 1 {
+		t.Fatalf("summary %+v: want a shortfall", sum)
+	}
+	if got := h.balance(account); got != 100000 {
+		t.Fatalf("balance %d: something was withdrawn from a blocked account", got)
+	}
+}
+
+// Accrual markers and redemption markers never match each other.
+func TestMarkersOfTheTwoSequencesApart(t *testing.T) {
+	reason := "Оплата бонусами N1 (" + RedemptionMarker(7, 1) + ")"
+	if HasMarker(reason, Marker(7, 1)) || markerRE.MatchString(reason) {
+		t.Fatalf("an accrual marker matches %q", reason)
+	}
+	accrual := "Проживание N1 (" + Marker(7, 1) + "), 5% от 100 ₽"
+	if HasMarker(accrual, RedemptionMarker(7, 1)) || redemptionMarkerRE.MatchString(accrual) {
+		t.Fatalf("a redemption marker matches %q", accrual)
+	}
+	if !HasMarker(reason, RedemptionMarker(7, 1)) || HasMarker("(bnovo:7#r12)", RedemptionMarker(7, 1)) {
+		t.Fatal("HasMarker on redemption markers")
+	}
+}

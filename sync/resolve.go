@@ -65,6 +65,7 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 				switch {
 				case op.Redemption && op.Kind == probonus.OpWithdraw:
 					rec.Redeemed += op.Sum
+					rec.RedeemAccount = op.AccountID
 				case op.Redemption:
 					rec.Redeemed -= op.Sum
 				case op.Kind == probonus.OpWithdraw:
