@@ -208,8 +208,8 @@ func runDemo(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 		d.note("the bonuses were in ProBonus %d ms after the checkout", credited.Milliseconds())
 	}
 
-	// Loyalty-loop steps (redemption, arrivals) are added here by demo_loop.go, one call:
-	// each is a d.step, so the summary and the audit below count them.
+	// The loyalty loop's steps (demo_loop.go: redemption, arrivals) follow the summary, once it
+	// agreed, as further d.steps with an audit of their own.
 
 	return d.loyaltyLoop(d.summary(accountsBefore))
 }
