@@ -100,3 +100,41 @@ func TestReasonText(t *testing.T) {
 		t.Errorf("formatRubles = %q", got)
 	}
 }
+
+// Money code distrusts amounts it cannot positively understand (issue 11 item 11): amounts
+// beyond any stay, negative ones, unknown payment types, totals that would overflow and percents
+// outside 0–100 % earn nothing (Accrue says why; the engine parks the booking with that reason).
+func TestTargetRefusesAmountsItCannotTrust(t *testing.T) {
+	const huge = 1 << 62
+	rules := Rules{Statuses: []string{"Выехал"}, Percent: 500, SourcePercent: map[string]int64{"broken": 1_000_000}}
+	in := func(k int64) bnovo.Payment { return bnovo.Payment{ID: 1, Type: bnovo.PaymentIn, Amount: k} }
+	tests := []struct {
+		name     string
+		source   string
+		payments []bnovo.Payment
+	}{
+		{"one payment beyond the bound", "", []bnovo.Payment{in(bnovo.MaxAmount + 1)}},
+		{"a total that overflows int64", "", []bnovo.Payment{in(huge), in(huge), in(huge)}},
+		{"a product that overflows int64", "", []bnovo.Payment{in(huge / 1000)}},
+		{"many payments adding up beyond the bound", "", []bnovo.Payment{in(bnovo.MaxAmount), in(bnovo.MaxAmount), in(1)}},
+		{"a negative payment", "", []bnovo.Payment{in(1000000), in(-500000)}},
+		{"an unknown payment type", "", []bnovo.Payment{in(1000000), {ID: 2, Type: "refund", Amount: 900000}}},
+		{"a percent above 100", "broken", []bnovo.Payment{in(1000000)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := bnovo.Booking{StatusName: "Выехал", SourceName: tt.source}
+			if got := rules.Target(b, tt.payments).Target; got != 0 {
+				t.Fatalf("target = %d kopecks, want 0: the payments cannot be trusted", got)
+			}
+			if _, err := rules.Accrue(b, tt.payments); err == nil {
+				t.Fatal("Accrue gave no reason")
+			}
+		})
+	}
+	// The bound itself is a payment like any other.
+	a, err := rules.Accrue(bnovo.Booking{StatusName: "Выехал"}, []bnovo.Payment{in(bnovo.MaxAmount)})
+	if err != nil || a.Target != bnovo.MaxAmount/20 {
+		t.Fatalf("at the bound: %+v, %v; want 5 %% of it", a, err)
+	}
+}

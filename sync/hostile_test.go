@@ -3,10 +3,12 @@ package sync
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/state"
 )
 
 // lots keeps a hostile answer coming for every retry of a whole cycle.
@@ -143,4 +145,45 @@ func TestHostileLoginAnswerDoesNotBlameTheKey(t *testing.T) {
 			h.wantPosted(id, 50000)
 		})
 	}
+}
+
+// A payment or booking amount that is not a sane, non-negative decimal parks the booking with a
+// reason naming the amount; nothing is credited (issue 11 item 11).
+func TestInsaneAmountsAreParkedNeverCredited(t *testing.T) {
+	for _, raw := range []string{`"200000000"`, `200000000.00`, `-5`, `"NaN"`, `"Infinity"`, `1e400`, `"12 500"`, `"92233720368547758.07"`} {
+		t.Run("payment "+raw, func(t *testing.T) {
+			h := newHarness(t, nil)
+			id := h.checkedOut("+79161234567", "", "")
+			payment := h.bn.AddPayment(bnovo.Payment{BookingID: id, Type: bnovo.PaymentIn, Amount: 1000000, PaymentTypeName: card})
+			h.bn.SetRawAmount(payment, raw)
+			fine := h.checkedOut("+79162222222", "", "")
+			h.pay(fine, bnovo.PaymentIn, 1000000, card)
+			h.cycle()
+			h.wantPosted(id, 0)
+			h.wantPosted(fine, 50000)
+			if reason := h.parked()[state.ParkKeyBooking(id)]; !strings.Contains(reason, "amount") {
+				t.Fatalf("parked %v: want booking %d parked with a reason naming the amount", h.parked(), id)
+			}
+		})
+	}
+	t.Run("booking amount beyond the bound", func(t *testing.T) {
+		h := newHarness(t, nil)
+		fine := h.checkedOut("+79162222222", "", "")
+		h.pay(fine, bnovo.PaymentIn, 1000000, card)
+		b, _ := h.bn.Booking(fine)
+		h.nextID++
+		id := h.nextID
+		departure := bnovo.FormatTime(b.Departure, moscow)
+		h.bn.PutRawBooking(id, `{"id": `+itoa(id)+`, "number": "X1", "status": {"id": 5, "name": "Выехал"},
+			"customer": {"id": 77, "name": "Анна", "phone": "+79163333333"},
+			"dates": {"create_date": "`+departure+`", "update_date": "`+departure+`", "arrival": "`+departure+`", "departure": "`+departure+`"},
+			"amount": 999999999999}`)
+		h.pay(id, bnovo.PaymentIn, 1000000, card)
+		h.cycle()
+		h.wantPosted(id, 0)
+		h.wantPosted(fine, 50000)
+		if reason := h.parked()[state.ParkKeyBooking(id)]; !strings.Contains(reason, "amount") {
+			t.Fatalf("parked %v: want booking %d parked with a reason naming the amount", h.parked(), id)
+		}
+	})
 }

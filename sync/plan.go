@@ -81,7 +81,10 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 			return
 		}
 		p.payments, p.paymentsRead = payments, true
-		p.accrual = e.opt.Rules.Target(b, payments)
+		if p.accrual, err = e.opt.Rules.Accrue(b, payments); err != nil {
+			e.trouble(p, "computing the accrual", err, true)
+			return
+		}
 	}
 	ctx = hand
 	if p.accrual.Target == 0 && p.rec.Posted == 0 && (p.seen || !e.creditedBefore(ctx, p)) {
