@@ -85,6 +85,7 @@ func (e *Engine) drainAnnounced(ctx context.Context, sum *Summary) error {
 	if e.queueTrouble {
 		return nil
 	}
+	shareLeft := e.opt.WebhookBudget == nil || e.opt.WebhookBudget.Reserve() == 0
 	var fresh []state.QueueEntry
 	err := e.opt.DB.View(func(tx *state.Tx) error {
 		if tx.QueueLen() == 0 {
@@ -92,7 +93,7 @@ func (e *Engine) drainAnnounced(ctx context.Context, sum *Summary) error {
 		}
 		entries, err := tx.Queued(0)
 		for _, q := range entries {
-			if q.Mark > e.queueMark && !e.requeued[q.ID] {
+			if q.Mark > e.queueMark && !e.requeued[q.ID] && (shareLeft || !q.Announced) {
 				fresh = append(fresh, q)
 			}
 		}
@@ -165,6 +166,9 @@ func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []stat
 				break fetch
 			}
 			taken = append(taken, q)
+		}
+		if len(taken) == 0 {
+			continue // nothing fetched (the share ran out): no transaction to pay for
 		}
 		dequeue := func(tx *state.Tx, untouched map[int64]bool) error {
 			var done []state.QueueEntry
