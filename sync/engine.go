@@ -575,17 +575,95 @@ func (e *Engine) enqueue(tx *state.Tx, id int64) error {
 	return tx.Enqueue(id)
 }
 
-// settle ends a run: unclear operations of this run are resolved (waiting, at most SettleAfter,
-// until the ledger's answer is conclusive) and the bookings they held back are retried once.
+// settle ends a run settled: unclear operations are resolved by their markers (waiting until
+// the ledger's answer is conclusive) and the bookings they held back are planned again, in
+// rounds, until none is open or one more in-flight window (SettleAfter) has passed without
+// settling them: then the run fails with an UnsettledError naming them (the next run looks them
+// up again, never sends them blindly).
 func (e *Engine) settle(ctx context.Context, sum *Summary) error {
-	if err := e.resolveOpen(ctx, sum, true); err != nil {
-		return err
-	}
-	if err := e.drainQueue(ctx, sum); err != nil {
-		return err
+	var deadline time.Time // one more in-flight window once the first round has waited its own
+	for {
+		if err := e.resolveOpen(ctx, sum, true); err != nil {
+			return err
+		}
+		if err := e.drainQueue(ctx, sum); err != nil {
+			return err
+		}
+		var open []state.Op
+		if err := e.opt.DB.View(func(tx *state.Tx) (err error) { open, err = tx.OpenOps(); return err }); err != nil {
+			return err
+		}
+		if len(open) == 0 {
+			break
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(e.opt.SettleAfter) // real time: the rounds sleep in it
+		}
+		if !time.Now().Before(deadline) {
+			return unsettled(open)
+		}
+		if err := sleepUntil(ctx, time.Now().Add(settleRetry)); err != nil {
+			return err
+		}
 	}
 	e.payOwedLines(ctx, sum)
 	return nil
+}
+
+// SettleOpen settles the run's unclear operations by their markers, reading ProBonus only
+// (no Bnovo call): a one-shot run stopped for Bnovo budget ends settled with it. Like settle,
+// it gives up after one more in-flight window and names what it could not settle.
+func (e *Engine) SettleOpen(ctx context.Context) (Summary, error) {
+	var sum Summary
+	var deadline time.Time
+	for {
+		if err := e.resolveOpen(ctx, &sum, true); err != nil {
+			return sum, err
+		}
+		var open []state.Op
+		if err := e.opt.DB.View(func(tx *state.Tx) (err error) { open, err = tx.OpenOps(); return err }); err != nil {
+			return sum, err
+		}
+		if len(open) == 0 {
+			return sum, nil
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(e.opt.SettleAfter)
+		}
+		if !time.Now().Before(deadline) {
+			return sum, unsettled(open)
+		}
+		if err := sleepUntil(ctx, time.Now().Add(settleRetry)); err != nil {
+			return sum, err
+		}
+	}
+}
+
+// settleRetry spaces the rounds of settle while the ledger cannot be read.
+const settleRetry = time.Second
+
+// UnsettledError ends a run that could not settle every unclear operation: ProBonus's
+// operations could not be read (or the marker's absence not yet proven) within the run.
+type UnsettledError struct {
+	Markers []string
+}
+
+func (e *UnsettledError) Error() string {
+	list := e.Markers
+	more := ""
+	if len(list) > 10 {
+		list, more = list[:10], fmt.Sprintf(" and %d more", len(e.Markers)-10)
+	}
+	return fmt.Sprintf("%d operations could not be settled (outcome unknown; the next run looks them up by marker, never sends them again blindly): %s%s",
+		len(e.Markers), strings.Join(list, ", "), more)
+}
+
+func unsettled(open []state.Op) error {
+	err := &UnsettledError{}
+	for _, op := range open {
+		err.Markers = append(err.Markers, opMarker(op))
+	}
+	return err
 }
 
 // listing runs one bookings listing, processing each page as one batch. afterPage, when set,

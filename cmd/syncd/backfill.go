@@ -32,15 +32,16 @@ func runBackfill(ctx context.Context, f flags, stdout io.Writer, getenv func(str
 	if err != nil {
 		return err
 	}
+	runCtx := ctx
 	if f.untilBudget {
 		var cancel context.CancelCauseFunc
-		ctx, cancel = a.stop.arm(ctx)
+		runCtx, cancel = a.stop.arm(ctx)
 		defer cancel(nil)
 	}
 	start := time.Now()
-	sum, err := a.engine.Backfill(ctx, from, to)
+	sum, err := a.engine.Backfill(runCtx, from, to)
 	a.logSummary("backfill", sum, time.Since(start), err)
-	return a.endOneShot(err)
+	return a.endOneShot(ctx, err)
 }
 
 // checkRangeSyntax checks a -backfill argument before any config is read: an empty or

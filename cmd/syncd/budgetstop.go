@@ -99,11 +99,16 @@ func windowName(w ratelimit.Window) string {
 	return w.String()
 }
 
-// endOneShot ends a one-shot run that stopped for budget: one line saying what is spent and
-// when it comes back, and exit 0 (the next run resumes where this one stopped).
-func (a *app) endOneShot(err error) error {
+// endOneShot ends a one-shot run that stopped for budget: its unclear operations are settled
+// by marker (ProBonus only) under ctx, the run's own context before the stop; one line says
+// what is spent and when it comes back; exit 0 (the next run resumes where this one stopped),
+// unless an operation could not be settled.
+func (a *app) endOneShot(ctx context.Context, err error) error {
 	spent := a.stop.stopped()
 	if spent == nil || (err != nil && !errors.Is(err, context.Canceled)) {
+		return err
+	}
+	if _, err := a.engine.SettleOpen(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	a.log.Info().Str("window", spent.Window.String()).Int("used", spent.Used).Int("limit", spent.Limit).

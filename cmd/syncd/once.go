@@ -13,12 +13,12 @@ func runOnce(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 		return err
 	}
 	defer a.Close()
-	ctx, cancel := a.stop.arm(ctx)
+	runCtx, cancel := a.stop.arm(ctx)
 	defer cancel(nil)
 	start := time.Now()
-	sum, err := a.engine.Cycle(ctx)
+	sum, err := a.engine.Cycle(runCtx)
 	a.logSummary("cycle", sum, time.Since(start), err)
-	return a.endOneShot(err)
+	return a.endOneShot(ctx, err)
 }
 
 // setup loads the config, builds the logger, reports config warnings and opens the app; for

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -66,6 +67,7 @@ const (
 	faultCommitThenDrop
 	faultHang
 	faultHostile
+	faultCommitThenHang
 )
 
 type fault struct {
@@ -93,8 +95,9 @@ type Server struct {
 	nextOpID      int64
 	nextCard      int64
 	faults        map[string][]fault
-	capture       *capture.Server // where Redirect points; started by the first one
-	staleBy       map[int64]int64 // see ReportBalanceAbove
+	capture       *capture.Server         // where Redirect points; started by the first one
+	unclear       map[string]*unclearRate // see CommitUnclearly
+	staleBy       map[int64]int64         // see ReportBalanceAbove
 	latency       time.Duration
 	stats         Stats
 	admitted      []time.Time // arrival times inside the rate-limit window
@@ -210,6 +213,17 @@ func (s *Server) endpoint(name string, handle http.HandlerFunc) http.Handler {
 			dropConnection(w)
 		case faultHostile:
 			s.writeHostile(w, r, f, handle)
+		case faultCommitThenHang:
+			done := httptest.NewRecorder()
+			handle(done, r)
+			if !s.sleep(f.delay) {
+				return
+			}
+			for k, v := range done.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(done.Code)
+			_, _ = w.Write(done.Body.Bytes())
 		}
 	})
 }
@@ -281,7 +295,7 @@ func (s *Server) takeFault(endpoint string) (fault, bool) {
 	defer s.mu.Unlock()
 	queue := s.faults[endpoint]
 	if len(queue) == 0 {
-		return fault{}, false
+		return s.unclear[endpoint].roll()
 	}
 	f := queue[0]
 	s.faults[endpoint] = queue[1:]
@@ -882,4 +896,42 @@ func bodyInt(n *json.Number, name string, lo, hi int64, issues *[]validationIssu
 		*issues = append(*issues, validationIssue{Loc: loc, Msg: fmt.Sprintf("Input should be less than or equal to %d", hi), Type: "less_than_equal"})
 	}
 	return v
+}
+
+// unclearRate is a share of requests whose outcome the client cannot know (CommitUnclearly).
+type unclearRate struct {
+	failPct, hangPct int
+	hang             time.Duration
+	rng              *rand.Rand
+}
+
+// roll draws the fault of one request, if any; nil rates draw none. Called under s.mu.
+func (u *unclearRate) roll() (fault, bool) {
+	if u == nil {
+		return fault{}, false
+	}
+	switch n := u.rng.IntN(100); {
+	case n < u.failPct:
+		return fault{kind: faultCommitThenFail}, true
+	case n < u.failPct+u.hangPct:
+		return fault{kind: faultCommitThenHang, delay: u.hang}, true
+	}
+	return fault{}, false
+}
+
+// CommitUnclearly makes requests to endpoint, at random (seeded, so a run is repeatable),
+// execute and then leave the client in doubt: failPct percent answer 500, hangPct percent answer
+// only after hang (beyond the client's timeout, so it gives up). Queued faults come first.
+// 0, 0 stops it.
+func (s *Server) CommitUnclearly(endpoint string, failPct, hangPct int, hang time.Duration, seed uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unclear == nil {
+		s.unclear = make(map[string]*unclearRate)
+	}
+	if failPct <= 0 && hangPct <= 0 {
+		delete(s.unclear, endpoint)
+		return
+	}
+	s.unclear[endpoint] = &unclearRate{failPct: failPct, hangPct: hangPct, hang: hang, rng: rand.New(rand.NewPCG(seed, seed^0x5e771e))}
 }

@@ -378,3 +378,32 @@ func TestAccountChangesByStaff(t *testing.T) {
 		t.Fatalf("deposit to a deleted account: %d, want 404", got)
 	}
 }
+
+func TestCommitUnclearly(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	id := s.AddAccount(probonus.Account{FirstName: "A"})
+	body := `{"accountId":1,"sum":100,"reason":"r"}`
+	s.CommitUnclearly("deposit", 30, 20, 50*time.Millisecond, 1)
+	failed, slow := 0, 0
+	for range 40 {
+		start := time.Now()
+		r := call(t, s, "POST", "/api/v0/operations/deposit", body)
+		switch {
+		case r.status == 500:
+			failed++
+		case time.Since(start) >= 50*time.Millisecond:
+			slow++
+		}
+	}
+	if len(s.Operations(id)) != 40 {
+		t.Fatalf("%d of 40 deposits committed, want all", len(s.Operations(id)))
+	}
+	if failed == 0 || slow == 0 || failed+slow > 30 {
+		t.Fatalf("%d answered 500 and %d hung, want about 12 and 8 of 40", failed, slow)
+	}
+	s.CommitUnclearly("deposit", 0, 0, 0, 0)
+	if r := call(t, s, "POST", "/api/v0/operations/deposit", body); r.status != 200 {
+		t.Fatalf("after stopping: %d", r.status)
+	}
+}
