@@ -66,6 +66,19 @@ func parseHundredths(s string, maxWhole int) (int64, error) {
 	return wholeValue*percentScale + fracValue, nil
 }
 
+// decimalText is the source text of a YAML scalar that should hold a decimal number (want
+// describes it for the error): a number or a string, never a list, a map or a boolean.
+func decimalText(node *yaml.Node, want string) (string, error) {
+	if node.Kind != yaml.ScalarNode {
+		return "", errors.New("must be " + want)
+	}
+	switch node.ShortTag() {
+	case "!!int", "!!float", "!!str":
+		return node.Value, nil
+	}
+	return "", fmt.Errorf("must be %s, not %q", want, node.Value)
+}
+
 // Rubles is an amount of money with at most two decimals (1, 0.5), held exactly as kopecks.
 // YAML number or string. Never a float in arithmetic.
 type Rubles int64
@@ -82,15 +95,11 @@ func (r Rubles) String() string { return Percent(r).String() }
 // UnmarshalYAML reads the node's source text rather than a decoded float, so 0.1 stays exactly
 // 10 kopecks.
 func (r *Rubles) UnmarshalYAML(node *yaml.Node) error {
-	if node.Kind != yaml.ScalarNode {
-		return errors.New("must be an amount in rubles like 1 or 0.5")
+	text, err := decimalText(node, "an amount in rubles like 1 or 0.5")
+	if err != nil {
+		return err
 	}
-	switch node.ShortTag() {
-	case "!!int", "!!float", "!!str":
-	default:
-		return fmt.Errorf("must be an amount in rubles like 1 or 0.5, not %q", node.Value)
-	}
-	v, err := parseHundredths(node.Value, maxRublesDigits)
+	v, err := parseHundredths(text, maxRublesDigits)
 	if err != nil {
 		return err
 	}
@@ -135,15 +144,11 @@ func (p Percent) String() string {
 // UnmarshalYAML reads the node's source text rather than a decoded float, so 7.1 stays exactly
 // 710 hundredths.
 func (p *Percent) UnmarshalYAML(node *yaml.Node) error {
-	if node.Kind != yaml.ScalarNode {
-		return errors.New("must be a number like 5 or 7.5")
+	text, err := decimalText(node, "a number like 5 or 7.5")
+	if err != nil {
+		return err
 	}
-	switch node.ShortTag() {
-	case "!!int", "!!float", "!!str":
-	default:
-		return fmt.Errorf("must be a number like 5 or 7.5, not %q", node.Value)
-	}
-	parsed, err := ParsePercent(node.Value)
+	parsed, err := ParsePercent(text)
 	if err != nil {
 		return err
 	}

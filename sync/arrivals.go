@@ -155,6 +155,9 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 			past = append(past, a.BookingID)
 			continue
 		}
+		if e.budgetShort() {
+			continue // money first: the lines are refreshed by a cycle with budget to spare
+		}
 		account, ok := e.arrivalAccount(ctx, a, sum, &learnt)
 		if !ok {
 			continue

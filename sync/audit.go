@@ -31,26 +31,7 @@ var markerRE = regexp.MustCompile(`bnovo:(\d+)#(\d+)`)
 // credited until staff fix it) must only never exceed its target.
 func Audit(targets, shortfalls map[int64]int64, parked map[int64]bool, ops []probonus.Operation) AuditReport {
 	var r AuditReport
-	posted := make(map[int64]int64)
-	seen := make(map[string]int)
-	for _, op := range ops {
-		m := markerRE.FindStringSubmatch(op.Reason)
-		if m == nil {
-			continue
-		}
-		seen[m[0]]++
-		id, _ := strconv.ParseInt(m[1], 10, 64)
-		if op.Type == probonus.OpWithdraw {
-			posted[id] -= op.Sum
-		} else {
-			posted[id] += op.Sum
-		}
-	}
-	for marker, n := range seen {
-		if n > 1 {
-			r.Duplicates = append(r.Duplicates, fmt.Sprintf("%s on %d operations", marker, n))
-		}
-	}
+	posted := tally(ops, markerRE, 1, &r)
 	for id := range posted {
 		if _, ok := targets[id]; !ok {
 			r.Mismatches = append(r.Mismatches, fmt.Sprintf("booking %d: %d kopecks posted for a booking not expected", id, posted[id]))
@@ -86,26 +67,7 @@ func Audit(targets, shortfalls map[int64]int64, parked map[int64]bool, ops []pro
 // Accrual markers are not counted here, nor redemption markers by Audit.
 func AuditRedemption(takes, shortfalls map[int64]int64, ops []probonus.Operation) AuditReport {
 	var r AuditReport
-	taken := make(map[int64]int64)
-	seen := make(map[string]int)
-	for _, op := range ops {
-		m := redemptionMarkerRE.FindStringSubmatch(op.Reason)
-		if m == nil {
-			continue
-		}
-		seen[m[0]]++
-		id, _ := strconv.ParseInt(m[1], 10, 64)
-		if op.Type == probonus.OpWithdraw {
-			taken[id] += op.Sum
-		} else {
-			taken[id] -= op.Sum
-		}
-	}
-	for marker, n := range seen {
-		if n > 1 {
-			r.Duplicates = append(r.Duplicates, fmt.Sprintf("%s on %d operations", marker, n))
-		}
-	}
+	taken := tally(ops, redemptionMarkerRE, -1, &r)
 	for id, got := range taken {
 		if _, ok := takes[id]; !ok {
 			r.Mismatches = append(r.Mismatches, fmt.Sprintf("booking %d: %d kopecks redeemed for a booking not expected", id, got))
@@ -122,4 +84,31 @@ func AuditRedemption(takes, shortfalls map[int64]int64, ops []probonus.Operation
 	sort.Strings(r.Mismatches)
 	sort.Strings(r.Duplicates)
 	return r
+}
+
+// tally sums, per booking, the operations whose reason carries a marker of one sequence (marker
+// finds it: booking id first), deposits counted with sign and withdrawals against it, and
+// reports every marker found on more than one operation in r.
+func tally(ops []probonus.Operation, marker *regexp.Regexp, sign int64, r *AuditReport) map[int64]int64 {
+	sums := make(map[int64]int64)
+	seen := make(map[string]int)
+	for _, op := range ops {
+		m := marker.FindStringSubmatch(op.Reason)
+		if m == nil {
+			continue
+		}
+		seen[m[0]]++
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		if op.Type == probonus.OpWithdraw {
+			sums[id] -= sign * op.Sum
+		} else {
+			sums[id] += sign * op.Sum
+		}
+	}
+	for m, n := range seen {
+		if n > 1 {
+			r.Duplicates = append(r.Duplicates, fmt.Sprintf("%s on %d operations", m, n))
+		}
+	}
+	return sums
 }
