@@ -135,6 +135,8 @@ type Engine struct {
 	reads map[int64]recentRead
 	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
 	writeBackOff bool
+	// rulesNoted: the redemption rules were compared with the last run's (see noteRedemptionRules).
+	rulesNoted bool
 	// cycles counts the cycles run, for Options.ChangedEvery.
 	cycles int
 	// pendingMoney is how many bookings the current listing or queue drain has still to read:

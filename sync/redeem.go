@@ -103,6 +103,9 @@ func (e *Engine) planRedemptions(ctx context.Context, plans []*plan) {
 	if !e.opt.Redemption.Enabled {
 		return
 	}
+	if !e.rulesNoted {
+		e.noteRedemptionRules()
+	}
 	today := e.day(e.now())
 	for _, p := range plans {
 		if ctx.Err() != nil {
@@ -115,6 +118,33 @@ func (e *Engine) planRedemptions(ctx context.Context, plans []*plan) {
 			continue
 		}
 		p.redeem = e.planRedemption(ctx, p)
+	}
+}
+
+// cursorRedemptionRules holds the redemption rules syncd last ran with: since and bonus_value.
+const cursorRedemptionRules = "redemption_rules"
+
+// noteRedemptionRules warns once per process when redemption.since or redemption.bonus_value
+// differ from the last run's: every booking whose bonus payments are re-judged under the new
+// rules when it next changes gets the difference withdrawn or given back, which is rarely meant.
+func (e *Engine) noteRedemptionRules() {
+	e.rulesNoted = true
+	r := e.opt.Redemption
+	rules := r.Since.Format(time.DateOnly) + " " + strconv.FormatInt(r.BonusValue, 10)
+	var before string
+	_ = e.opt.DB.View(func(tx *state.Tx) error {
+		before, _ = tx.Cursor(cursorRedemptionRules)
+		return nil
+	})
+	if before == rules {
+		return
+	}
+	if before != "" {
+		e.log.Warn().Str("was", before).Str("now", rules).
+			Msg("redemption.since or redemption.bonus_value changed (since date, kopecks a bonus): a booking's bonus payments are judged anew when it next changes, and the difference is withdrawn or given back; set them back unless that is meant")
+	}
+	if err := e.commit(func(tx *state.Tx) error { return tx.SetCursor(cursorRedemptionRules, rules) }); err != nil {
+		e.log.Warn().Err(err).Msg("recording the redemption rules failed")
 	}
 }
 

@@ -337,3 +337,20 @@ func TestMarkersOfTheTwoSequencesApart(t *testing.T) {
 		t.Fatal("HasMarker on redemption markers")
 	}
 }
+
+func TestRedemptionRulesChangeIsWarned(t *testing.T) {
+	var logs strings.Builder
+	h := redemptionHarness(t, nil)
+	h.cycle()
+	h.opt.Redemption.BonusValue = 50
+	h.opt.Logger = h.opt.Logger.Output(&logs)
+	var err error
+	if h.eng, err = New(h.opt); err != nil {
+		t.Fatal(err)
+	}
+	h.cycle()
+	h.cycle()
+	if n := strings.Count(logs.String(), "redemption.since or redemption.bonus_value changed"); n != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", n, logs.String())
+	}
+}
