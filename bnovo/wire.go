@@ -546,7 +546,7 @@ func decodeBookingAnswer(body []byte, want int64, loc *time.Location) (Booking, 
 		return Booking{}, err
 	}
 	b, id, err := decodeBooking(data, loc)
-	if id != want {
+	if id != want || id <= 0 {
 		return Booking{}, unexpected("asked for booking %d, got %d", want, id)
 	}
 	return b, err

@@ -402,7 +402,7 @@ func decodeBalanceAnswer(body []byte, want int64) (Account, error) {
 		return Account{}, unexpected("not an account: %v", err)
 	}
 	switch {
-	case w.ID != want:
+	case w.ID != want || w.ID <= 0:
 		return Account{}, unexpected("asked for account %d, got %d", want, w.ID)
 	case w.Balance == nil:
 		return Account{}, unexpected("account %d has no balance", w.ID)
