@@ -56,7 +56,7 @@ func (e *Engine) drainQueue(ctx context.Context, sum *Summary) error {
 // queuedToTry is the queue's next batch, oldest first, without what drainQueue tried already
 // and ids only a webhook queued while their share has no room.
 func (e *Engine) queuedToTry(tried map[int64]bool) ([]state.QueueEntry, error) {
-	shareLeft := e.opt.WebhookBudget == nil || e.opt.WebhookBudget.Reserve() == 0
+	shareLeft := e.webhookShareLeft()
 	var next []state.QueueEntry
 	err := e.opt.DB.View(func(tx *state.Tx) error {
 		if tx.QueueLen() == 0 {
@@ -85,7 +85,7 @@ func (e *Engine) drainAnnounced(ctx context.Context, sum *Summary) error {
 	if e.queueTrouble {
 		return nil
 	}
-	shareLeft := e.opt.WebhookBudget == nil || e.opt.WebhookBudget.Reserve() == 0
+	shareLeft := e.webhookShareLeft()
 	var fresh []state.QueueEntry
 	err := e.opt.DB.View(func(tx *state.Tx) error {
 		if tx.QueueLen() == 0 {
@@ -195,17 +195,21 @@ func (e *Engine) processQueued(ctx context.Context, sum *Summary, entries []stat
 // could not be asked about a booking.
 func (e *Engine) QueueTroubled() bool { return e.queueTrouble }
 
+// webhookShareLeft tells whether the webhooks' share has room for a fetch now.
+func (e *Engine) webhookShareLeft() bool {
+	return e.opt.WebhookBudget == nil || e.opt.WebhookBudget.Reserve() == 0
+}
+
 // webhookRoom counts one fetch of an announced id against the webhooks' share, when it has
 // room now; false leaves the id queued for a later drain.
 func (e *Engine) webhookRoom(ctx context.Context) (bool, error) {
-	share := e.opt.WebhookBudget
-	if share == nil {
+	if e.opt.WebhookBudget == nil {
 		return true, nil
 	}
-	if share.Reserve() > 0 {
+	if !e.webhookShareLeft() {
 		return false, nil
 	}
-	return true, share.Wait(ctx)
+	return true, e.opt.WebhookBudget.Wait(ctx)
 }
 
 // known tells whether the state holds a record of the booking.
