@@ -604,7 +604,7 @@ func (e *Engine) settle(ctx context.Context, sum *Summary) error {
 		if !time.Now().Before(deadline) {
 			return unsettled(open)
 		}
-		if err := sleepUntil(ctx, time.Now().Add(settleRetry)); err != nil {
+		if err := sleepUntil(ctx, time.Now().Add(min(settleRetry, e.opt.SettleAfter/4))); err != nil {
 			return err
 		}
 	}
@@ -635,7 +635,7 @@ func (e *Engine) SettleOpen(ctx context.Context) (Summary, error) {
 		if !time.Now().Before(deadline) {
 			return sum, unsettled(open)
 		}
-		if err := sleepUntil(ctx, time.Now().Add(settleRetry)); err != nil {
+		if err := sleepUntil(ctx, time.Now().Add(min(settleRetry, e.opt.SettleAfter/4))); err != nil {
 			return sum, err
 		}
 	}
