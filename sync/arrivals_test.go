@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +108,29 @@ func TestArrivalsOff(t *testing.T) {
 	if notes := h.bn.Guests(id)[0].Notes; strings.Contains(notes, "ProBonus:") || h.notesCalls() != 0 {
 		t.Fatalf("arrivals.days 0 still wrote: %q", notes)
 	}
+}
+
+// arrivalsDown fails every arrivals listing, as Bnovo trouble at that moment would.
+type arrivalsDown struct{ PMS }
+
+func (a arrivalsDown) ListBookings(ctx context.Context, q bnovo.ListQuery, offset int, fn func(bnovo.Page) error) error {
+	if q.DataType == bnovo.ByArrival {
+		return errors.New("bnovo GET /bookings: 503 Service Unavailable")
+	}
+	return a.PMS.ListBookings(ctx, q, offset, fn)
+}
+
+// The arrivals listing is lines, not money: when it fails, the cycle's credits stand and the
+// cycle does not fail.
+func TestArrivalsListingFailureDoesNotFailTheCycle(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	h.opt.PMS = arrivalsDown{h.pms}
+	var err error
+	if h.eng, err = New(h.opt); err != nil {
+		t.Fatal(err)
+	}
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle() // fails the test on an error
+	h.wantPosted(id, 50000)
 }

@@ -376,7 +376,8 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 		return sum, err
 	}
 	if err := e.listArrivals(ctx, today); err != nil {
-		return sum, err
+		// Lines, not money: the cycle's work is done; the listing is tried again next cycle.
+		e.log.Warn().Err(err).Msg("listing the arrivals window failed; tried again next cycle")
 	}
 	e.refreshArrivals(ctx, &sum)
 	return sum, nil
