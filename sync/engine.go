@@ -90,10 +90,15 @@ type Budget interface {
 // Engine runs sync cycles and backfills. Its methods must not be called concurrently: the
 // caller (the scheduler) serialises them, so cycles never overlap.
 type Engine struct {
-	opt     Options
-	log     zerolog.Logger
-	now     func() time.Time
-	started time.Time
+	opt Options
+	log zerolog.Logger
+	now func() time.Time
+	// created is when the engine was made, with its monotonic reading: the in-flight window
+	// of an unclear operation is measured from here or from its send (sentAt), never by
+	// wall-clock differences.
+	created time.Time
+	sentMu  sync.Mutex
+	sentAt  map[string]time.Duration // marker → elapsed() when this process sent it
 
 	// accounts caches matches made in this process: those of the current page (earlier ones
 	// are in the state), or, in a dry run, where nothing is stored, all of them. Guest groups
@@ -205,7 +210,7 @@ func New(opt Options) (*Engine, error) {
 		pmsCalls:      &counted.calls,
 		log:           opt.Logger,
 		now:           opt.Now,
-		started:       opt.Now(),
+		created:       time.Now(),
 		accounts:      make(map[string]int64),
 		current:       make(map[int64]bool),
 		ignoredPhones: ignored,
@@ -323,12 +328,19 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 			if err != nil {
 				return fmt.Errorf("state: cursor %q: %w", cursorChanged, err)
 			}
-			// Bnovo filters by the date in its own hotel zone, which may lie west of ours: a
-			// whole day before the cursor's date covers any zone (see warnZone), until this
-			// process has seen Bnovo write its dates in our offset.
-			changedFrom = e.day(t.Add(-e.opt.ChangedOverlap))
-			if !e.zoneAgrees {
-				changedFrom = changedFrom.AddDate(0, 0, -1)
+			if t.After(start) {
+				// Written while the clock ran ahead (and stepped back since): the changes
+				// since then are unknown, so the whole lookback window is listed again.
+				e.log.Warn().Str("cursor", cursorChanged).Time("at", t).Time("now", start).
+					Msg("a state cursor lies in the future: the clock ran ahead when it was written; listing the whole lookback window again")
+			} else {
+				// Bnovo filters by the date in its own hotel zone, which may lie west of ours:
+				// a whole day before the cursor's date covers any zone (see warnZone), until
+				// this process has seen Bnovo write its dates in our offset.
+				changedFrom = e.day(t.Add(-e.opt.ChangedOverlap))
+				if !e.zoneAgrees {
+					changedFrom = changedFrom.AddDate(0, 0, -1)
+				}
 			}
 		}
 		if v, ok := tx.Cursor(cursorCheckout); ok {
@@ -336,7 +348,14 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 			if err != nil {
 				return fmt.Errorf("state: cursor %q: %w", cursorCheckout, err)
 			}
-			checkoutFrom = d
+			if d.After(today) {
+				// As above: departures "listed" up to a day that has not come yet were listed
+				// before those guests left; nothing since that listing is known.
+				e.log.Warn().Str("cursor", cursorCheckout).Str("at", v).Time("now", start).
+					Msg("a state cursor lies in the future: the clock ran ahead when it was written; listing the whole lookback window again")
+			} else {
+				checkoutFrom = d
+			}
 		}
 		return nil
 	}); err != nil {
@@ -605,7 +624,7 @@ func (e *Engine) settle(ctx context.Context, sum *Summary) error {
 		if !time.Now().Before(deadline) {
 			return unsettled(open)
 		}
-		if err := sleepUntil(ctx, time.Now().Add(min(settleRetry, e.opt.SettleAfter/4))); err != nil {
+		if err := sleepFor(ctx, min(settleRetry, e.opt.SettleAfter/4)); err != nil {
 			return err
 		}
 	}
@@ -636,7 +655,7 @@ func (e *Engine) SettleOpen(ctx context.Context) (Summary, error) {
 		if !time.Now().Before(deadline) {
 			return sum, unsettled(open)
 		}
-		if err := sleepUntil(ctx, time.Now().Add(min(settleRetry, e.opt.SettleAfter/4))); err != nil {
+		if err := sleepFor(ctx, min(settleRetry, e.opt.SettleAfter/4)); err != nil {
 			return sum, err
 		}
 	}

@@ -70,7 +70,7 @@ func TestIntendedOperationFromACrashIsFoundNotResent(t *testing.T) {
 			return err
 		}
 		return tx.PutOp(state.Op{BookingID: id, Seq: 1, AccountID: acct, Kind: "deposit", Sum: 50000,
-			Reason: reason, State: state.OpIntended, IntendedAt: h.eng.started.Add(-1)})
+			Reason: reason, State: state.OpIntended, IntendedAt: h.eng.created.Add(-1)})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -45,6 +45,7 @@ func (e *Engine) send(ctx context.Context, p *plan) {
 // timeout bounds it).
 func (e *Engine) post(ctx context.Context, op *state.Op) error {
 	op.SentAt = e.now()
+	e.markSent(*op)
 	post := e.opt.Ledger.Deposit
 	if op.Kind == probonus.OpWithdraw {
 		post = e.opt.Ledger.Withdraw

@@ -30,10 +30,13 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 		}
 		marker := opMarker(op)
 		if wait {
-			if err := sleepUntil(ctx, e.settleTime(op)); err != nil {
+			if err := sleepFor(ctx, e.settleWait(op)); err != nil {
 				return err
 			}
 		}
+		// Judged before the lookup: an absence proves "not posted" only if the request could
+		// no longer be executing when the lookup began.
+		settled := e.settleWait(op) <= 0
 		found, ok, err := e.findMarker(ctx, op)
 		if stop := stopping(err); stop != nil {
 			return stop // every other lookup would fail the same way
@@ -47,7 +50,7 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 			op.State = state.OpPosted
 			op.OperationID = found.ID
 			op.Balance = found.Balance
-		case !e.now().Before(e.settleTime(op)):
+		case settled:
 			op.State = state.OpFailed
 			op.Err = "not in the account's operations after the request timeout: not posted"
 		default:
@@ -90,19 +93,33 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 	return nil
 }
 
-// settleTime is when an absent operation is proven not posted: SettleAfter after it was sent.
-// An operation journaled by an earlier process without a recorded send time was sent, if at
-// all, before this process started.
-func (e *Engine) settleTime(op state.Op) time.Time {
-	sent := op.SentAt
-	if sent.IsZero() {
-		sent = op.IntendedAt
-		if sent.Before(e.started) {
-			sent = e.started
-		}
+// settleWait is how long until an absent operation is proven not posted: SettleAfter after it
+// was sent, measured on this process's monotonic clock, so no step of the wall clock can
+// shorten it. An operation this process did not send (journaled by an earlier process, or never
+// handed to the client) was sent, if at all, before this engine was created; after a restart
+// there is no monotonic reading of its send, and that is the conservative stand-in.
+func (e *Engine) settleWait(op state.Op) time.Duration {
+	e.sentMu.Lock()
+	sent, ok := e.sentAt[opMarker(op)]
+	e.sentMu.Unlock()
+	if !ok {
+		sent = 0
 	}
-	return sent.Add(e.opt.SettleAfter)
+	return e.opt.SettleAfter - (e.elapsed() - sent)
 }
+
+// markSent records, on the monotonic clock, that op is about to be sent.
+func (e *Engine) markSent(op state.Op) {
+	e.sentMu.Lock()
+	defer e.sentMu.Unlock()
+	if e.sentAt == nil {
+		e.sentAt = make(map[string]time.Duration)
+	}
+	e.sentAt[opMarker(op)] = e.elapsed()
+}
+
+// elapsed is the monotonic time since the engine was created.
+func (e *Engine) elapsed() time.Duration { return time.Since(e.created) }
 
 // markerHorizon bounds the search back in time: operations are listed newest first, and ours
 // cannot be older than its journal entry (a day's margin covers any clock skew).
@@ -124,14 +141,19 @@ func (e *Engine) findMarker(ctx context.Context, op state.Op) (probonus.Operatio
 		if len(ops) == 0 || offset+len(ops) >= total {
 			return probonus.Operation{}, false, nil
 		}
-		if last := ops[len(ops)-1].CreatedAt; !last.IsZero() && last.Before(op.IntendedAt.Add(-markerHorizon)) {
+		// A journal time later than now was written while the clock ran ahead: the operation
+		// cannot be younger than now.
+		intended := op.IntendedAt
+		if now := e.now(); intended.After(now) {
+			intended = now
+		}
+		if last := ops[len(ops)-1].CreatedAt; !last.IsZero() && last.Before(intended.Add(-markerHorizon)) {
 			return probonus.Operation{}, false, nil
 		}
 	}
 }
 
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
+func sleepFor(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
