@@ -179,3 +179,53 @@ func skipLongRun(t *testing.T) {
 		t.Skip("-short: runs for seconds against real rate-limit windows")
 	}
 }
+
+// Issue 13's timer scenario on the real binary: five -once runs SIGTERMed after 5 s under a
+// 48-call day credit at least 30 stays (guest lines owed), never pass the day's share or get a
+// 429, log in once, and the runs after the share is spent exit by themselves, saying when the
+// budget comes back.
+func TestOneShotsCreditWithinTheDaysShare(t *testing.T) {
+	skipLongRun(t)
+	bin, err := buildSyncd(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := oneShotsSpec(2026)
+	res, err := runOneShots(t.Context(), child{bin: bin}, spec, 5, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := len(res.Limits) - 1
+	if res.Credited < 30 {
+		t.Errorf("%d bookings credited with the day's %d calls, want at least 30", res.Credited, res.Limits[day])
+	}
+	if res.MaxInWindow[day] > res.Limits[day] || res.TooMany != 0 || res.AuthCalls != 1 {
+		t.Errorf("day's window held %d calls (share %d), %d 429s, %d logins; want within the share, none, one", res.MaxInWindow[day], res.Limits[day], res.TooMany, res.AuthCalls)
+	}
+	for _, i := range []int{3, 4} {
+		run := res.Runs[i]
+		if !run.StoppedByItself || run.Lived > 5*time.Second || run.Resumes == "" {
+			t.Errorf("run %d: lived %v, exited by itself %v, resumes line %q; want a prompt exit saying when the budget returns", i+1, run.Lived, run.StoppedByItself, run.Resumes)
+		}
+	}
+}
+
+// Issue 13's steady day: a 100-room hotel costs at most 1 000 Bnovo calls a day, and no money
+// change is posted later than one cycle after a cycle listing everything would have posted it.
+func TestSteadyDayWithinTheGoal(t *testing.T) {
+	skipLongRun(t)
+	res, err := runDay(t.Context(), defaultDaySpec(2026))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Calls > 1000 || res.Failed > 0 {
+		t.Errorf("the day cost %d Bnovo calls (%v), %d cycles failed; want at most 1 000 and none", res.Calls, res.ByKind, res.Failed)
+	}
+	worst := 0
+	for _, l := range res.Lag {
+		worst = max(worst, l)
+	}
+	if worst > 1 || res.Missed > 0 || len(res.Lag) == 0 {
+		t.Errorf("money events: %d posted, %d missed, worst %d cycles late; want none missed, at most 1 late", len(res.Lag), res.Missed, worst)
+	}
+}
