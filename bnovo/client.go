@@ -399,7 +399,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 		}
 	}
 	if r.status < 200 || r.status > 299 {
-		return c.httpError(op, r, kindOfStatus(r.status))
+		return c.httpError(op, r, kindOfReply(r.status, r.body))
 	}
 	if decode == nil {
 		return nil

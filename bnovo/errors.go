@@ -117,6 +117,16 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound && e.Kind == Permanent
 }
 
+// kindOfReply classifies a failed reply. A 404 without the API's own error body comes from
+// something in front of the API (a proxy's page, a wrong route): it says nothing about the
+// booking, so it is Transient, never "the booking no longer exists".
+func kindOfReply(status int, body []byte) ErrorKind {
+	if status == http.StatusNotFound && !isAPIError(body) {
+		return Transient
+	}
+	return kindOfStatus(status)
+}
+
 // kindOfStatus classifies an HTTP failure of a non-auth call.
 func kindOfStatus(status int) ErrorKind {
 	switch {

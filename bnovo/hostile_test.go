@@ -159,3 +159,27 @@ func TestPaymentAmountAtTheBoundDecodes(t *testing.T) {
 		t.Fatalf("Payments = %+v, %v", payments, err)
 	}
 }
+
+// A 404 that is a proxy's page, not Bnovo's {"message": ...}, is not "not found": it says
+// nothing about the booking, so it is Transient.
+func TestProxyNotFoundPageIsNotNotFound(t *testing.T) {
+	srv := newServer(t, roomyLimits)
+	putStays(srv, 100, 1, june24)
+	c := newClient(t, srv, func(cfg *bnovo.Config) {
+		cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
+	})
+	for endpoint, call := range endpointCalls {
+		if endpoint == bnovotest.EndpointAuth {
+			continue // a login's 404 is refused credentials, whatever its body
+		}
+		srv.HostileNext(endpoint, 100000, bnovotest.NotFoundPage)
+		err := call(t.Context(), c)
+		srv.HostileNext(endpoint, 0, 0)
+		if err == nil || bnovo.IsNotFound(err) || !bnovo.IsTransient(err) {
+			t.Fatalf("%s answered a proxy's 404 page: %v, want Transient and not IsNotFound", endpoint, err)
+		}
+	}
+	if _, err := c.Booking(t.Context(), 999); !bnovo.IsNotFound(err) {
+		t.Fatalf("Bnovo's own 404: %v, want IsNotFound", err)
+	}
+}

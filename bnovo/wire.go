@@ -655,6 +655,12 @@ func decodeAuthAnswer(body []byte) (string, time.Duration, error) {
 	return w.AccessToken, time.Duration(w.ExpiresIn) * time.Second, nil
 }
 
+// isAPIError reports an error body of the API's own shape: {"message": ..., "errors": ...}.
+func isAPIError(body []byte) bool {
+	var e wireErrorBody
+	return json.Unmarshal(bytes.TrimSpace(body), &e) == nil && (e.Message != "" || present(e.Errors))
+}
+
 // serverMessage extracts the server's message from an error body: the JSON message (with the
 // field errors of a 406 appended verbatim) or, for plain-text bodies, the text itself.
 func serverMessage(body []byte) string {

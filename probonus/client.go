@@ -376,7 +376,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 		e := &Error{
 			Op:     op,
 			Status: resp.StatusCode,
-			Kind:   kindOfStatus(resp.StatusCode),
+			Kind:   kindOfReply(resp.StatusCode, data),
 			Detail: c.redact(errorDetail(data)),
 			Sent:   true,
 		}

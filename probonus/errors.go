@@ -89,7 +89,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is makes every 404 match ErrNotFound, whatever the call, so errors.Is works through wrapping.
 func (e *Error) Is(target error) bool {
-	return target == ErrNotFound && e.Status == http.StatusNotFound
+	return target == ErrNotFound && e.Status == http.StatusNotFound && e.Kind == Permanent
 }
 
 // ErrNotFound is matched (errors.Is) by a 404: no account holds the identifier, or the account
@@ -128,6 +128,16 @@ func IsUnreachable(err error) bool { return KindOf(err) == Unreachable }
 func IsTransient(err error) bool {
 	k := KindOf(err)
 	return k == Transient || k == RateLimited
+}
+
+// kindOfReply classifies a failed reply. A 404 without FastAPI's {"detail": ...} comes from
+// something in front of the API (a proxy's page): it is Transient and never ErrNotFound, so it
+// cannot lead to creating a second account for a guest who has one.
+func kindOfReply(status int, body []byte) ErrorKind {
+	if status == http.StatusNotFound && !isFastAPIError(body) {
+		return Transient
+	}
+	return kindOfStatus(status)
 }
 
 // kindOfStatus classifies an HTTP failure status.

@@ -155,3 +155,21 @@ func TestDepositCommittedThenHostileAnswerIsOutcomeUnknown(t *testing.T) {
 		})
 	}
 }
+
+// A 404 that is a proxy's page, not FastAPI's {"detail": ...}, is not ErrNotFound: a lookup
+// answered so must never lead to creating a second account for the guest.
+func TestProxyNotFoundPageIsNotNotFound(t *testing.T) {
+	srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) {
+		cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
+	})
+	srv.HostileNext("find", 100000, probonustest.NotFoundPage)
+	_, err := c.FindAccount(t.Context(), "79161234567")
+	if err == nil || probonus.IsNotFound(err) || !probonus.IsTransient(err) {
+		t.Fatalf("a proxy's 404 page: %v, want a Transient error that is not ErrNotFound", err)
+	}
+	srv.HostileNext("find", 0, 0)
+	_, err = c.FindAccount(t.Context(), "79161234567")
+	if !probonus.IsNotFound(err) {
+		t.Fatalf("FastAPI's own 404: %v, want ErrNotFound", err)
+	}
+}

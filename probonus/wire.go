@@ -219,6 +219,12 @@ type wireErrorBody struct {
 	Detail json.RawMessage `json:"detail"`
 }
 
+// isFastAPIError reports an error body of FastAPI's shape: {"detail": ...}.
+func isFastAPIError(body []byte) bool {
+	var eb wireErrorBody
+	return json.Unmarshal(bytes.TrimSpace(body), &eb) == nil && present(eb.Detail)
+}
+
 type wireValidationIssue struct {
 	Loc  []json.RawMessage `json:"loc"`
 	Msg  string            `json:"msg"`

@@ -17,6 +17,7 @@ var probonusHostile = map[string]probonustest.Hostile{
 	"HTML page":     probonustest.HTMLPage,
 	"{}":            probonustest.EmptyObject,
 	"redirect":      probonustest.Redirect,
+	"proxy 404":     probonustest.NotFoundPage,
 }
 
 func (h *harness) wantNothingLeftProBonus() {

@@ -187,3 +187,29 @@ func TestInsaneAmountsAreParkedNeverCredited(t *testing.T) {
 		}
 	})
 }
+
+// A 404 that is a proxy's page, not Bnovo's own answer, says nothing about the booking: a queued
+// booking syncd knows is not parked as "no longer exists", and one whose payments answer it is
+// not parked either; both are credited once Bnovo answers again.
+func TestProxyNotFoundPageParksNothing(t *testing.T) {
+	for _, endpoint := range []string{bnovotest.EndpointPayments, bnovotest.EndpointBooking} {
+		t.Run(endpoint, func(t *testing.T) {
+			h := newHarness(t, nil)
+			id := h.checkedOut("+79161234567", "", "")
+			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			h.bn.HostileNext(bnovotest.EndpointPayments, lots, bnovotest.NotFoundPage)
+			h.cycle() // the booking is now known and queued
+			h.wantNothingParked()
+			h.bn.HostileNext(bnovotest.EndpointPayments, 0, 0)
+			h.bn.HostileNext(endpoint, lots, bnovotest.NotFoundPage)
+			if sum := h.cycle(); sum.Parked != 0 {
+				t.Fatalf("summary %+v: a proxy's 404 parked the booking", sum)
+			}
+			h.wantNothingParked()
+			h.bn.HostileNext(endpoint, 0, 0)
+			h.cycle()
+			h.wantPosted(id, 50000)
+			h.wantNothingParked()
+		})
+	}
+}

@@ -22,6 +22,9 @@ const (
 	HTMLPage
 	// EmptyObject is 200 {}.
 	EmptyObject
+	// NotFoundPage is 404 with a text/html page, as a proxy answers for a route it does not
+	// know: not the API saying the record does not exist.
+	NotFoundPage
 	// Redirect is a redirect (302 for GET, 307 otherwise, so the body follows) to another
 	// origin: the capture server, whose requests Captured returns.
 	Redirect
@@ -78,6 +81,10 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, f fault, h
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>" +
 			"<body><h1>Сервис временно недоступен</h1><p>nginx</p></body></html>\n"))
+	case NotFoundPage:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>\n"))
 	case Redirect:
 		s.mu.Lock()
 		target := s.capture.URL + r.URL.RequestURI()
