@@ -601,22 +601,42 @@ func (e *Engine) enqueue(tx *state.Tx, id int64) error {
 // the ledger's answer is conclusive) and the bookings they held back are planned again, in
 // rounds, until none is open or one more in-flight window (SettleAfter) has passed without
 // settling them: then the run fails with an UnsettledError naming them (the next run looks them
-// up again, never sends them blindly).
+// up again, never sends them blindly). Owed guest lines are written last.
 func (e *Engine) settle(ctx context.Context, sum *Summary) error {
+	if err := e.settleRounds(ctx, sum, true); err != nil {
+		return err
+	}
+	e.payOwedLines(ctx, sum)
+	return nil
+}
+
+// SettleOpen settles the run's unclear operations by their markers, reading ProBonus only
+// (no Bnovo call): a one-shot run stopped for Bnovo budget ends settled with it.
+func (e *Engine) SettleOpen(ctx context.Context) (Summary, error) {
+	var sum Summary
+	err := e.settleRounds(ctx, &sum, false)
+	return sum, err
+}
+
+// settleRounds resolves open operations (and with plan, plans their bookings again) in rounds
+// until none is open, for at most one in-flight window after the first round.
+func (e *Engine) settleRounds(ctx context.Context, sum *Summary, plan bool) error {
 	var deadline time.Time // one more in-flight window once the first round has waited its own
 	for {
 		if err := e.resolveOpen(ctx, sum, true); err != nil {
 			return err
 		}
-		if err := e.drainQueue(ctx, sum); err != nil {
-			return err
+		if plan {
+			if err := e.drainQueue(ctx, sum); err != nil {
+				return err
+			}
 		}
 		var open []state.Op
 		if err := e.opt.DB.View(func(tx *state.Tx) (err error) { open, err = tx.OpenOps(); return err }); err != nil {
 			return err
 		}
 		if len(open) == 0 {
-			break
+			return nil
 		}
 		if deadline.IsZero() {
 			deadline = time.Now().Add(e.opt.SettleAfter) // real time: the rounds sleep in it
@@ -626,37 +646,6 @@ func (e *Engine) settle(ctx context.Context, sum *Summary) error {
 		}
 		if err := sleepFor(ctx, min(settleRetry, e.opt.SettleAfter/4)); err != nil {
 			return err
-		}
-	}
-	e.payOwedLines(ctx, sum)
-	return nil
-}
-
-// SettleOpen settles the run's unclear operations by their markers, reading ProBonus only
-// (no Bnovo call): a one-shot run stopped for Bnovo budget ends settled with it. Like settle,
-// it gives up after one more in-flight window and names what it could not settle.
-func (e *Engine) SettleOpen(ctx context.Context) (Summary, error) {
-	var sum Summary
-	var deadline time.Time
-	for {
-		if err := e.resolveOpen(ctx, &sum, true); err != nil {
-			return sum, err
-		}
-		var open []state.Op
-		if err := e.opt.DB.View(func(tx *state.Tx) (err error) { open, err = tx.OpenOps(); return err }); err != nil {
-			return sum, err
-		}
-		if len(open) == 0 {
-			return sum, nil
-		}
-		if deadline.IsZero() {
-			deadline = time.Now().Add(e.opt.SettleAfter)
-		}
-		if !time.Now().Before(deadline) {
-			return sum, unsettled(open)
-		}
-		if err := sleepFor(ctx, min(settleRetry, e.opt.SettleAfter/4)); err != nil {
-			return sum, err
 		}
 	}
 }

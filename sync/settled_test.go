@@ -27,11 +27,7 @@ func TestBackfillEndsSettledDespiteUnclearDeposits(t *testing.T) {
 	if _, err := h.eng.Backfill(context.Background(), now.AddDate(0, 0, -3), now); err != nil {
 		t.Fatalf("backfill: %v", err)
 	}
-	var open []state.Op
-	if err := h.db.View(func(tx *state.Tx) (err error) { open, err = tx.OpenOps(); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if len(open) != 0 {
+	if open := h.openOps(); len(open) != 0 {
 		t.Errorf("%d operations still unclear after the run: %+v", len(open), open)
 	}
 	markers := map[string]int{}
@@ -90,11 +86,7 @@ func TestUnclearDepositSettledWhenOperationsComeBackWithinTheRun(t *testing.T) {
 	h.pb.CommitThenFail("deposit", 1)
 
 	h.cycle()
-	var open []state.Op
-	if err := h.db.View(func(tx *state.Tx) (err error) { open, err = tx.OpenOps(); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if len(open) != 0 {
+	if open := h.openOps(); len(open) != 0 {
 		t.Fatalf("the cycle ended with %d operations open", len(open))
 	}
 	h.wantPosted(id, 50000)
@@ -117,4 +109,13 @@ func TestUnsettledOperationFailsTheRunNamingIt(t *testing.T) {
 	if !errors.As(err, &unsettled) || !strings.Contains(err.Error(), Marker(id, 1)) {
 		t.Fatalf("cycle: %v, want an UnsettledError naming %s", err, Marker(id, 1))
 	}
+}
+
+func (h *harness) openOps() []state.Op {
+	h.t.Helper()
+	var open []state.Op
+	if err := h.db.View(func(tx *state.Tx) (err error) { open, err = tx.OpenOps(); return err }); err != nil {
+		h.t.Fatal(err)
+	}
+	return open
 }
