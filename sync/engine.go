@@ -76,6 +76,11 @@ type Options struct {
 	// A *ratelimit.Limiter over smaller windows implements it; it counts those fetches only.
 	WebhookBudget WebhookBudget
 
+	// Progress, when set, is called after every transaction the engine commits (a page
+	// journaled, outcomes recorded, a cursor moved): proof that the engine is not stuck, which
+	// the daemon's watchdog wants.
+	Progress func()
+
 	Logger zerolog.Logger
 	Now    func() time.Time
 }
@@ -747,7 +752,10 @@ func (e *Engine) commit(fn func(*state.Tx) error) error {
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
-		return nil
+		err = nil
+	}
+	if err == nil && e.opt.Progress != nil {
+		e.opt.Progress()
 	}
 	return err
 }

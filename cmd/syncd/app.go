@@ -32,6 +32,8 @@ type app struct {
 	metrics *daemonMetrics
 	// stop ends a one-shot run that would wait long for Bnovo budget (armed by the mode).
 	stop *budgetStop
+	// live is fed by the engine's commits and the budget waits; the daemon's watchdog reads it.
+	live *liveness
 }
 
 // loadConfig loads and validates the config file; any problem is a usage error (exit 2).
@@ -61,11 +63,15 @@ func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetri
 		changedEvery = pipeline.DaemonChangedEvery
 	}
 	stop := &budgetStop{}
+	live := newLiveness()
 	p, err := pipeline.Open(cfg, pipeline.Options{
-		Logger:       log,
-		DryRun:       dryRun,
-		HTTPClient:   dm.httpClient,
-		WrapLimiter:  func(pair ratelimit.Pair) bnovo.Limiter { return announcingLimiter{Pair: pair, log: log, stop: stop} },
+		Progress:   live.progress,
+		Logger:     log,
+		DryRun:     dryRun,
+		HTTPClient: dm.httpClient,
+		WrapLimiter: func(pair ratelimit.Pair) bnovo.Limiter {
+			return announcingLimiter{Pair: pair, log: log, stop: stop, live: live}
+		},
 		Reserve:      pipeline.BnovoReserve,
 		Workers:      pipeline.EngineWorkers,
 		ChangedEvery: changedEvery,
@@ -73,7 +79,7 @@ func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetri
 	if err != nil {
 		return nil, withExitCode(err)
 	}
-	return &app{cfg: cfg, log: log, pipe: p, db: p.DB, limits: p.Limits, engine: p.Engine, metrics: dm, stop: stop}, nil
+	return &app{cfg: cfg, log: log, pipe: p, db: p.DB, limits: p.Limits, engine: p.Engine, metrics: dm, stop: stop, live: live}, nil
 }
 
 // withExitCode gives the pipeline's errors syncd's exit codes: 3 for a state file locked by
@@ -136,6 +142,7 @@ type announcingLimiter struct {
 	ratelimit.Pair
 	log  zerolog.Logger
 	stop *budgetStop
+	live *liveness
 }
 
 func (l announcingLimiter) Wait(ctx context.Context, auth bool) error {
@@ -156,5 +163,6 @@ func (l announcingLimiter) Wait(ctx context.Context, auth bool) error {
 		ev.Bool("login", auth).Time("resume_at", time.Now().Add(wait)).Str("wait", wait.Round(time.Second).String()).
 			Msg("Bnovo budget spent for now: waiting")
 	}
+	defer l.live.budgetWait()()
 	return l.Pair.Wait(ctx, auth)
 }

@@ -27,7 +27,8 @@ import (
 // its whole life. Between cycles it advances pending backfills a page at a time with the budget
 // the cycles leave, and syncs the bookings a webhook announced as soon as they are queued. Under
 // systemd (Type=notify) it reports READY once the config is valid, the state is open and the
-// scheduler runs, a STATUS line after each cycle, and feeds the watchdog from its own loop.
+// scheduler runs, a STATUS line after each cycle, and feeds the watchdog while the engine is
+// idle, waiting for budget, or committing work (see liveness).
 func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(string) string) error {
 	// systemd's reload and log rotation scripts send SIGHUP, whose default action would end the
 	// daemon. syncd reads its config and credentials only at start; a restart applies them.
@@ -94,6 +95,7 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 
 	watchdog, _ := daemon.SdWatchdogEnabled(false)
 	var tick <-chan time.Time
+	starving := false
 	if watchdog > 0 {
 		t := time.NewTicker(watchdog / 2)
 		defer t.Stop()
@@ -119,6 +121,17 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 		case line := <-d.cycles:
 			notify(a.log, "STATUS="+line)
 		case <-tick:
+			if since, stalled := a.live.stalled(stallGrace(watchdog)); stalled {
+				// Not fed: systemd kills the daemon (SIGABRT, every goroutine's stack in the
+				// journal) and restarts it; the journal makes that safe.
+				if !starving {
+					a.log.Error().Str("no_progress_for", since.Round(time.Second).String()).
+						Msg("the engine has made no progress for too long: no longer feeding the watchdog, so systemd restarts syncd")
+				}
+				starving = true
+				continue
+			}
+			starving = false
 			notify(a.log, daemon.SdNotifyWatchdog)
 		case <-hup:
 			a.log.Warn().Msg("SIGHUP ignored: syncd reads its config and credentials only at start; to apply a change, run systemctl restart syncd")
@@ -150,6 +163,9 @@ type daemonState struct {
 func (d *daemonState) withEngine(what string, fn func() error) (err error) {
 	d.engine.Lock()
 	defer d.engine.Unlock()
+	if d.app.live != nil {
+		defer d.app.live.run()()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = syncer.Recovered(r)

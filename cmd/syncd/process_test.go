@@ -271,3 +271,50 @@ func TestDaemonStopsWhenItsStateFileIsSwapped(t *testing.T) {
 		})
 	}
 }
+
+// The watchdog is fed from the engine's progress, not from a timer: while a run hangs (here a
+// ProBonus deposit that takes far longer than any healthy run goes without committing), the
+// daemon stops feeding it, so systemd would restart it; once the run moves again, so do the
+// pings. Idle, the daemon keeps feeding it.
+func TestWatchdogStarvesWhileTheEngineIsStuck(t *testing.T) {
+	bin := sharedSyncd(t)
+	r := newSimRig(t, rigOptions{bookings: 5})
+	cfg, err := os.ReadFile(r.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The hang must stay below ProBonus's request timeout, or it is a timeout, not a hang.
+	r.writeConfig(t, strings.Replace(string(cfg), "  request_timeout: 1s\n", "  request_timeout: 30s\n", 1), 0o600)
+	const hang = 6 * time.Second
+	r.pb.HangNext("deposit", 1, hang)
+	notify := newNotifySocket(t, r.dir)
+	// A watchdog of 300 ms: pings every 150 ms, and a stall is ten intervals (3 s).
+	p := startDaemonProc(t, bin, r, nil, "NOTIFY_SOCKET="+notify.path, "WATCHDOG_USEC=300000")
+	p.waitLog("no longer feeding the watchdog", 15*time.Second)
+	p.waitLog("cycle finished", 20*time.Second)
+	// Fed again once the run moved on.
+	resumed := time.Now()
+	for {
+		pings := notify.times("WATCHDOG=1")
+		if len(pings) > 0 && pings[len(pings)-1].After(resumed) {
+			break
+		}
+		select {
+		case <-notify.arrived:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the watchdog is not fed again after the stuck run finished")
+		}
+	}
+	pings := notify.times("WATCHDOG=1")
+	longest := time.Duration(0)
+	for i := 1; i < len(pings); i++ {
+		longest = max(longest, pings[i].Sub(pings[i-1]))
+	}
+	if longest < 2*time.Second {
+		t.Errorf("the longest gap between watchdog pings was %v: the watchdog was fed while the engine was stuck", longest)
+	}
+	p.signal(syscall.SIGTERM)
+	if !p.hasExited(15 * time.Second) {
+		t.Fatal("the daemon did not stop on SIGTERM")
+	}
+}

@@ -61,8 +61,9 @@ type Options struct {
 	// wrapper must pass ratelimit.Forgetter on, or unused reservations stay spent. nil: the
 	// state file's log itself.
 	WrapCallLog func(ratelimit.Store) ratelimit.Store
-	Reserve     int // ratelimit.Options.Reserve of the Bnovo API limiter; 0 = 1 (BnovoReserve in production)
-	Workers     int // sync.Options.Workers; 0 = 1 (EngineWorkers in production)
+	Reserve     int    // ratelimit.Options.Reserve of the Bnovo API limiter; 0 = 1 (BnovoReserve in production)
+	Workers     int    // sync.Options.Workers; 0 = 1 (EngineWorkers in production)
+	Progress    func() // sync.Options.Progress: the engine committed work (the daemon's watchdog)
 	// ChangedEvery is sync.Options.ChangedEvery; 0 = 1 (DaemonChangedEvery in the daemon).
 	ChangedEvery int
 }
@@ -167,6 +168,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		DryRun:         opt.DryRun,
 		SettleAfter:    settleAfter(p.Ledger.RequestTimeout()),
 		Workers:        opt.Workers,
+		Progress:       opt.Progress,
 		ChangedEvery:   opt.ChangedEvery,
 		Budget:         p.Limits.API,
 		WebhookBudget:  p.Webhook,
