@@ -128,6 +128,7 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 	today := e.day(e.now())
 	var list []state.Arrival
 	lines := map[int64]string{}
+	queued := map[int64]bool{}
 	if err := e.opt.DB.View(func(tx *state.Tx) error {
 		var err error
 		if list, err = tx.Arrivals(); err != nil {
@@ -138,7 +139,14 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 				lines[a.BookingID] = rec.NotesLine
 			}
 		}
-		return nil
+		if len(list) == 0 || tx.QueueLen() == 0 {
+			return nil
+		}
+		entries, err := tx.Queued(0)
+		for _, q := range entries {
+			queued[q.ID] = true
+		}
+		return err
 	}); err != nil {
 		e.log.Warn().Err(err).Msg("reading the arrivals failed; their lines are refreshed next cycle")
 		return
@@ -157,6 +165,11 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		}
 		if e.budgetShort() {
 			continue // money first: the lines are refreshed by a cycle with budget to spare
+		}
+		if queued[a.BookingID] {
+			// A write now would move update_date to syncd's own write, and the queued booking
+			// would be taken as unchanged when its turn comes. Its line follows then.
+			continue
 		}
 		account, ok := e.arrivalAccount(ctx, a, sum, &learnt)
 		if !ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/state"
 )
 
 // arriving adds a confirmed booking arriving days from now, with staff notes, and returns its id.
@@ -133,4 +134,25 @@ func TestArrivalsListingFailureDoesNotFailTheCycle(t *testing.T) {
 	h.pay(id, bnovo.PaymentIn, 1000000, card)
 	h.cycle() // fails the test on an error
 	h.wantPosted(id, 50000)
+}
+
+// An arrival whose booking is queued for a retry gets no line until it has been planned: the
+// write would make the queued booking look unchanged (syncd's own write) and its retry lost.
+func TestArrivalsLeaveQueuedBookingsAlone(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 112500})
+	id := h.arriving("anna@example.ru", 0)
+	if err := h.db.Update(func(tx *state.Tx) error {
+		return tx.PutArrival(state.Arrival{BookingID: id, Day: h.eng.day(time.Now()), GuestID: id * 10, Keys: []string{"email:anna@example.ru"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.Enqueue(id) }); err != nil {
+		t.Fatal(err)
+	}
+	var sum Summary
+	h.eng.refreshArrivals(context.Background(), &sum)
+	if sum.ArrivalLines != 0 || h.notesCalls() != 0 {
+		t.Fatalf("a queued booking's line was written: %+v", sum)
+	}
 }

@@ -39,6 +39,11 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		if (!posted && len(p.matched) == 0) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
 			continue
 		}
+		if p.redeem != nil && p.redeem.retry {
+			// Its redemption is queued: a write now would move update_date to syncd's own
+			// write, and the queued booking would be taken as unchanged. The line follows then.
+			continue
+		}
 		if ctx.Err() != nil || e.budgetShort() {
 			// Money first: the line is owed, and written once the budget allows (owedlines.go).
 			if p.identified != 0 && p.identified == p.rec.AccountID {

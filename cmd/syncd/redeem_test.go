@@ -96,7 +96,10 @@ func TestKill9DuringRedemption(t *testing.T) {
 	bin := buildSyncd(t)
 	since := time.Now().AddDate(0, 0, -1)
 	rules := redemptionRules(since)
-	for i, fault := range []string{"none", "withdraw-commit-then-500", "deposit-commit-then-drop"} {
+	// withdraw-500-not-posted: a withdrawal answered 500 that the server did NOT execute must be
+	// concluded "not posted" and made again — never mistaken for the stay's accrual #1, which
+	// carries the same number.
+	for i, fault := range []string{"none", "withdraw-commit-then-500", "withdraw-500-not-posted", "deposit-commit-then-drop"} {
 		t.Run(fault, func(t *testing.T) {
 			seed := int64(2000 + i)
 			rng := rand.New(rand.NewPCG(uint64(seed), 12))
@@ -119,6 +122,8 @@ func TestKill9DuringRedemption(t *testing.T) {
 			switch fault {
 			case "withdraw-commit-then-500":
 				r.pb.CommitThenFail("withdraw", 8)
+			case "withdraw-500-not-posted":
+				r.pb.FailNext("withdraw", 8, 500)
 			case "deposit-commit-then-drop":
 				r.pb.CommitThenDrop("deposit", 8)
 			}
