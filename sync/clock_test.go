@@ -101,27 +101,14 @@ func TestMarkerSearchReachesPastAJournalTimeInTheFuture(t *testing.T) {
 	h := newHarness(t, nil)
 	id := h.checkedOut("+79161234567", "", "")
 	h.pay(id, "in", 1000000, card)
-	guest := probonusAccount("x@example.ru")
-	guest.Phones = []string{"79161234567"}
-	acct := h.pb.AddAccount(guest)
-	reason := reasonText("first", "N1", Marker(id, 1), Accrual{NetPaid: 1000000, Percent: 500})
-	if _, err := h.ledger.Deposit(context.Background(), acct, 50000, reason); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 120 { // other stays of the same guest, credited after ours
-		if _, err := h.ledger.Deposit(context.Background(), acct, 100, "other "+itoa(int64(i))); err != nil {
-			t.Fatal(err)
+	// Other stays of the same guest, credited after ours, push it off the first page.
+	h.crashedDeposit(id, time.Now().Add(72*time.Hour), func(acct int64) {
+		for i := range 120 {
+			if _, err := h.ledger.Deposit(context.Background(), acct, 100, "other "+itoa(int64(i))); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if err := h.db.Update(func(tx *state.Tx) error {
-		if err := tx.PutBooking(state.Booking{ID: id, Seq: 1, AccountID: acct}); err != nil {
-			return err
-		}
-		return tx.PutOp(state.Op{BookingID: id, Seq: 1, AccountID: acct, Kind: "deposit", Sum: 50000,
-			Reason: reason, State: state.OpIntended, IntendedAt: time.Now().Add(72 * time.Hour)})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	h.cycle()
 	if net, ops := h.posted(id); ops != 1 || net != 50000 {
 		t.Fatalf("%d operations for %d kopecks, want the journaled one alone", ops, net)

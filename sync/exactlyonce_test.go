@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/state"
@@ -57,24 +58,7 @@ func TestIntendedOperationFromACrashIsFoundNotResent(t *testing.T) {
 	h := newHarness(t, nil)
 	id := h.checkedOut("+79161234567", "", "")
 	h.pay(id, bnovo.PaymentIn, 1000000, card)
-	guest := probonusAccount("x@example.ru")
-	guest.Phones = []string{"79161234567"}
-	acct := h.pb.AddAccount(guest)
-	// What a crashed process left: the deposit journaled, sent and committed, outcome unrecorded.
-	reason := reasonText("first", "N1", Marker(id, 1), Accrual{NetPaid: 1000000, Percent: 500})
-	if _, err := h.ledger.Deposit(context.Background(), acct, 50000, reason); err != nil {
-		t.Fatal(err)
-	}
-	err := h.db.Update(func(tx *state.Tx) error {
-		if err := tx.PutBooking(state.Booking{ID: id, Seq: 1, AccountID: acct}); err != nil {
-			return err
-		}
-		return tx.PutOp(state.Op{BookingID: id, Seq: 1, AccountID: acct, Kind: "deposit", Sum: 50000,
-			Reason: reason, State: state.OpIntended, IntendedAt: h.eng.created.Add(-1)})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.crashedDeposit(id, h.eng.created.Add(-1), nil)
 	h.cycle()
 	if _, ops := h.posted(id); ops != 1 {
 		t.Fatalf("%d operations, want the crashed one only", ops)
@@ -222,4 +206,32 @@ func TestRestoredOlderStateDoesNotCreditTwice(t *testing.T) {
 	if rec := h.record(id); rec.Seq != 2 || rec.Posted != 75000 {
 		t.Fatalf("record %+v: want seq 2 (after the adopted #1) and posted 75000", rec)
 	}
+}
+
+// crashedDeposit leaves what a process that crashed mid-send leaves for booking id (guest phone
+// +79161234567): its deposit #1 of 500 bonuses committed in ProBonus, and journaled as intended
+// at intendedAt, its outcome never recorded. meanwhile, when set, runs between the two (newer
+// operations on the account). It returns the account.
+func (h *harness) crashedDeposit(id int64, intendedAt time.Time, meanwhile func(acct int64)) int64 {
+	h.t.Helper()
+	guest := probonusAccount("x@example.ru")
+	guest.Phones = []string{"79161234567"}
+	acct := h.pb.AddAccount(guest)
+	reason := reasonText("first", "N1", Marker(id, 1), Accrual{NetPaid: 1000000, Percent: 500})
+	if _, err := h.ledger.Deposit(context.Background(), acct, 50000, reason); err != nil {
+		h.t.Fatal(err)
+	}
+	if meanwhile != nil {
+		meanwhile(acct)
+	}
+	if err := h.db.Update(func(tx *state.Tx) error {
+		if err := tx.PutBooking(state.Booking{ID: id, Seq: 1, AccountID: acct}); err != nil {
+			return err
+		}
+		return tx.PutOp(state.Op{BookingID: id, Seq: 1, AccountID: acct, Kind: "deposit", Sum: 50000,
+			Reason: reason, State: state.OpIntended, IntendedAt: intendedAt})
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return acct
 }

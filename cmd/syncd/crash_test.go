@@ -24,6 +24,14 @@ import (
 func buildSyncd(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "syncd")
+	if err := goBuildSyncd(bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// goBuildSyncd builds the real binary at bin (with -race when the tests run so).
+func goBuildSyncd(bin string) error {
 	args := []string{"build", "-o", bin}
 	if raceEnabled {
 		args = append(args, "-race")
@@ -31,9 +39,9 @@ func buildSyncd(t *testing.T) string {
 	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return fmt.Errorf("go build: %w\n%s", err, out)
 	}
-	return bin
+	return nil
 }
 
 type crashRig struct {

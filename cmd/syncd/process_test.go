@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,15 +31,7 @@ func sharedSyncd(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "syncd")
-		args := []string{"build", "-o", builtBin}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command("go", append(args, ".")...)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			builtErr = errors.New("go build: " + err.Error() + "\n" + string(out))
-		}
+		builtErr = goBuildSyncd(builtBin)
 	})
 	if builtErr != nil {
 		t.Fatal(builtErr)
@@ -317,4 +308,12 @@ func TestWatchdogStarvesWhileTheEngineIsStuck(t *testing.T) {
 	if !p.hasExited(15 * time.Second) {
 		t.Fatal("the daemon did not stop on SIGTERM")
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
 }
