@@ -152,10 +152,12 @@ type Engine struct {
 	// pendingMoney is how many bookings the current listing or queue drain has still to read:
 	// the calls credits may still need, which write-backs must leave them (see budgetShort).
 	pendingMoney int
-	// distrustOwnWrites plans again a booking whose update_date is that of syncd's own
-	// write-back: the day's departures listing does, so a person's change in the very second
-	// of the write (which update_date cannot tell from it) is found within a day.
+	// distrustOwnWrites plans again a booking whose update_date is that of a write-back syncd
+	// made before this run: the first full cycle of a day does, so a person's change in the
+	// very second of the write (which update_date cannot tell from it) is found within a day.
 	distrustOwnWrites bool
+	// runStart is when the current public run began.
+	runStart time.Time
 }
 
 // New checks the options and returns an Engine.
@@ -380,10 +382,12 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 		listings = append(listings, listingRun{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}})
 	}
 	listings = append(listings, listingRun{"changed", bnovo.ListQuery{DataType: bnovo.ByChanged, From: changedFrom, To: today}})
+	// The day's first full cycle (its departures listing is due) reaches back into yesterday:
+	// bookings written back before this run are planned once more.
+	e.distrustOwnWrites = checkoutFrom.Before(today)
+	defer func() { e.distrustOwnWrites = false }()
 	for _, l := range listings {
-		e.distrustOwnWrites = l.name == "checkout"
 		err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil)
-		e.distrustOwnWrites = false
 		if err != nil {
 			return sum, fmt.Errorf("listing %s bookings %s..%s: %w", l.name, l.q.From.Format(time.DateOnly), l.q.To.Format(time.DateOnly), err)
 		}
@@ -571,6 +575,7 @@ func (e *Engine) releaseBudget() {
 
 // prologue settles operations left unclear by an earlier run, then retries queued bookings.
 func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
+	e.runStart = e.now()
 	if err := e.opt.DB.CheckFile(); err != nil {
 		return err
 	}

@@ -139,3 +139,27 @@ func TestChangedListingNeedsNoDayOfOverlapWhenZonesAgree(t *testing.T) {
 		}
 	}
 }
+
+// A person's change in the very second of syncd's own write-back cannot be told from it; the
+// first full cycle of the next day plans the booking again and finds it.
+func TestChangeInTheSecondOfAWriteBackIsFoundNextDay(t *testing.T) {
+	var h *harness
+	h = newHarness(t, sameClock(&h))
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 2000000, card)
+	h.tick()
+	if sum := h.cycle(); sum.WriteBacks != 1 {
+		t.Fatalf("summary %+v: want the line written", sum)
+	}
+	// The refund lands in the same second as the write (the clock has not moved).
+	h.bn.AddPayment(bnovo.Payment{BookingID: id, Type: bnovo.PaymentOut, Amount: 1000000, PaymentTypeName: card, Date: h.simNow()})
+	h.tick()
+	h.cycle()
+	h.wantPosted(id, 100000) // taken for syncd's own change: not seen yet
+
+	h.clockMu.Lock()
+	h.clock = h.clock.Add(24 * time.Hour)
+	h.clockMu.Unlock()
+	h.cycle()
+	h.wantPosted(id, 50000)
+}

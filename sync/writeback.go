@@ -248,7 +248,7 @@ func withLoyaltyLine(notes, line string) string {
 // read, again. The write's mark lies between the second the write began (less OwnWriteSkew,
 // for a Bnovo clock behind ours) and the moment its answer came: anything later is a person's
 // change. A person's change in the very second of the write cannot be told from it
-// (update_date has one-second resolution); the day's departures listing plans such bookings
+// (update_date has one-second resolution); the day's first full cycle plans such bookings
 // again (see distrustOwnWrites).
 func (e *Engine) ownWrite(rec state.Booking, updated time.Time) bool {
 	if rec.WroteFrom.IsZero() || !updated.After(rec.UpdateDate) {
