@@ -111,9 +111,15 @@ func (a *app) endOneShot(ctx context.Context, err error) error {
 	if _, err := a.engine.SettleOpen(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	resumes := spent.Resumes.In(a.cfg.Location).Format("2006-01-02 15:04")
+	if spent.Limit == 0 {
+		// No window of syncd's is full: Bnovo answered 429 (another integration spent the key's
+		// budget) and asked for a long wait.
+		a.log.Info().Time("resumes_at", spent.Resumes).Msgf("budget: Bnovo asked syncd to wait (429), resumes %s", resumes)
+		return nil
+	}
 	a.log.Info().Str("window", spent.Window.String()).Int("used", spent.Used).Int("limit", spent.Limit).
 		Time("resumes_at", spent.Resumes).
-		Msgf("budget: %s share spent (%d/%d), resumes %s", windowName(spent.Window), spent.Used, spent.Limit,
-			spent.Resumes.In(a.cfg.Location).Format("2006-01-02 15:04"))
+		Msgf("budget: %s share spent (%d/%d), resumes %s", windowName(spent.Window), spent.Used, spent.Limit, resumes)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotelsync/syncd/ratelimit"
 )
 
 var resumesLine = regexp.MustCompile(`budget: daily share spent \((\d+)/(\d+)\), resumes \d{4}-\d\d-\d\d \d\d:\d\d`)
@@ -49,5 +51,21 @@ func TestUntilBudgetGoesWithBackfill(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
 	if _, errOut, code := r.run(t, "-once", "-until-budget"); code != exitUsage || !strings.Contains(errOut, "-until-budget goes with -backfill") {
 		t.Fatalf("-once -until-budget: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestSpentWindowNamesTheLongestFullWindow(t *testing.T) {
+	resumes := time.Date(2026, 6, 25, 0, 41, 0, 0, time.UTC)
+	usage := []ratelimit.Usage{
+		{Window: ratelimit.Window{Limit: 30, Per: 10 * time.Second}, Limit: 30, Used: 30},
+		{Window: ratelimit.Window{Limit: 1000, Per: time.Hour}, Limit: 800, Used: 120},
+		{Window: ratelimit.Window{Limit: 60, Per: 24 * time.Hour}, Limit: 48, Used: 48},
+	}
+	got := spentWindow(usage, resumes)
+	if windowName(got.Window) != "daily" || got.Used != 48 || got.Limit != 48 {
+		t.Errorf("spentWindow = %+v, want the daily window 48/48", got)
+	}
+	if got := spentWindow(usage[1:2], resumes); got.Limit != 0 {
+		t.Errorf("no full window: %+v, want none named (a 429's wait)", got)
 	}
 }
