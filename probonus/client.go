@@ -199,7 +199,7 @@ func (c *Client) Calls() int64 { return c.calls.Load() }
 func (c *Client) FindAccount(ctx context.Context, identifier string) (Account, error) {
 	var a Account
 	err := c.get(ctx, pathFindAccount(), queryFindAccount(identifier), func(body []byte) (err error) {
-		a, err = decodeAccountAnswer(body)
+		a, err = decodeFoundAccount(body, identifier)
 		return err
 	})
 	return a, err
@@ -243,24 +243,25 @@ func (c *Client) Operations(ctx context.Context, accountID int64, offset, limit 
 // key, so a blind retry could credit twice. On failure, IsOutcomeUnknown says whether the
 // server may nevertheless have executed it.
 func (c *Client) Deposit(ctx context.Context, accountID, sum int64, reason string) (Operation, error) {
-	return c.operation(ctx, pathDeposit(), accountID, sum, reason)
+	return c.operation(ctx, pathDeposit(), OpDeposit, accountID, sum, reason)
 }
 
 // Withdraw debits sum kopecks from the account. It is NEVER retried (see Deposit). A sum above
 // the balance → *Error Permanent (400), the balance unchanged.
 func (c *Client) Withdraw(ctx context.Context, accountID, sum int64, reason string) (Operation, error) {
-	return c.operation(ctx, pathWithdraw(), accountID, sum, reason)
+	return c.operation(ctx, pathWithdraw(), OpWithdraw, accountID, sum, reason)
 }
 
-func (c *Client) operation(ctx context.Context, path string, accountID, sum int64, reason string) (Operation, error) {
+func (c *Client) operation(ctx context.Context, path, kind string, accountID, sum int64, reason string) (Operation, error) {
 	if sum <= 0 {
 		return Operation{}, fmt.Errorf("probonus: POST %s: sum %d kopecks must be positive (nothing was sent)", path, sum)
 	}
 	// A 2xx whose body cannot be read is Transient and Sent (outcome unknown), never "not
 	// posted": decodeOperationAnswer reports every failure as an unexpected answer.
 	var o Operation
-	err := c.post(ctx, path, wireOperationRequest{AccountID: accountID, Sum: moneyToWire(sum), Reason: reason}, func(body []byte) (err error) {
-		o, err = decodeOperationAnswer(body)
+	request := wireOperationRequest{AccountID: accountID, Sum: moneyToWire(sum), Reason: reason}
+	err := c.post(ctx, path, request, func(body []byte) (err error) {
+		o, err = decodeOperationAnswer(body, kind, request)
 		return err
 	})
 	return o, err

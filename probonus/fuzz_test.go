@@ -44,6 +44,25 @@ func FuzzAccountAnswer(f *testing.F) {
 	})
 }
 
+func FuzzFoundAccount(f *testing.F) {
+	for _, s := range accountSeeds {
+		f.Add([]byte(s), "79161234567")
+		f.Add([]byte(s), "anna@example.ru")
+	}
+	f.Fuzz(func(t *testing.T, body []byte, identifier string) {
+		a, err := decodeFoundAccount(body, identifier)
+		if err != nil {
+			if !errors.Is(err, ErrUnexpectedAnswer) {
+				t.Fatalf("a lookup fails only as an unexpected answer, got %v", err)
+			}
+			return
+		}
+		if a.ID <= 0 || !holds(a, identifier) {
+			t.Fatalf("lookup of %q accepted account %+v, which does not hold it", identifier, a)
+		}
+	})
+}
+
 func FuzzBalanceAnswer(f *testing.F) {
 	for _, s := range accountSeeds {
 		f.Add([]byte(s), int64(12))

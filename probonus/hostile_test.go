@@ -3,6 +3,9 @@ package probonus_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +174,47 @@ func TestProxyNotFoundPageIsNotNotFound(t *testing.T) {
 	_, err = c.FindAccount(t.Context(), "79161234567")
 	if !probonus.IsNotFound(err) {
 		t.Fatalf("FastAPI's own 404: %v, want ErrNotFound", err)
+	}
+}
+
+// A lookup answered with an account that does not hold the identifier (a caching proxy that
+// ignores the query string) is not that guest's account.
+func TestLookupAnsweredWithAnotherGuestsAccountIsRefused(t *testing.T) {
+	srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) {
+		cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
+	})
+	srv.AddAccount(anna())
+	srv.HostileNext("find", 100000, probonustest.FirstAccount)
+	if a, err := c.FindAccount(t.Context(), "anna@example.ru"); err != nil || a.ID != 1 {
+		t.Fatalf("Анна's own account: %+v, %v", a, err)
+	}
+	a, err := c.FindAccount(t.Context(), "79160000001")
+	if err == nil || !errors.Is(err, probonus.ErrUnexpectedAnswer) || probonus.IsNotFound(err) {
+		t.Fatalf("lookup of another phone answered with Анна's account: %+v, %v; want an unexpected answer", a, err)
+	}
+}
+
+// A deposit answered 200 with an operation for another account, sum or kind is not believed:
+// its outcome is unknown and looked up by marker.
+func TestDepositAnswerForAnotherOperationIsOutcomeUnknown(t *testing.T) {
+	for name, answer := range map[string]string{
+		"another account": `{"id": 5, "accountId": 99, "type": "deposit", "sum": 100, "reason": "x", "createdAt": "2026-06-24T12:06:01+03:00", "balance": 100}`,
+		"another sum":     `{"id": 5, "accountId": 1, "type": "deposit", "sum": 10000, "reason": "x", "createdAt": "2026-06-24T12:06:01+03:00", "balance": 100}`,
+		"a withdrawal":    `{"id": 5, "accountId": 1, "type": "withdraw", "sum": 100, "reason": "x", "createdAt": "2026-06-24T12:06:01+03:00", "balance": 100}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = io.WriteString(w, answer)
+			}))
+			defer ts.Close()
+			c, err := probonus.New(probonus.Config{BaseURL: ts.URL, Token: testToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Deposit(t.Context(), 1, 100, "x")
+			if !probonus.IsOutcomeUnknown(err) || !errors.Is(err, probonus.ErrUnexpectedAnswer) {
+				t.Fatalf("got %v, want an unknown outcome", err)
+			}
+		})
 	}
 }

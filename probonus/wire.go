@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -396,6 +397,37 @@ func decodeAccountAnswer(body []byte) (Account, error) {
 	return w.account(), nil
 }
 
+// decodeFoundAccount reads the answer to a lookup of identifier: an account that holds it. One
+// that does not (a caching proxy ignoring the query string answers every lookup with the same
+// guest) would send this guest's bonuses to someone else.
+func decodeFoundAccount(body []byte, identifier string) (Account, error) {
+	a, err := decodeAccountAnswer(body)
+	if err != nil {
+		return Account{}, err
+	}
+	if !holds(a, identifier) {
+		return Account{}, unexpected("account %d does not hold the identifier looked up", a.ID)
+	}
+	return a, nil
+}
+
+// holds reports whether identifier is one of the account's phones, its e-mail or another of its
+// identifiers (e-mails compared without regard to case: the server stores them lower-cased).
+func holds(a Account, identifier string) bool {
+	if identifier == "" {
+		return false
+	}
+	if strings.EqualFold(a.Email, identifier) || slices.Contains(a.Phones, identifier) {
+		return true
+	}
+	for _, id := range a.Identifiers {
+		if strings.EqualFold(id.Value, identifier) {
+			return true
+		}
+	}
+	return false
+}
+
 // decodeBalanceAnswer reads account want with its balance, which must be there: a missing
 // balance read as 0 would turn a withdrawal into a false shortfall.
 func decodeBalanceAnswer(body []byte, want int64) (Account, error) {
@@ -417,7 +449,8 @@ func decodeBalanceAnswer(body []byte, want int64) (Account, error) {
 }
 
 // decodeOperationsAnswer reads a page of operations and the total. An unreadable operation in a
-// well-formed page is an error of its own (not ErrUnexpectedAnswer).
+// well-formed page is an error of its own (not ErrUnexpectedAnswer). An operation's accountId is
+// not checked: an account merged into another brings its operations along under its old id.
 func decodeOperationsAnswer(body []byte) ([]Operation, int, error) {
 	obj, err := openObject(body)
 	if err != nil {
@@ -446,9 +479,11 @@ func decodeOperationsAnswer(body []byte) ([]Operation, int, error) {
 	return ops, *page.Total, nil
 }
 
-// decodeOperationAnswer reads the OPERATION a deposit or withdrawal answers with. Every failure
-// is ErrUnexpectedAnswer: the server said 2xx, so the operation may well be executed.
-func decodeOperationAnswer(body []byte) (Operation, error) {
+// decodeOperationAnswer reads the OPERATION a deposit or withdrawal (kind) of sent answers with.
+// Every failure is ErrUnexpectedAnswer: the server said 2xx, so the operation may well be
+// executed. An answer for another account, sum or kind than the one sent is not believed either:
+// its outcome is looked up by marker.
+func decodeOperationAnswer(body []byte, kind string, sent wireOperationRequest) (Operation, error) {
 	obj, err := openObject(body)
 	if err != nil {
 		return Operation{}, err
@@ -463,6 +498,14 @@ func decodeOperationAnswer(body []byte) (Operation, error) {
 	o, err := w.operation()
 	if err != nil {
 		return Operation{}, unexpected("%v", err)
+	}
+	switch {
+	case o.AccountID != 0 && o.AccountID != sent.AccountID:
+		return Operation{}, unexpected("operation %d is on account %d, sent for %d", o.ID, o.AccountID, sent.AccountID)
+	case o.Sum != sent.Sum.kopecks():
+		return Operation{}, unexpected("operation %d is of %d kopecks, sent %d", o.ID, o.Sum, sent.Sum.kopecks())
+	case o.Type != "" && o.Type != kind:
+		return Operation{}, unexpected("operation %d is a %q, sent a %s", o.ID, o.Type, kind)
 	}
 	return o, nil
 }

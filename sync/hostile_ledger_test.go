@@ -161,3 +161,37 @@ func TestHostileBalanceAnswerIsNotAShortfall(t *testing.T) {
 		})
 	}
 }
+
+// A caching proxy that answers every lookup with the same account must not send one guest's
+// bonuses to another: the lookup is refused (the account does not hold the phone asked for),
+// nothing is credited or created, and the stay is credited to the right guest once ProBonus
+// answers properly.
+func TestLookupAnsweredWithAnotherGuestsAccountCreditsNoOne(t *testing.T) {
+	h := newHarness(t, nil)
+	other := probonusAccount("other@example.ru")
+	other.Phones = []string{"79160000009"}
+	otherID := h.pb.AddAccount(other)
+	guest := probonusAccount("x@example.ru")
+	guest.Phones = []string{"79161234567"}
+	guestID := h.pb.AddAccount(guest)
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.pb.HostileNext("find", lots, probonustest.FirstAccount)
+	h.cycle()
+	if ops := h.pb.Operations(otherID); len(ops) != 0 {
+		t.Fatalf("the stay was credited to another guest's account: %+v", ops)
+	}
+	if n := h.pb.Stats().ByEndpoint["create"]; n != 0 {
+		t.Fatalf("%d accounts created", n)
+	}
+	h.wantNothingParked()
+
+	h.pb.FailNext("find", 0, 0)
+	h.cycle()
+	if ops := h.pb.Operations(guestID); len(ops) != 1 || ops[0].Sum != 50000 {
+		t.Fatalf("the guest's account holds %+v, want the one deposit of 500 bonuses", ops)
+	}
+	if ops := h.pb.Operations(otherID); len(ops) != 0 {
+		t.Fatalf("another guest's account holds %+v", ops)
+	}
+}

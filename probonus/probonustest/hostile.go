@@ -25,6 +25,9 @@ const (
 	// NotFoundPage is 404 with a text/html page, as a proxy answers for a route it does not
 	// know: not the API saying the record does not exist.
 	NotFoundPage
+	// FirstAccount answers 200 with the account of the lowest id, whatever was asked: a caching
+	// proxy that ignores the query string. Meant for "find".
+	FirstAccount
 	// Redirect is a redirect (302 for GET, 307 otherwise, so the body follows) to another
 	// origin: the capture server, whose requests Captured returns.
 	Redirect
@@ -85,6 +88,15 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, f fault, h
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>\n"))
+	case FirstAccount:
+		s.mu.Lock()
+		ids := s.accountIDsLocked()
+		var first jsonAccount
+		if len(ids) > 0 {
+			first = accountJSON(*s.accounts[ids[0]])
+		}
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, first)
 	case Redirect:
 		s.mu.Lock()
 		target := s.capture.URL + r.URL.RequestURI()
