@@ -209,8 +209,13 @@ func TestRedemptionEndToEnd(t *testing.T) {
 	if values["redemption_shortfalls"] != "3" {
 		t.Fatalf("-status:\n%s\nwant redemption_shortfalls: 3", status)
 	}
+	for k := range values {
+		if strings.Contains(k, ":") {
+			t.Errorf("-status key %q holds a colon", k)
+		}
+	}
 	for _, id := range []int64{700_002, noAccount, 700_004} {
-		line := values[fmt.Sprintf("redemption_shortfall.booking:%d", id)]
+		line := values[fmt.Sprintf("redemption_shortfall.booking_%d", id)]
 		if !strings.Contains(line, "30000 kopecks") || !strings.Contains(line, fmt.Sprintf("R%06d", id)) {
 			t.Fatalf("-status line for booking %d: %q", id, line)
 		}

@@ -111,7 +111,7 @@ func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon, health string
 			return err
 		}
 		for _, b := range unredeemed {
-			add(fmt.Sprintf("redemption_shortfall.booking:%d", b.ID), fmt.Sprintf("%d kopecks paid with bonuses not withdrawn (booking %s); top up or enrol the guest's account, then change the booking", b.RedeemShortfall, b.Number))
+			add(fmt.Sprintf("redemption_shortfall.booking_%d", b.ID), fmt.Sprintf("%d kopecks paid with bonuses not withdrawn (booking %s); top up or enrol the guest's account, then change the booking", b.RedeemShortfall, b.Number))
 		}
 		return nil
 	})
