@@ -43,7 +43,7 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			continue
 		}
 		rec, seen := recs[b.ID]
-		if done, ok := e.handled[b.ID]; (ok && done.Equal(b.UpdateDate)) || (seen && (rec.UpdateDate.Equal(b.UpdateDate) || (!(e.distrustOwnWrites && rec.WroteTo.Before(e.runStart)) && e.ownWrite(rec, b.UpdateDate)))) {
+		if done, ok := e.handled[b.ID]; (ok && done.Equal(b.UpdateDate)) || (seen && e.unchanged(rec, b.UpdateDate)) {
 			sum.Unchanged++
 			continue
 		}

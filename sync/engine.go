@@ -53,9 +53,9 @@ type Options struct {
 	// SIGTERM finishes what is in hand). Default 15 s, well inside systemd's TimeoutStopSec.
 	StopGrace time.Duration
 	// OwnWriteSkew is how far Bnovo's clock may be behind ours while an update_date within the
-	// span of syncd's own write-back is still taken as that write (spec §3): the booking is not
-	// planned again, and its payments are not read again. Default 2 s; a clock further off (or
-	// ahead of ours) only costs the re-read.
+	// span of syncd's own write-back is still taken as that write (spec §3): the booking is
+	// planned once more after the write's second (what the write's mark hides), and not again.
+	// Default 2 s; a clock further off (or ahead of ours) only costs a re-read more.
 	OwnWriteSkew time.Duration
 
 	// Workers is how many bookings of a page (never two of one guest or account) are planned
@@ -152,12 +152,6 @@ type Engine struct {
 	// pendingMoney is how many bookings the current listing or queue drain has still to read:
 	// the calls credits may still need, which write-backs must leave them (see budgetShort).
 	pendingMoney int
-	// distrustOwnWrites plans again a booking whose update_date is that of a write-back syncd
-	// made before this run: the first full cycle of a day does, so a person's change in the
-	// very second of the write (which update_date cannot tell from it) is found within a day.
-	distrustOwnWrites bool
-	// runStart is when the current public run began.
-	runStart time.Time
 }
 
 // New checks the options and returns an Engine.
@@ -378,17 +372,13 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 	if checkoutFrom.Before(today) {
 		// Departures are listed once a day (and over the lookback window on a fresh state):
 		// listed again, today's would only show what the changed stream shows. They come
-		// first, so the changed stream then sees this run's write-backs as syncd's own.
+		// first, so the changed stream then sees this run's write-backs as syncd's own, too
+		// young to be planned again yet (see unchanged).
 		listings = append(listings, listingRun{"checkout", bnovo.ListQuery{DataType: bnovo.ByDeparture, From: checkoutFrom, To: today}})
 	}
 	listings = append(listings, listingRun{"changed", bnovo.ListQuery{DataType: bnovo.ByChanged, From: changedFrom, To: today}})
-	// The day's first full cycle (its departures listing is due) reaches back into yesterday:
-	// bookings written back before this run are planned once more.
-	e.distrustOwnWrites = checkoutFrom.Before(today)
-	defer func() { e.distrustOwnWrites = false }()
 	for _, l := range listings {
-		err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil)
-		if err != nil {
+		if err := e.listing(ctx, l.name, l.q, 0, nil, &sum, nil); err != nil {
 			return sum, fmt.Errorf("listing %s bookings %s..%s: %w", l.name, l.q.From.Format(time.DateOnly), l.q.To.Format(time.DateOnly), err)
 		}
 	}
@@ -575,7 +565,6 @@ func (e *Engine) releaseBudget() {
 
 // prologue settles operations left unclear by an earlier run, then retries queued bookings.
 func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
-	e.runStart = e.now()
 	if err := e.opt.DB.CheckFile(); err != nil {
 		return err
 	}

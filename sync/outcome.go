@@ -185,6 +185,11 @@ func (e *Engine) finish(tx *state.Tx, p *plan, sum *Summary) error {
 // of a long backfill.
 func (e *Engine) done(p *plan) {
 	p.rec.UpdateDate = e.trusted(p.b.UpdateDate)
+	if e.ownWriteMark(p.rec, p.b.UpdateDate) {
+		// Planned after syncd's own write, on reads made after it: what the write's mark hid
+		// is known now, and the mark, however young, means unchanged from here on.
+		p.rec.UpdateDate = p.b.UpdateDate
+	}
 	if !p.rec.UpdateDate.Equal(p.b.UpdateDate) || e.opt.DryRun {
 		e.handled[p.b.ID] = p.b.UpdateDate
 		e.rememberRead(p.b)

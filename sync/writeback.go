@@ -243,16 +243,29 @@ func withLoyaltyLine(notes, line string) string {
 	return b.String()
 }
 
-// ownWrite tells whether a booking's update_date is the mark of syncd's own last write-back
-// (spec §3: recognise it and do not loop), so the booking is not planned, nor its payments
-// read, again. The write's mark lies between the second the write began (less OwnWriteSkew,
-// for a Bnovo clock behind ours) and the moment its answer came: anything later is a person's
-// change. A person's change in the very second of the write cannot be told from it
-// (update_date has one-second resolution); the day's first full cycle plans such bookings
-// again (see distrustOwnWrites).
-func (e *Engine) ownWrite(rec state.Booking, updated time.Time) bool {
-	if rec.WroteFrom.IsZero() || !updated.After(rec.UpdateDate) {
+// ownWriteMark tells whether a booking's update_date is the mark of syncd's own last write-back:
+// it lies between the second the write began (less OwnWriteSkew, for a Bnovo clock behind ours)
+// and the moment its answer came. Such a mark hides every change made between the reads the
+// write was planned on and the write itself (update_date shows only the latest change), so the
+// booking is planned once more after it (spec §3: that plan finds nothing to do and writes
+// nothing, so nothing loops), but only once the mark's second is over (see unchanged); that
+// plan's record keeps the mark (see done), and the booking is not planned again until it
+// changes.
+func (e *Engine) ownWriteMark(rec state.Booking, updated time.Time) bool {
+	if rec.WroteFrom.IsZero() {
 		return false
 	}
 	return !updated.Before(rec.WroteFrom.Truncate(time.Second).Add(-e.opt.OwnWriteSkew)) && !updated.After(rec.WroteTo)
+}
+
+// unchanged tells whether a listed booking needs no plan now: it is as it was when last
+// finished, or its update_date is syncd's own write still in its second (with OwnWriteSkew for
+// Bnovo's clock). Reads made then could precede a person's change in that same second, which
+// the mark would then hide for good (update_date has one-second resolution); the mark lies
+// after the run's start, so the next listing of the changed stream shows it again, old enough.
+func (e *Engine) unchanged(rec state.Booking, updated time.Time) bool {
+	if rec.UpdateDate.Equal(updated) {
+		return true
+	}
+	return e.ownWriteMark(rec, updated) && e.now().Before(updated.Truncate(time.Second).Add(time.Second+e.opt.OwnWriteSkew))
 }

@@ -1,0 +1,105 @@
+package sync
+
+import (
+	"context"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/hotelsync/syncd/bnovo"
+)
+
+// deskDuringWrite lets the desk act on a booking while syncd writes its guest's line: after
+// syncd read the booking's payments and before its PUT reaches Bnovo (the ProBonus calls, the
+// guest read and the limiter's waits lie between). Bnovo's update_date then shows syncd's
+// write, the latest change, and nothing of the desk's.
+type deskDuringWrite struct {
+	PMS
+	once gosync.Once
+	act  func(bookingID int64)
+}
+
+func (d *deskDuringWrite) UpdateGuest(ctx context.Context, bookingID, guestID int64, notes string) (bnovo.Guest, error) {
+	d.once.Do(func() { d.act(bookingID) })
+	return d.PMS.UpdateGuest(ctx, bookingID, guestID, notes)
+}
+
+// A refund the desk records while syncd writes the guest's line back is hidden behind the
+// write's update_date: syncd must still find it, and withdraw.
+func TestChangeMaskedByOwnWriteBackIsFound(t *testing.T) {
+	var h *harness
+	var desk *deskDuringWrite
+	h = newHarness(t, func(o *Options) {
+		sameClock(&h)(o)
+		desk = &deskDuringWrite{PMS: o.PMS}
+		o.PMS = desk
+	})
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 2250000, card)
+	desk.act = func(booking int64) {
+		h.pay(booking, bnovo.PaymentOut, 1000000, card) // a refund of 10 000 ₽
+		h.tick()
+	}
+	h.tick()
+	h.cycle() // credits 1 125, writes the line; the refund comes in between
+	for range 5 {
+		h.tick()
+		h.cycle()
+	}
+	h.wantPosted(id, 62500)
+}
+
+// deskAfterRead lets the desk act on a booking right after syncd's first payments read that
+// follows its write-back, in the same second of Bnovo's clock when syncd reads that soon.
+type deskAfterRead struct {
+	PMS
+	mu      gosync.Mutex
+	written bool
+	acted   bool
+	act     func(bookingID int64)
+}
+
+func (d *deskAfterRead) UpdateGuest(ctx context.Context, bookingID, guestID int64, notes string) (bnovo.Guest, error) {
+	g, err := d.PMS.UpdateGuest(ctx, bookingID, guestID, notes)
+	d.mu.Lock()
+	d.written = true
+	d.mu.Unlock()
+	return g, err
+}
+
+func (d *deskAfterRead) Payments(ctx context.Context, bookingID int64) ([]bnovo.Payment, error) {
+	payments, err := d.PMS.Payments(ctx, bookingID)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.written && !d.acted {
+		d.acted = true
+		d.act(bookingID)
+	}
+	return payments, err
+}
+
+// A refund recorded in the very second of syncd's write-back, after a read syncd made in that
+// second, leaves update_date at the write's mark: syncd must not take its read as the word on
+// that booking.
+func TestChangeInTheSecondOfOwnWriteBackIsFound(t *testing.T) {
+	var h *harness
+	var desk *deskAfterRead
+	h = newHarness(t, func(o *Options) {
+		sameClock(&h)(o)
+		desk = &deskAfterRead{PMS: o.PMS}
+		o.PMS = desk
+	})
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 2250000, card)
+	desk.act = func(booking int64) {
+		// No tick: Bnovo stamps the refund in the second of syncd's write.
+		h.bn.AddPayment(bnovo.Payment{BookingID: booking, Type: bnovo.PaymentOut, Amount: 1000000, PaymentTypeName: card, Date: time.Now()})
+	}
+	h.tick()
+	h.cycle() // credits 1 125 and writes the line; the changed listing shows the write at once
+	for range 5 {
+		h.tick()
+		h.cycle()
+	}
+	h.wantPosted(id, 62500)
+}
