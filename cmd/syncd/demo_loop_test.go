@@ -11,6 +11,9 @@ import (
 // withdrawn in ProBonus with its #r marker, and the arriving guest's notes show the card and the
 // new balance; its audit of both invariants passes.
 func TestDemoShowsTheLoyaltyLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo (4 s); the full run keeps it")
+	}
 	var out bytes.Buffer
 	if code := exitCode(run(context.Background(), []string{"-demo"}, &out, &out, func(string) string { return "" }), &out); code != exitOK {
 		t.Fatalf("demo: exit %d\n%s", code, out.String())
