@@ -13,7 +13,7 @@ import (
 func (l *Limiter) ETA(n int) time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.nowLocked()
 	if n <= 0 {
 		return now
 	}

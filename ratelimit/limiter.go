@@ -157,6 +157,7 @@ func New(windows []Window, opt Options) (*Limiter, error) {
 		}
 		// The Store promises ascending order, but the whole safety of the limiter rests on it.
 		slices.SortFunc(l.calls, compareTime)
+		now = l.nowLocked()
 		l.pruneLocked(now)
 	}
 	return l, nil
@@ -174,6 +175,20 @@ func EffectiveLimit(w Window, share float64) int {
 
 func (l *Limiter) now() time.Time { return l.clock().Round(0) }
 
+// nowLocked is now, with the log made fit for it: an entry can lie in the future by a reserved
+// slot's hold at most, unless the clock ran ahead when it was written and has been stepped back
+// since. Such an entry would fill its windows until the clock caught up with it (a day's step:
+// a day without budget); it is counted from now+hold instead, which still counts its call (made
+// before now) for at least a whole window.
+func (l *Limiter) nowLocked() time.Time {
+	now := l.now()
+	latest := now.Add(l.hold)
+	for i := len(l.calls) - 1; i >= 0 && l.calls[i].After(latest); i-- {
+		l.calls[i] = latest // the tail stays ascending: every earlier entry is at or before it
+	}
+	return now
+}
+
 // Wait blocks until every window has room, records the call durably and returns. The call
 // counts as spent from then on, even if the caller crashes before sending it: over-counting is
 // the safe side. When ctx ends first, Wait returns ctx.Err() and spends nothing.
@@ -184,7 +199,7 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			l.mu.Unlock()
 			return err
 		}
-		now := l.now()
+		now := l.nowLocked()
 		if l.takeReservedLocked(now) {
 			l.mu.Unlock()
 			return nil
@@ -309,7 +324,7 @@ func (l *Limiter) pruneStoreLocked(now time.Time) {
 func (l *Limiter) Reserve() (wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.nowLocked()
 	if l.reservedUsableLocked(now) > 0 {
 		return 0
 	}
@@ -332,7 +347,7 @@ func (l *Limiter) Block(until time.Time) {
 func (l *Limiter) Usage() []Usage {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.nowLocked()
 	usage := make([]Usage, len(l.windows))
 	for i, w := range l.windows {
 		usage[i] = Usage{Window: w, Limit: l.limits[i], Used: l.usedLocked(i, now)}
@@ -357,7 +372,7 @@ func (l *Limiter) LeftInShare() int {
 func (l *Limiter) Remaining() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.nowLocked()
 	if now.Before(l.blockedUntil) {
 		return 0
 	}

@@ -75,7 +75,7 @@ func (l *Limiter) dropPendingLocked(now time.Time) {
 func (l *Limiter) Release() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	now := l.nowLocked()
 	l.batch = 1
 	l.lastAdmit = time.Time{}
 	l.dropPendingLocked(now)
