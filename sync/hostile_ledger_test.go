@@ -33,6 +33,7 @@ func (h *harness) wantNothingLeftProBonus() {
 func TestHostileOperationsAnswerNeverDoublesAnUnclearDeposit(t *testing.T) {
 	for name, answer := range probonusHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			id := h.checkedOut("+79161234567", "", "")
 			h.pay(id, bnovo.PaymentIn, 1000000, card)
@@ -68,6 +69,7 @@ func TestHostileOperationsAnswerNeverDoublesAnUnclearDeposit(t *testing.T) {
 func TestHostileOperationsAnswerNeverDoublesAfterARestore(t *testing.T) {
 	for name, answer := range probonusHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			id := h.checkedOut("+79161234567", "", "")
 			h.pay(id, bnovo.PaymentIn, 1000000, card)
@@ -108,6 +110,7 @@ func TestHostileOperationsAnswerNeverDoublesAfterARestore(t *testing.T) {
 func TestHostileLookupAnswerIsNeitherAccountZeroNorNotFound(t *testing.T) {
 	for name, answer := range probonusHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			guest := probonusAccount("x@example.ru")
 			guest.Phones = []string{"79161234567"}
@@ -141,6 +144,7 @@ func TestHostileLookupAnswerIsNeitherAccountZeroNorNotFound(t *testing.T) {
 func TestHostileBalanceAnswerIsNotAShortfall(t *testing.T) {
 	for name, answer := range probonusHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			id := h.checkedOut("+79161234567", "", "")
 			h.pay(id, bnovo.PaymentIn, 1000000, card)

@@ -45,6 +45,7 @@ func (h *harness) wantNoCapture() {
 func TestHostilePaymentsAnswerNeverWithdraws(t *testing.T) {
 	for name, answer := range bnovoHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			id := h.checkedOut("+79161234567", "", "")
 			h.pay(id, bnovo.PaymentIn, 1000000, card)
@@ -80,6 +81,7 @@ func TestHostilePaymentsAnswerNeverWithdraws(t *testing.T) {
 func TestHostileAnswerOnANewBookingIsRetriedNotParked(t *testing.T) {
 	for name, answer := range bnovoHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			id := h.checkedOut("+79161234567", "", "")
 			h.pay(id, bnovo.PaymentIn, 1000000, card)
@@ -104,6 +106,7 @@ func TestHostileAnswerOnANewBookingIsRetriedNotParked(t *testing.T) {
 func TestHostileListingAnswerFailsTheCycleOnly(t *testing.T) {
 	for name, answer := range bnovoHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			id := h.checkedOut("+79161234567", "", "")
 			h.pay(id, bnovo.PaymentIn, 1000000, card)
@@ -131,6 +134,7 @@ func TestHostileListingAnswerFailsTheCycleOnly(t *testing.T) {
 func TestHostileLoginAnswerDoesNotBlameTheKey(t *testing.T) {
 	for name, answer := range bnovoHostile {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
 			id := h.checkedOut("+79161234567", "", "")
 			h.pay(id, bnovo.PaymentIn, 1000000, card)
