@@ -58,7 +58,7 @@ func (h *harness) tick() {
 	h.clock = h.clock.Add(time.Second)
 }
 
-var fastRetry = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 200 * time.Millisecond}
+var fastRetry = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 60 * time.Millisecond}
 
 func newHarness(t *testing.T, adjust func(*Options)) *harness {
 	t.Helper()
@@ -94,7 +94,7 @@ func newHarness(t *testing.T, adjust func(*Options)) *harness {
 			ExcludePaymentTypes: []string{"Бонусы"},
 		},
 		Location: moscow, LookbackDays: 30, AccountGroupID: 1, CreateAccounts: true,
-		SettleAfter: 200 * time.Millisecond,
+		SettleAfter: 50 * time.Millisecond,
 		// Every scenario runs with guest groups in parallel; the test writer takes
 		// concurrent writes.
 		Workers: 2,

@@ -353,13 +353,7 @@ func TestFirstLogLineNamesTheVersion(t *testing.T) {
 // default level), shows a guest's notes before and after write-back, and ends with a summary
 // whose every line the audit of the ledger agrees with (the demo fails otherwise), in seconds.
 func TestDemoTellsTheStory(t *testing.T) {
-	var out bytes.Buffer
-	start := time.Now()
-	if code := exitCode(run(context.Background(), []string{"-demo"}, &out, &out, func(string) string { return "" }), &out); code != exitOK {
-		t.Fatalf("demo: exit %d\n%s", code, out.String())
-	}
-	took := time.Since(start)
-	text := out.String()
+	text, took := sharedDemo(t)
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	if len(lines) > 40 {
 		t.Errorf("%d lines; the story is buried:\n%s", len(lines), text)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 )
@@ -14,11 +12,7 @@ func TestDemoShowsTheLoyaltyLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole demo (4 s); the full run keeps it")
 	}
-	var out bytes.Buffer
-	if code := exitCode(run(context.Background(), []string{"-demo"}, &out, &out, func(string) string { return "" }), &out); code != exitOK {
-		t.Fatalf("demo: exit %d\n%s", code, out.String())
-	}
-	text := out.String()
+	text, _ := sharedDemo(t)
 	for _, want := range []string{
 		"A stay earns", "1 deposit (1 500 bonuses)",
 		`ProBonus: withdraw 1 000 bonuses "Оплата бонусами LOOP-2 (bnovo:99100002#r1)"; balance 1 500 -> 500`,
