@@ -9,10 +9,7 @@ import (
 // withdrawn in ProBonus with its #r marker, and the arriving guest's notes show the card and the
 // new balance; its audit of both invariants passes.
 func TestDemoShowsTheLoyaltyLoop(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the whole demo (4 s); the full run keeps it")
-	}
-	text, _ := sharedDemo(t)
+	text, _ := sharedDemo(t) // the demo run TestDemoTellsTheStory reads too: no extra seconds
 	for _, want := range []string{
 		"A stay earns", "1 deposit (1 500 bonuses)",
 		`ProBonus: withdraw 1 000 bonuses "Оплата бонусами LOOP-2 (bnovo:99100002#r1)"; balance 1 500 -> 500`,
