@@ -279,6 +279,9 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 	if p.rec.AccountID == 0 {
 		p.rec.AccountID = account
 	}
+	if rp.take == p.rec.Redeemed {
+		return rp // the guest is the same and nothing changed: no operations read
+	}
 	if err := e.adoptRedemptions(ctx, p, account); err != nil {
 		rp.retry = true
 		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the account's operations before a redemption failed; retrying next run")
