@@ -152,6 +152,9 @@ type Engine struct {
 	// pendingMoney is how many bookings the current listing or queue drain has still to read:
 	// the calls credits may still need, which write-backs must leave them (see budgetShort).
 	pendingMoney int
+	// departedAll is the day whose departures all checked out (or were cancelled) when last
+	// listed: the steady cycles between full ones have nothing left to look for that day.
+	departedAll time.Time
 }
 
 // New checks the options and returns an Engine.
@@ -309,10 +312,27 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 	e.cycles++
 	if !full {
 		// Between full cycles only today's departures: the changed stream's cursor stays, so
-		// the next full cycle lists every change since the last one.
-		q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: today, To: today}
-		if err := e.listing(ctx, "checkout", q, 0, nil, &sum, nil); err != nil {
-			return sum, fmt.Errorf("listing bookings departing %s: %w", today.Format(time.DateOnly), err)
+		// the next full cycle lists every change since the last one. Once none of today's is
+		// still to check out, not even those: a stay moved to depart today is a change the next
+		// full cycle finds.
+		if !e.departedAll.Equal(today) {
+			q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: today, To: today}
+			staying := 0
+			err := e.listing(ctx, "checkout", q, 0, func(_ *state.Tx, p bnovo.Page) error {
+				staying += len(p.Bad)
+				for _, b := range p.Bookings {
+					if !e.opt.Rules.Earns(b) && !cancelled(b) {
+						staying++
+					}
+				}
+				return nil
+			}, &sum, nil)
+			if err != nil {
+				return sum, fmt.Errorf("listing bookings departing %s: %w", today.Format(time.DateOnly), err)
+			}
+			if staying == 0 {
+				e.departedAll = today
+			}
 		}
 		if err := e.settle(ctx, &sum); err != nil {
 			return sum, err

@@ -168,3 +168,29 @@ func TestChangeInTheSecondOfAWriteBackIsFoundNextDay(t *testing.T) {
 	h.cycle()
 	h.wantPosted(id, 50000)
 }
+
+// Once every stay departing today has checked out, the steady cycles between full ones list
+// nothing: a stay moved to depart today is a change the next full cycle finds.
+func TestSteadyCyclesStopListingWhenTodaysDeparturesAreOut(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.ChangedEvery = 2 })
+	h.nextID++
+	id := h.nextID
+	now := time.Now().In(moscow)
+	h.tick()
+	h.bn.PutBooking(bnovo.Booking{ID: id, Number: "T2", StatusID: bnovotest.StatusCheckedIn, StatusName: "Заселен",
+		SourceID: 1, Customer: &bnovo.Customer{ID: id * 10, Name: "Иван", Phone: "+79161230001"},
+		Arrival: now.AddDate(0, 0, -2), Departure: now, CreateDate: now.AddDate(0, 0, -5)})
+	h.cycle() // full
+	h.cycle() // steady: the guest is still in the house
+	h.setStatus(id, bnovotest.StatusCheckedOut, "Выехал")
+	h.pay(id, bnovo.PaymentIn, 2000000, card)
+	h.cycle() // full: credits the checkout
+	h.cycle() // steady: lists today's departures, all out
+	h.wantPosted(id, 100000)
+	h.cycle() // full
+	before := h.routeCalls(listRoute)
+	h.cycle() // steady: nothing left to look for today
+	if got := h.routeCalls(listRoute) - before; got != 0 {
+		t.Fatalf("a steady cycle made %d listing calls after every departure of today checked out, want 0", got)
+	}
+}

@@ -245,7 +245,9 @@ func (w *dayWorld) populate(from, to time.Time) {
 			w.departing[key] = append(w.departing[key], b.ID)
 		}
 		for range w.spec.Arrivals {
-			b := w.booking(d, d.AddDate(0, 0, 1+w.rng.IntN(5)), made)
+			// Staying past the simulated days: every departure of a simulated day is one of
+			// departing, which checks out.
+			b := w.booking(d, d.AddDate(0, 0, 3+w.rng.IntN(5)), made)
 			w.bn.PutBooking(b)
 			w.arriving[key] = append(w.arriving[key], b.ID)
 		}
