@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hotelsync/syncd/state"
+	syncer "github.com/hotelsync/syncd/sync"
 )
 
 func isLocked(err error) bool { return errors.Is(err, state.ErrLocked) }
@@ -70,7 +71,7 @@ func serveControl(ctx context.Context, path string, handle func(cmd string) []st
 				if err != nil {
 					return
 				}
-				out := handle(strings.TrimSpace(line))
+				out := answer(handle, strings.TrimSpace(line), log)
 				_, _ = io.WriteString(conn, strings.Join(out, "\n")+"\n")
 			}()
 		}
@@ -115,4 +116,19 @@ func describeMode(m fs.FileMode) string {
 	default:
 		return m.Type().String()
 	}
+}
+
+// answer runs one command. A panic in it (a bug) is the command's error, not the end of the
+// daemon: the goroutine serving a connection is no engine worker, and nothing recovers it.
+func answer(handle func(cmd string) []string, cmd string, log zerolog.Logger) (out []string) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := syncer.Recovered(r)
+			if pe, ok := errors.AsType[*syncer.PanicError](err); ok {
+				log.Error().Str("command", cmd).Str("stack", string(pe.Stack)).Msgf("status socket command panicked: %v", pe.Value)
+			}
+			out = []string{"error: " + err.Error()}
+		}
+	}()
+	return handle(cmd)
 }

@@ -64,3 +64,33 @@ func TestControlSocketNeverRemovesWhatIsNotASocket(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A command that panics answers an error and leaves the socket (and the daemon) serving.
+func TestControlSocketSurvivesAPanickingCommand(t *testing.T) {
+	dir, err := os.MkdirTemp("", "syncd-sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "s.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	done, err := serveControl(ctx, sock, func(cmd string) []string {
+		if cmd == "boom" {
+			panic("control fake: boom")
+		}
+		return []string{"fine"}
+	}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-done }()
+	for _, tc := range []struct{ cmd, want string }{{"boom", "error: panic"}, {"status", "fine"}} {
+		var out strings.Builder
+		if err := askDaemon(ctx, sock, tc.cmd, &out); err != nil {
+			t.Fatalf("%s: %v", tc.cmd, err)
+		}
+		if !strings.HasPrefix(out.String(), tc.want) {
+			t.Errorf("%s answered %q, want %q...", tc.cmd, out.String(), tc.want)
+		}
+	}
+}
