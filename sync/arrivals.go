@@ -171,13 +171,22 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 			// would be taken as unchanged when its turn comes. Its line follows then.
 			continue
 		}
-		account, ok := e.arrivalAccount(ctx, a, sum, &learnt)
-		if !ok {
-			continue
+		var line string
+		account, ok, err := e.arrivalAccount(ctx, a, sum, &learnt)
+		if err == nil && ok {
+			line, err = e.loyaltyLine(ctx, account)
 		}
-		line, err := e.loyaltyLine(ctx, account)
 		if err != nil {
-			e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("line at check-in skipped: reading the ProBonus account failed")
+			if probonus.KindOf(err) == probonus.Permanent {
+				e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("line at check-in skipped: ProBonus refused the guest's account")
+				continue
+			}
+			// ProBonus trouble is rarely one guest's: one warning, and the rest waits for the
+			// next cycle instead of a warning per arriving guest.
+			e.log.Warn().Err(err).Msg("lines at check-in wait for the next cycle: reading ProBonus failed")
+			break
+		}
+		if !ok {
 			continue
 		}
 		if line == lines[a.BookingID] {
@@ -237,10 +246,10 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 
 // arrivalAccount finds the arriving guest's account in the deciding order of matching, or
 // creates it when Enroll is on; ok is false when the guest gets no line (now).
-func (e *Engine) arrivalAccount(ctx context.Context, a state.Arrival, sum *Summary, learnt *[]learned) (int64, bool) {
+func (e *Engine) arrivalAccount(ctx context.Context, a state.Arrival, sum *Summary, learnt *[]learned) (int64, bool, error) {
 	g := guestFromKeys(a.Keys)
 	if len(g.keys) == 0 {
-		return 0, false
+		return 0, false, nil
 	}
 	account, found, err := e.find(ctx, g, func(key string, acc probonus.Account) {
 		e.cacheMatch(key, acc.ID)
@@ -248,18 +257,17 @@ func (e *Engine) arrivalAccount(ctx context.Context, a state.Arrival, sum *Summa
 	})
 	switch {
 	case err != nil:
-		e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("line at check-in skipped: looking up the guest's account failed")
-		return 0, false
+		return 0, false, err
 	case found:
-		return account, true
+		return account, true, nil
 	case !e.opt.Arrivals.Enroll || e.opt.AccountGroupID <= 0:
-		return 0, false // an arriving guest without an account gets no line
+		return 0, false, nil // an arriving guest without an account gets no line
 	}
 	created, err := e.opt.Ledger.CreateAccount(ctx, newAccount(&bnovo.Customer{Name: a.FirstName, Surname: a.LastName}, g, e.opt.AccountGroupID))
 	if err != nil {
 		// Never a second try at once: the next cycle's lookup tells whether it exists.
 		e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("enrolling an arriving guest failed; looked up again next cycle")
-		return 0, false
+		return 0, false, nil
 	}
 	sum.AccountsCreated++
 	e.log.Info().Int64("booking", a.BookingID).Int64("account", created.ID).Msg("ProBonus account created for an arriving guest (arrivals.enroll)")
@@ -267,7 +275,7 @@ func (e *Engine) arrivalAccount(ctx context.Context, a state.Arrival, sum *Summa
 		e.cacheMatch(id.key, created.ID)
 		*learnt = append(*learnt, learned{id.key, created.ID})
 	}
-	return created.ID, true
+	return created.ID, true, nil
 }
 
 // guestFromKeys rebuilds the matching view of a guest from its account-map keys.

@@ -156,3 +156,30 @@ func TestArrivalsLeaveQueuedBookingsAlone(t *testing.T) {
 		t.Fatalf("a queued booking's line was written: %+v", sum)
 	}
 }
+
+// ProBonus down: one warning for the pass, not one per arriving guest, and no Bnovo call.
+func TestArrivalsWaitQuietlyWhileProBonusIsDown(t *testing.T) {
+	var logs strings.Builder
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	for i := range 5 {
+		h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "guest" + itoa(int64(i)) + "@example.ru", AccountGroupID: 1})
+		id := h.arriving("guest"+itoa(int64(i))+"@example.ru", 0)
+		if err := h.db.Update(func(tx *state.Tx) error {
+			return tx.PutArrival(state.Arrival{BookingID: id, Day: h.eng.day(time.Now()), GuestID: id * 10, Keys: []string{"email:guest" + itoa(int64(i)) + "@example.ru"}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.opt.Logger = h.opt.Logger.Output(&logs)
+	var err error
+	if h.eng, err = New(h.opt); err != nil {
+		t.Fatal(err)
+	}
+	h.pb.FailNext("find", 100, 503)
+	h.pb.FailNext("account", 100, 503)
+	var sum Summary
+	h.eng.refreshArrivals(context.Background(), &sum)
+	if n := strings.Count(logs.String(), "lines at check-in wait"); n != 1 || sum.ArrivalLines != 0 || h.notesCalls() != 0 {
+		t.Fatalf("%d warnings (want 1), %d lines, %d Bnovo calls:\n%s", n, sum.ArrivalLines, h.notesCalls(), logs.String())
+	}
+}
