@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotelsync/syncd/internal/answer"
 )
 
 // APIPrefix is the path prefix of every API call; Config.BaseURL is the origin in front of it.
@@ -46,17 +48,8 @@ const TimeLayout = "2006-01-02 15:04:05-07"
 // MaxPageSize is the largest page the API serves.
 const MaxPageSize = 50
 
-// wireEnvelope is a success body: the payload under "data". The other fields are what error
-// bodies and proxies put there instead; a 200 carrying any of them is not a success, whatever
-// its status says.
-type wireEnvelope struct {
-	Data    json.RawMessage `json:"data"`
-	Success *bool           `json:"success"`
-	Message wireString      `json:"message"`
-	Error   json.RawMessage `json:"error"`
-	Errors  json.RawMessage `json:"errors"`
-	Detail  json.RawMessage `json:"detail"`
-}
+// Success bodies wrap the payload in {"data": ...}; internal/answer refuses a 2xx body that is
+// an error body instead (success:false, error, errors, detail).
 
 type wireAuthRequest struct {
 	ID       int64  `json:"id"`
@@ -476,57 +469,35 @@ func unexpected(format string, args ...any) error {
 
 // openEnvelope returns the data object of a success body.
 func openEnvelope(body []byte) (json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, unexpected("empty body")
+	_, data, reason := answer.Open(body)
+	if reason != "" {
+		return nil, unexpected("%s", reason)
 	}
-	if trimmed[0] != '{' {
-		return nil, unexpected("not a JSON object: %q", excerpt(trimmed))
-	}
-	var env wireEnvelope
-	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return nil, unexpected("not valid JSON: %v", err)
-	}
-	switch {
-	case env.Success != nil && !*env.Success:
-		return nil, unexpected("success is false (message %q)", truncate(string(env.Message), 200))
-	case present(env.Error):
-		return nil, unexpected("error object %q", excerpt(env.Error))
-	case present(env.Errors):
-		return nil, unexpected("errors object %q", excerpt(env.Errors))
-	case present(env.Detail):
-		return nil, unexpected("detail %q", excerpt(env.Detail))
-	}
-	data := bytes.TrimSpace(env.Data)
+	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, unexpected("no data object")
 	}
 	return data, nil
 }
 
-// present reports a JSON value that is there and says something: not absent, null, false or empty.
-func present(raw json.RawMessage) bool {
-	switch string(bytes.TrimSpace(raw)) {
-	case "", "null", "false", `""`, "[]", "{}":
-		return false
+// decodeData opens body's envelope and reads its data object into a T; what names T in messages.
+func decodeData[T any](body []byte, what string) (T, error) {
+	var w T
+	data, err := openEnvelope(body)
+	if err != nil {
+		return w, err
 	}
-	return true
-}
-
-// excerpt is a short one-line piece of a body, enough to recognise a proxy's page in a log.
-func excerpt(b []byte) string {
-	return truncate(strings.Join(strings.Fields(string(b)), " "), 120)
+	if err := json.Unmarshal(data, &w); err != nil {
+		return w, unexpected("data is not %s: %v", what, err)
+	}
+	return w, nil
 }
 
 // decodeListAnswer reads a bookings page: its records, undecoded, and meta.total.
 func decodeListAnswer(body []byte) ([]json.RawMessage, int, error) {
-	data, err := openEnvelope(body)
+	page, err := decodeData[wireBookingsPage](body, "a bookings page")
 	if err != nil {
 		return nil, 0, err
-	}
-	var page wireBookingsPage
-	if err := json.Unmarshal(data, &page); err != nil {
-		return nil, 0, unexpected("data is not a bookings page: %v", err)
 	}
 	switch {
 	case page.Bookings == nil:
@@ -555,13 +526,9 @@ func decodeBookingAnswer(body []byte, want int64, loc *time.Location) (Booking, 
 // decodePaymentsAnswer reads the payments of booking bookingID. One unreadable payment fails the
 // whole answer: a partial list would give a wrong paid total.
 func decodePaymentsAnswer(body []byte, bookingID int64, loc *time.Location) ([]Payment, error) {
-	data, err := openEnvelope(body)
+	list, err := decodeData[wirePaymentList](body, "a payments list")
 	if err != nil {
 		return nil, err
-	}
-	var list wirePaymentList
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, unexpected("data is not a payments list: %v", err)
 	}
 	if list.Payments == nil {
 		return nil, unexpected("data.payments is missing")
@@ -594,13 +561,9 @@ func decodePaymentsAnswer(body []byte, bookingID int64, loc *time.Location) ([]P
 
 // decodeGuestsAnswer reads the guests of a booking.
 func decodeGuestsAnswer(body []byte) ([]Guest, error) {
-	data, err := openEnvelope(body)
+	list, err := decodeData[wireGuestList](body, "a guests list")
 	if err != nil {
 		return nil, err
-	}
-	var list wireGuestList
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, unexpected("data is not a guests list: %v", err)
 	}
 	if list.Guests == nil {
 		return nil, unexpected("data.guests is missing")
@@ -622,13 +585,9 @@ func decodeGuestsAnswer(body []byte) ([]Guest, error) {
 
 // decodeGuestAnswer reads the guest record a PUT answers with.
 func decodeGuestAnswer(body []byte, guestID int64) (Guest, error) {
-	data, err := openEnvelope(body)
+	w, err := decodeData[wireGuest](body, "a guest")
 	if err != nil {
 		return Guest{}, err
-	}
-	var w wireGuest
-	if err := json.Unmarshal(data, &w); err != nil {
-		return Guest{}, unexpected("data is not a guest: %v", err)
 	}
 	if int64(w.ID) != guestID {
 		return Guest{}, unexpected("asked to update guest %d, got %d", guestID, w.ID)
@@ -638,13 +597,9 @@ func decodeGuestAnswer(body []byte, guestID int64) (Guest, error) {
 
 // decodeAuthAnswer reads a login answer: the token and its lifetime (0 when not given).
 func decodeAuthAnswer(body []byte) (string, time.Duration, error) {
-	data, err := openEnvelope(body)
+	w, err := decodeData[wireAuthResponse](body, "a login answer")
 	if err != nil {
 		return "", 0, err
-	}
-	var w wireAuthResponse
-	if err := json.Unmarshal(data, &w); err != nil {
-		return "", 0, unexpected("data is not a login answer: %v", err)
 	}
 	if w.AccessToken == "" {
 		return "", 0, unexpected("no access_token")
@@ -658,7 +613,7 @@ func decodeAuthAnswer(body []byte) (string, time.Duration, error) {
 // isAPIError reports an error body of the API's own shape: {"message": ..., "errors": ...}.
 func isAPIError(body []byte) bool {
 	var e wireErrorBody
-	return json.Unmarshal(bytes.TrimSpace(body), &e) == nil && (e.Message != "" || present(e.Errors))
+	return json.Unmarshal(bytes.TrimSpace(body), &e) == nil && (e.Message != "" || answer.Present(e.Errors))
 }
 
 // serverMessage extracts the server's message from an error body: the JSON message (with the

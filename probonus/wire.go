@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotelsync/syncd/internal/answer"
 )
 
 // APIPrefix is the path prefix of every API call; Config.BaseURL is the origin in front of it.
@@ -223,7 +225,7 @@ type wireErrorBody struct {
 // isFastAPIError reports an error body of FastAPI's shape: {"detail": ...}.
 func isFastAPIError(body []byte) bool {
 	var eb wireErrorBody
-	return json.Unmarshal(bytes.TrimSpace(body), &eb) == nil && present(eb.Detail)
+	return json.Unmarshal(bytes.TrimSpace(body), &eb) == nil && answer.Present(eb.Detail)
 }
 
 type wireValidationIssue struct {
@@ -333,63 +335,34 @@ func unexpected(format string, args ...any) error {
 	return &unexpectedAnswer{reason: fmt.Sprintf(format, args...)}
 }
 
-// wireFailureMarks are what error bodies put where a success body has its fields.
-type wireFailureMarks struct {
-	Detail  json.RawMessage `json:"detail"`
-	Error   json.RawMessage `json:"error"`
-	Errors  json.RawMessage `json:"errors"`
-	Success *bool           `json:"success"`
-}
-
 // openObject checks that body is a JSON object and not an error body, and returns it trimmed.
 func openObject(body []byte) ([]byte, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, unexpected("empty body")
+	object, _, reason := answer.Open(body)
+	if reason != "" {
+		return nil, unexpected("%s", reason)
 	}
-	if trimmed[0] != '{' {
-		return nil, unexpected("not a JSON object: %q", excerptN(trimmed, 120))
-	}
-	var marks wireFailureMarks
-	if err := json.Unmarshal(trimmed, &marks); err != nil {
-		return nil, unexpected("not valid JSON: %v", err)
-	}
-	switch {
-	case marks.Success != nil && !*marks.Success:
-		return nil, unexpected("success is false")
-	case present(marks.Detail):
-		return nil, unexpected("detail %q", excerptN(marks.Detail, 120))
-	case present(marks.Error):
-		return nil, unexpected("error %q", excerptN(marks.Error, 120))
-	case present(marks.Errors):
-		return nil, unexpected("errors %q", excerptN(marks.Errors, 120))
-	}
-	return trimmed, nil
+	return object, nil
 }
 
-// present reports a JSON value that is there and says something: not absent, null, false or empty.
-func present(raw json.RawMessage) bool {
-	switch string(bytes.TrimSpace(raw)) {
-	case "", "null", "false", `""`, "[]", "{}":
-		return false
+// decodeObject opens body as a success object and reads it into a T; what names T in messages.
+func decodeObject[T any](body []byte, what string) (T, error) {
+	var w T
+	obj, err := openObject(body)
+	if err != nil {
+		return w, err
 	}
-	return true
-}
-
-func excerptN(b []byte, n int) string {
-	return truncate(strings.Join(strings.Fields(string(b)), " "), n)
+	if err := json.Unmarshal(obj, &w); err != nil {
+		return w, unexpected("not %s: %v", what, err)
+	}
+	return w, nil
 }
 
 // decodeAccountAnswer reads an ACCOUNT (find, create, get). An account without an id > 0 is
 // no account: {} must never become account 0.
 func decodeAccountAnswer(body []byte) (Account, error) {
-	obj, err := openObject(body)
+	w, err := decodeObject[wireAccount](body, "an account")
 	if err != nil {
 		return Account{}, err
-	}
-	var w wireAccount
-	if err := json.Unmarshal(obj, &w); err != nil {
-		return Account{}, unexpected("not an account: %v", err)
 	}
 	if w.ID <= 0 {
 		return Account{}, unexpected("account id %d", w.ID)
@@ -431,13 +404,9 @@ func holds(a Account, identifier string) bool {
 // decodeBalanceAnswer reads account want with its balance, which must be there: a missing
 // balance read as 0 would turn a withdrawal into a false shortfall.
 func decodeBalanceAnswer(body []byte, want int64) (Account, error) {
-	obj, err := openObject(body)
+	w, err := decodeObject[wireAccount](body, "an account")
 	if err != nil {
 		return Account{}, err
-	}
-	var w wireAccount
-	if err := json.Unmarshal(obj, &w); err != nil {
-		return Account{}, unexpected("not an account: %v", err)
 	}
 	switch {
 	case w.ID != want || w.ID <= 0:
@@ -452,13 +421,9 @@ func decodeBalanceAnswer(body []byte, want int64) (Account, error) {
 // well-formed page is an error of its own (not ErrUnexpectedAnswer). An operation's accountId is
 // not checked: an account merged into another brings its operations along under its old id.
 func decodeOperationsAnswer(body []byte) ([]Operation, int, error) {
-	obj, err := openObject(body)
+	page, err := decodeObject[wireOperationsPage](body, "an operations page")
 	if err != nil {
 		return nil, 0, err
-	}
-	var page wireOperationsPage
-	if err := json.Unmarshal(obj, &page); err != nil {
-		return nil, 0, unexpected("not an operations page: %v", err)
 	}
 	switch {
 	case page.Items == nil:
@@ -484,13 +449,9 @@ func decodeOperationsAnswer(body []byte) ([]Operation, int, error) {
 // executed. An answer for another account, sum or kind than the one sent is not believed either:
 // its outcome is looked up by marker.
 func decodeOperationAnswer(body []byte, kind string, sent wireOperationRequest) (Operation, error) {
-	obj, err := openObject(body)
+	w, err := decodeObject[wireOperation](body, "an operation")
 	if err != nil {
 		return Operation{}, err
-	}
-	var w wireOperation
-	if err := json.Unmarshal(obj, &w); err != nil {
-		return Operation{}, unexpected("not an operation: %v", err)
 	}
 	if w.ID <= 0 {
 		return Operation{}, unexpected("operation id %d", w.ID)

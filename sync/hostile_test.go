@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/capture"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -31,11 +32,13 @@ func (h *harness) wantNothingParked() {
 	}
 }
 
-// wantNoCapture fails when a request reached the origin a simulator redirected to.
+// wantNoCapture fails when a request reached the origin either simulator redirected to.
 func (h *harness) wantNoCapture() {
 	h.t.Helper()
-	if got := h.bn.Captured(); len(got) != 0 {
-		h.t.Fatalf("%d requests left Bnovo's origin (first: %s %s)", len(got), got[0].Method, got[0].Path)
+	for api, got := range map[string][]capture.Request{"Bnovo": h.bn.Captured(), "ProBonus": h.pb.Captured()} {
+		if len(got) != 0 {
+			h.t.Fatalf("%d requests left %s's origin (first: %s %s)", len(got), api, got[0].Method, got[0].Path)
+		}
 	}
 }
 
@@ -47,8 +50,7 @@ func TestHostilePaymentsAnswerNeverWithdraws(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
-			id := h.checkedOut("+79161234567", "", "")
-			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			id := h.paidStay("Анна", "+79161234567", "")
 			h.cycle()
 			h.wantPosted(id, 50000)
 
@@ -83,8 +85,7 @@ func TestHostileAnswerOnANewBookingIsRetriedNotParked(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
-			id := h.checkedOut("+79161234567", "", "")
-			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			id := h.paidStay("Анна", "+79161234567", "")
 			h.bn.HostileNext(bnovotest.EndpointPayments, lots, answer)
 			h.bn.HostileNext(bnovotest.EndpointBooking, lots, answer)
 			h.cycle()
@@ -108,8 +109,7 @@ func TestHostileListingAnswerFailsTheCycleOnly(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
-			id := h.checkedOut("+79161234567", "", "")
-			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			id := h.paidStay("Анна", "+79161234567", "")
 			h.bn.HostileNext(bnovotest.EndpointList, lots, answer)
 			_, err := h.eng.Cycle(context.Background())
 			if err == nil || !bnovo.IsTransient(err) {
@@ -136,8 +136,7 @@ func TestHostileLoginAnswerDoesNotBlameTheKey(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
 			h := newHarness(t, nil)
-			id := h.checkedOut("+79161234567", "", "")
-			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			id := h.paidStay("Анна", "+79161234567", "")
 			// Few enough to stay under the simulator's login limit while the client retries.
 			h.bn.HostileNext(bnovotest.EndpointAuth, 2, answer)
 			if _, err := h.eng.Cycle(context.Background()); err != nil && refusedCredentials(err) != nil {
@@ -199,8 +198,7 @@ func TestProxyNotFoundPageParksNothing(t *testing.T) {
 	for _, endpoint := range []string{bnovotest.EndpointPayments, bnovotest.EndpointBooking} {
 		t.Run(endpoint, func(t *testing.T) {
 			h := newHarness(t, nil)
-			id := h.checkedOut("+79161234567", "", "")
-			h.pay(id, bnovo.PaymentIn, 1000000, card)
+			id := h.paidStay("Анна", "+79161234567", "")
 			h.bn.HostileNext(bnovotest.EndpointPayments, lots, bnovotest.NotFoundPage)
 			h.cycle() // the booking is now known and queued
 			h.wantNothingParked()

@@ -124,13 +124,9 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, h Hostile)
 		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>\n"))
 	case Redirect:
 		s.mu.Lock()
-		target := s.capture.URL + r.URL.RequestURI()
+		c := s.capture
 		s.mu.Unlock()
-		status := http.StatusFound
-		if r.Method != http.MethodGet {
-			status = http.StatusTemporaryRedirect
-		}
-		http.Redirect(w, r, target, status)
+		c.Redirect(w, r)
 	default:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(body[h]))

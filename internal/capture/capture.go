@@ -52,3 +52,14 @@ func (s *Server) Requests() []Request {
 
 // Close stops the server.
 func (s *Server) Close() { s.ts.Close() }
+
+// Redirect answers r with a redirect to the same path and query on the capture server: 302 for a
+// GET, 307 otherwise, so a client that followed it would send the same request, body and
+// credentials included, to the capture server.
+func (s *Server) Redirect(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusFound
+	if r.Method != http.MethodGet {
+		status = http.StatusTemporaryRedirect
+	}
+	http.Redirect(w, r, s.URL+r.URL.RequestURI(), status)
+}

@@ -99,12 +99,8 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, f fault, h
 		writeJSON(w, http.StatusOK, first)
 	case Redirect:
 		s.mu.Lock()
-		target := s.capture.URL + r.URL.RequestURI()
+		c := s.capture
 		s.mu.Unlock()
-		status := http.StatusFound
-		if r.Method != http.MethodGet {
-			status = http.StatusTemporaryRedirect
-		}
-		http.Redirect(w, r, target, status)
+		c.Redirect(w, r)
 	}
 }
