@@ -122,9 +122,9 @@ func statusLines(db *state.DB, limiter *ratelimit.Limiter, daemon, health string
 		for _, u := range limiter.Usage() {
 			add("budget."+u.Window.String(), fmt.Sprintf("%d/%d", u.Used, u.Limit))
 		}
-		if wait := limiter.Reserve(); wait > 0 {
+		if wait := limiter.Reserve(); wait > oneShotMaxWait {
 			// A share spent: when the next Bnovo call may go (the daemon waits until then; a
-			// one-shot run stopped and said so).
+			// one-shot run stopped and said so). A short window's few seconds are not news.
 			add("budget.resumes", time.Now().Add(wait).Round(time.Second).Format(time.RFC3339))
 		}
 	}
