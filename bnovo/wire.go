@@ -314,15 +314,26 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	}
 	for _, layout := range timeLayoutsWithOffset {
 		if t, err := time.Parse(layout, norm); err == nil {
-			return t, nil
+			return inRange(t, s)
 		}
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", DateLayout} {
 		if t, err := time.ParseInLocation(layout, norm, loc); err == nil {
-			return t, nil
+			return inRange(t, s)
 		}
 	}
 	return time.Time{}, fmt.Errorf("bnovo: timestamp %q is not in the form %q", truncate(s, 40), TimeLayout)
+}
+
+// Timestamps outside these years are a corrupted record, not a stay (and would not survive
+// being written out again in Bnovo's four-digit-year format).
+const minYear, maxYear = 1970, 9998
+
+func inRange(t time.Time, s string) (time.Time, error) {
+	if y := t.UTC().Year(); y < minYear || y > maxYear {
+		return time.Time{}, fmt.Errorf("bnovo: timestamp %q is outside the years %d–%d", truncate(s, 40), minYear, maxYear)
+	}
+	return t, nil
 }
 
 // FormatTime writes t in loc (nil = UTC) in Bnovo's format; "" for the zero time. Zones whose
