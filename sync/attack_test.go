@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	gosync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,4 +103,41 @@ func TestChangeInTheSecondOfOwnWriteBackIsFound(t *testing.T) {
 		h.cycle()
 	}
 	h.wantPosted(id, 62500)
+}
+
+// Bnovo's hotel zone (Riga) agreed with timezone (Moscow) all summer; on the last Sunday of
+// October it falls back an hour. A refund made just before Bnovo's midnight, just after
+// syncd's, before syncd has seen a date in Bnovo's new offset, is dated the day before the
+// cursor's date by Bnovo's listing: the changed listing must still reach it.
+func TestChangedListingFindsAChangeAcrossBnovosDaylightSavingShift(t *testing.T) {
+	var engineNow atomic.Int64
+	at := func(t time.Time) { engineNow.Store(t.UnixNano()) }
+	h := newHarness(t, func(o *Options) {
+		o.Now = func() time.Time { return time.Unix(0, engineNow.Load()) }
+	})
+	summer := time.Date(2026, 10, 24, 20, 0, 0, 0, time.UTC) // 23:00 in Moscow and in Riga
+	at(summer)
+	h.clock = summer
+	h.bnovoIn(mustZone("Europe/Riga"))
+
+	id := h.checkedOut("+79161212121", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	at(summer.Add(time.Minute))
+	h.cycle()
+	h.wantPosted(id, 50000)
+	if !h.eng.zoneAgrees {
+		t.Fatal("Bnovo's summer dates in Moscow's offset were not taken as agreeing")
+	}
+
+	// 2026-10-25 21:20 UTC: 00:20 on the 26th in Moscow, 23:20 on the 25th in Riga (now +02).
+	cycle2 := time.Date(2026, 10, 25, 21, 20, 0, 0, time.UTC)
+	at(cycle2)
+	h.cycle()
+	h.clock = cycle2.Add(5 * time.Minute)
+	h.pay(id, bnovo.PaymentOut, 1000000, card) // 23:25 on the 25th in Bnovo's listing
+	at(cycle2.Add(15 * time.Minute))
+	h.cycle()
+	at(cycle2.Add(2 * time.Hour))
+	h.cycle()
+	h.wantPosted(id, 0)
 }

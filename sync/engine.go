@@ -290,6 +290,12 @@ func (s *Summary) MarshalZerologObject(e *zerolog.Event) {
 	}
 }
 
+// zoneShiftMargin is how far Bnovo's hotel zone, once seen in timezone's offset, may have
+// moved west of it unseen: a daylight-saving change moves a zone by an hour (Lord Howe: half
+// an hour). A changed listing whose start lies within it after our midnight keeps the day of
+// overlap; one starting later reaches back past Bnovo's midnight anyway.
+const zoneShiftMargin = time.Hour
+
 // Cursor names in the state file.
 const (
 	cursorChanged  = "changed"  // RFC 3339 start of the last completed cycle
@@ -357,9 +363,12 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 			} else {
 				// Bnovo filters by the date in its own hotel zone, which may lie west of ours:
 				// a whole day before the cursor's date covers any zone (see warnZone), until
-				// this process has seen Bnovo write its dates in our offset.
-				changedFrom = e.day(t.Add(-e.opt.ChangedOverlap))
-				if !e.zoneAgrees {
+				// this process has seen Bnovo write its dates in our offset. Even then its zone
+				// may have left our offset since (a daylight-saving change, before any date in
+				// the new offset was seen): early in the day the day of overlap stays.
+				since := t.Add(-e.opt.ChangedOverlap)
+				changedFrom = e.day(since)
+				if !e.zoneAgrees || since.Sub(changedFrom) < zoneShiftMargin {
 					changedFrom = changedFrom.AddDate(0, 0, -1)
 				}
 			}
