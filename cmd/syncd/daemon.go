@@ -289,6 +289,9 @@ func (d *daemonState) serveWebhook(ctx context.Context) (<-chan struct{}, error)
 	if err != nil {
 		return nil, usageError("webhook: %v", err)
 	}
+	if err := a.metrics.watchWebhook(srv); err != nil {
+		return nil, err
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", a.cfg.Webhook.Listen)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/hotelsync/syncd/metrics"
 	"github.com/hotelsync/syncd/state"
 	syncer "github.com/hotelsync/syncd/sync"
+	"github.com/hotelsync/syncd/webhook"
 )
 
 // startMetrics serves /metrics and /healthz on listen until ctx ends; the returned channel
@@ -160,6 +161,17 @@ func (d *daemonMetrics) watch(a *app) {
 			return nil
 		})
 	})
+}
+
+// watchWebhook exposes the webhook receiver's counts of deliveries and ids on /metrics.
+func (d *daemonMetrics) watchWebhook(srv *webhook.Server) error {
+	if d == nil {
+		return nil
+	}
+	if err := d.reg.Register(metrics.WebhookCollector(srv.Stats)); err != nil {
+		return fmt.Errorf("registering the webhook metrics: %w", err)
+	}
+	return nil
 }
 
 // posted adds what a run (a queue drain, a backfill page) posted.

@@ -95,13 +95,20 @@ func startDaemon(t testing.TB, r *simRig) *runningDaemon {
 // deposits is the daemon's syncd_operations_total{kind="deposit"} now.
 func (d *runningDaemon) deposits(t testing.TB) int {
 	t.Helper()
+	return d.scraped(t, `syncd_operations_total{kind="deposit"}`)
+}
+
+// scraped reads one series (name and labels as /metrics writes them) from the daemon's
+// /metrics; 0 when it is absent.
+func (d *runningDaemon) scraped(t testing.TB, series string) int {
+	t.Helper()
 	resp, err := http.Get(d.scrape)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^syncd_operations_total\{kind="deposit"\} (\d+)$`).FindSubmatch(body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\d+)$`).FindSubmatch(body)
 	if m == nil {
 		return 0
 	}
@@ -226,6 +233,14 @@ func TestDaemonWebhookCreditsCheckouts(t *testing.T) {
 		if got := post(c.path, c.body); got != c.want {
 			t.Errorf("%s: HTTP %d, want %d", c.name, got, c.want)
 		}
+	}
+
+	// The receiver's own counts are on /metrics: 5 checkouts, the unknown ids; 3 bad deliveries.
+	if got := d.scraped(t, `syncd_webhook_deliveries_total{result="accepted"}`); got < 6 {
+		t.Errorf("metrics count %d accepted deliveries, want at least 6", got)
+	}
+	if got := d.scraped(t, `syncd_webhook_deliveries_total{result="rejected"}`); got != 3 {
+		t.Errorf("metrics count %d rejected deliveries, want 3", got)
 	}
 
 	if testing.Short() {
