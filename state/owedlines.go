@@ -12,6 +12,9 @@ import (
 type OwedLine struct {
 	BookingID int64
 	Departure time.Time
+	// GuestID and AccountID are the guest the line is owed to and the account it shows: the
+	// line is for them only (a record from before they were kept has both 0).
+	GuestID, AccountID int64
 }
 
 // OweLine records that the booking's guest line is owed; owing it again changes nothing but
@@ -27,7 +30,10 @@ func (tx *Tx) OweLine(l OwedLine) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(int64Key(l.BookingID), binary.BigEndian.AppendUint64(nil, uint64(l.Departure.Unix())))
+	v := binary.BigEndian.AppendUint64(nil, uint64(l.Departure.Unix()))
+	v = binary.BigEndian.AppendUint64(v, uint64(l.GuestID))
+	v = binary.BigEndian.AppendUint64(v, uint64(l.AccountID))
+	return b.Put(int64Key(l.BookingID), v)
 }
 
 // PaidLine forgets an owed line (written, or no longer worth writing); unknown ids are ignored.
@@ -51,13 +57,18 @@ func (tx *Tx) OwedLines(limit int) ([]OwedLine, error) {
 	var out []OwedLine
 	c := b.Cursor()
 	for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
-		if len(k) != 8 || len(v) != 8 {
+		if len(k) != 8 || (len(v) != 8 && len(v) != 24) {
 			return out, fmt.Errorf("owed line %x: malformed record", k)
 		}
-		out = append(out, OwedLine{
+		l := OwedLine{
 			BookingID: int64(binary.BigEndian.Uint64(k)),
 			Departure: time.Unix(int64(binary.BigEndian.Uint64(v)), 0).UTC(),
-		})
+		}
+		if len(v) == 24 {
+			l.GuestID = int64(binary.BigEndian.Uint64(v[8:]))
+			l.AccountID = int64(binary.BigEndian.Uint64(v[16:]))
+		}
+		out = append(out, l)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"strings"
 	gosync "sync"
 	"sync/atomic"
 	"testing"
@@ -140,4 +141,36 @@ func TestChangedListingFindsAChangeAcrossBnovosDaylightSavingShift(t *testing.T)
 	at(cycle2.Add(2 * time.Hour))
 	h.cycle()
 	h.wantPosted(id, 0)
+}
+
+// A line owed while the budget was short is for the guest it was owed to: when the booking's
+// customer is replaced meanwhile (here by someone without contacts, so the bonuses stay where
+// they are), the former guest's card must not go into the new customer's notes.
+func TestOwedLineIsNotWrittenIntoAnotherGuestsNotes(t *testing.T) {
+	budget := &shortBudget{left: 1}
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Budget = budget })
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	if owed := h.owed(); len(owed) != 1 {
+		t.Fatalf("owed lines %+v, want the booking's", owed)
+	}
+
+	b, _ := h.bn.Booking(id)
+	b.Customer = &bnovo.Customer{ID: b.Customer.ID + 1, Name: "Борис", Surname: "Другой"}
+	b.UpdateDate = time.Time{}
+	h.tick()
+	h.bn.PutBooking(b)
+	h.tick()
+	budget.left = 1000
+	h.cycle()
+	h.cycle()
+	for _, g := range h.bn.Guests(id) {
+		if strings.Contains(g.Notes, "ProBonus:") {
+			t.Fatalf("guest %d (%s) got the line of the account the former guest's phone names: %q", g.ID, g.Name, g.Notes)
+		}
+	}
+	if owed := h.owed(); len(owed) != 0 {
+		t.Fatalf("owed lines %+v, want none left", owed)
+	}
 }

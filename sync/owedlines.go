@@ -78,6 +78,14 @@ func (e *Engine) payOwedLines(ctx context.Context, sum *Summary) {
 			dropped = append(dropped, l.BookingID) // no longer worth a line
 			continue
 		}
+		if rec.GuestID != l.GuestID || rec.AccountID != l.AccountID {
+			// The booking's guest or account changed since: the line was owed to another
+			// guest, or shows another account (spec §2: only the account the guest's own
+			// phone or e-mail names goes into their notes). The plan that changed them
+			// decides the line now.
+			dropped = append(dropped, l.BookingID)
+			continue
+		}
 		line, err := e.loyaltyLine(ctx, rec.AccountID)
 		if err != nil {
 			continue

@@ -47,7 +47,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		if ctx.Err() != nil || e.budgetShort() {
 			// Money first: the line is owed, and written once the budget allows (owedlines.go).
 			if p.identified != 0 && p.identified == p.rec.AccountID {
-				owed = append(owed, state.OwedLine{BookingID: p.b.ID, Departure: p.b.Departure})
+				owed = append(owed, state.OwedLine{BookingID: p.b.ID, Departure: p.b.Departure, GuestID: p.b.Customer.ID, AccountID: p.rec.AccountID})
 			}
 			continue
 		}
