@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/probonus"
 )
 
 // deskDuringWrite lets the desk act on a booking while syncd writes its guest's line: after
@@ -172,5 +173,42 @@ func TestOwedLineIsNotWrittenIntoAnotherGuestsNotes(t *testing.T) {
 	}
 	if owed := h.owed(); len(owed) != 0 {
 		t.Fatalf("owed lines %+v, want none left", owed)
+	}
+}
+
+// diesBeforeWithdrawing stands for a process killed after its journal's commit and before its
+// first withdrawal reached ProBonus: the withdrawal panics, so the run ends with the page's
+// operations journaled as intended and nothing recorded.
+type diesBeforeWithdrawing struct{ Ledger }
+
+func (diesBeforeWithdrawing) Withdraw(context.Context, int64, int64, string) (probonus.Operation, error) {
+	panic("killed before the withdrawal was sent")
+}
+
+// A redemption journaled by a process killed before sending it (the booking needed no accrual
+// operation, so its record was finished in the journal's commit) is settled as not posted by
+// the next process, which must then take the bonuses: the queued booking must not be taken
+// for unchanged.
+func TestRedemptionJournaledBeforeACrashIsMadeAfterRestart(t *testing.T) {
+	h := redemptionHarness(t, func(o *Options) { o.Ledger = diesBeforeWithdrawing{o.Ledger} })
+	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	if _, err := h.eng.Cycle(context.Background()); err == nil {
+		t.Fatal("the cycle whose withdrawal panicked did not fail")
+	}
+	h.wantRedeemed(id, 0, 0)
+
+	// The restart: a new engine on the same state, with a ProBonus that works.
+	h.opt.Ledger = h.ledger
+	var err error
+	if h.eng, err = New(h.opt); err != nil {
+		t.Fatal(err)
+	}
+	h.cycle()
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+	if got := h.balance(account); got != 70000 {
+		t.Fatalf("balance %d, want 70000", got)
 	}
 }

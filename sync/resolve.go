@@ -80,10 +80,14 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 			if err := tx.PutOp(op); err != nil {
 				return err
 			}
+			// Its booking was left unfinished: plan it again with the true posted total, even
+			// unchanged in Bnovo (a booking whose only operation was a redemption was
+			// finished, with its update_date, in the journal's commit).
+			rec.UpdateDate = time.Time{}
+			delete(e.handled, op.BookingID)
 			if err := tx.PutBooking(rec); err != nil {
 				return err
 			}
-			// Its booking was left unfinished: plan it again with the true posted total.
 			return e.enqueue(tx, op.BookingID)
 		})
 		if err != nil {
