@@ -233,7 +233,10 @@ func (c *Client) Operations(ctx context.Context, accountID int64, offset, limit 
 		return nil, 0, fmt.Errorf("probonus: operations page offset %d limit %d: offset must be ≥ 0 and limit > 0", offset, limit)
 	}
 	err = c.get(ctx, pathAccountOperations(accountID), queryOperations(offset, limit), func(body []byte) (err error) {
-		ops, total, err = decodeOperationsAnswer(body)
+		if ops, total, err = decodeOperationsAnswer(body); err == nil && len(ops) == 0 && offset < total {
+			// Read as the end of the list, it would make "not posted" of a deposit that is there.
+			err = unexpected("no operations at offset %d of %d", offset, total)
+		}
 		return err
 	})
 	return ops, total, err

@@ -3,10 +3,14 @@ package sync
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/state"
 )
@@ -18,6 +22,7 @@ var probonusHostile = map[string]probonustest.Hostile{
 	"{}":            probonustest.EmptyObject,
 	"redirect":      probonustest.Redirect,
 	"proxy 404":     probonustest.NotFoundPage,
+	"empty page":    probonustest.EmptyPage,
 }
 
 // Issue 11 item 1: a deposit whose outcome is unclear is looked up in the account's operations;
@@ -187,4 +192,49 @@ func TestLookupAnsweredWithAnotherGuestsAccountCreditsNoOne(t *testing.T) {
 	if ops := h.pb.Operations(otherID); len(ops) != 0 {
 		t.Fatalf("another guest's account holds %+v", ops)
 	}
+}
+
+// oldestFirstLedger answers operations oldest first (the contract says newest first, but it is
+// modeled) and dates every operation without a marker back by days, as a guest's restaurant
+// history would be.
+type oldestFirstLedger struct{ Ledger }
+
+func (l oldestFirstLedger) Operations(ctx context.Context, accountID int64, offset, limit int) ([]probonus.Operation, int, error) {
+	all, total, err := l.Ledger.Operations(ctx, accountID, 0, 1000)
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.Reverse(all)
+	for i := range all {
+		if !markerRE.MatchString(all[i].Reason) {
+			all[i].CreatedAt = all[i].CreatedAt.Add(-72*time.Hour + time.Duration(i)*time.Minute)
+		}
+	}
+	if offset >= len(all) {
+		return nil, total, nil
+	}
+	return all[offset:min(offset+limit, len(all))], total, nil
+}
+
+// The search for an unclear deposit's marker stops at operations older than a day only when the
+// page is newest first: on a page in another order that proves nothing, and stopping there
+// would take a posted deposit for absent and post it again.
+func TestMarkerSearchDoesNotTrustAnUnorderedPage(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Ledger = oldestFirstLedger{o.Ledger} })
+	guest := probonusAccount("x@example.ru")
+	guest.Phones = []string{"79161234567"}
+	acct := h.pb.AddAccount(guest)
+	for i := range 150 {
+		if _, err := h.ledger.Deposit(context.Background(), acct, 100, fmt.Sprintf("ресторан, чек %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := h.paidStay("Анна", "+79161234567", "")
+	h.pb.CommitThenFail("deposit", 1)
+	h.cycle()
+	h.cycle()
+	if _, ops := h.posted(id); ops != 1 {
+		t.Fatalf("%d operations for the booking, want the one committed deposit", ops)
+	}
+	h.wantPosted(id, 50000)
 }

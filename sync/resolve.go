@@ -151,10 +151,23 @@ func (e *Engine) findMarker(ctx context.Context, op state.Op) (probonus.Operatio
 		if now := e.now(); intended.After(now) {
 			intended = now
 		}
-		if last := ops[len(ops)-1].CreatedAt; !last.IsZero() && last.Before(intended.Add(-markerHorizon)) {
+		// The horizon ends the search only on a page that is newest first, as the contract
+		// says: on a page in another order, its last operation being old proves nothing about
+		// the pages after it.
+		if last := ops[len(ops)-1].CreatedAt; !last.IsZero() && last.Before(intended.Add(-markerHorizon)) && newestFirst(ops) {
 			return probonus.Operation{}, false, nil
 		}
 	}
+}
+
+// newestFirst reports whether no operation of ops is newer than the one before it.
+func newestFirst(ops []probonus.Operation) bool {
+	for i := 1; i < len(ops); i++ {
+		if ops[i].CreatedAt.After(ops[i-1].CreatedAt) {
+			return false
+		}
+	}
+	return true
 }
 
 func sleepFor(ctx context.Context, d time.Duration) error {

@@ -3,6 +3,7 @@ package probonustest
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 
 	"github.com/hotelsync/syncd/internal/capture"
 )
@@ -28,6 +29,9 @@ const (
 	// FirstAccount answers 200 with the account of the lowest id, whatever was asked: a caching
 	// proxy that ignores the query string. Meant for "find".
 	FirstAccount
+	// EmptyPage answers an operations page with no items and the account's true total, as a
+	// backend that lost its rows would. Meant for "operations".
+	EmptyPage
 	// Redirect is a redirect (302 for GET, 307 otherwise, so the body follows) to another
 	// origin: the capture server, whose requests Captured returns.
 	Redirect
@@ -97,6 +101,14 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, f fault, h
 		}
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, first)
+	case EmptyPage:
+		total := 0
+		if id, err := strconv.ParseInt(r.PathValue("id"), 10, 64); err == nil {
+			s.mu.Lock()
+			total = len(s.opsOf[id])
+			s.mu.Unlock()
+		}
+		writeJSON(w, http.StatusOK, operationsPage{Items: []jsonOperation{}, Total: total})
 	case Redirect:
 		s.mu.Lock()
 		c := s.capture
