@@ -9,6 +9,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/hostile"
 	"github.com/hotelsync/syncd/retry"
 )
 
@@ -18,12 +19,12 @@ var roomyLimits = bnovotest.Options{
 	AuthWindow: bnovotest.Window{Limit: 100000, Per: time.Second},
 }
 
-var hostileAnswers = map[string]bnovotest.Hostile{
-	"wrong shape":   bnovotest.WrongShape,
-	"success false": bnovotest.SuccessFalse,
-	"HTML page":     bnovotest.HTMLPage,
-	"{}":            bnovotest.EmptyObject,
-	"empty data":    bnovotest.EmptyData,
+var hostileAnswers = map[string]hostile.Answer{
+	"wrong shape":   hostile.WrongShape,
+	"success false": hostile.SuccessFalse,
+	"HTML page":     hostile.HTMLPage,
+	"{}":            hostile.EmptyObject,
+	"empty data":    hostile.EmptyData,
 }
 
 // endpointCalls makes one call to each endpoint of a booking that has one payment and a guest.
@@ -111,7 +112,7 @@ func TestRedirectToAnotherOriginIsRefusedAndNothingLeaves(t *testing.T) {
 				}
 			}
 			before := c.Calls()
-			srv.HostileNext(endpoint, 1, bnovotest.Redirect)
+			srv.HostileNext(endpoint, 1, hostile.Redirect)
 			err := call(t.Context(), c)
 			if got := srv.Captured(); len(got) != 0 {
 				t.Fatalf("%d requests reached the other origin, the first %s %s (Authorization sent: %v, body bytes: %d)",
@@ -172,7 +173,7 @@ func TestProxyNotFoundPageIsNotNotFound(t *testing.T) {
 		if endpoint == bnovotest.EndpointAuth {
 			continue // a login's 404 is refused credentials, whatever its body
 		}
-		srv.HostileNext(endpoint, 100000, bnovotest.NotFoundPage)
+		srv.HostileNext(endpoint, 100000, hostile.NotFoundPage)
 		err := call(t.Context(), c)
 		srv.HostileNext(endpoint, 0, 0)
 		if err == nil || bnovo.IsNotFound(err) || !bnovo.IsTransient(err) {

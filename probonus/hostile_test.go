@@ -10,16 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotelsync/syncd/internal/hostile"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/retry"
 )
 
-var hostileAnswers = map[string]probonustest.Hostile{
-	"wrong shape":   probonustest.WrongShape,
-	"success false": probonustest.SuccessFalse,
-	"HTML page":     probonustest.HTMLPage,
-	"{}":            probonustest.EmptyObject,
+var hostileAnswers = map[string]hostile.Answer{
+	"wrong shape":   hostile.WrongShape,
+	"success false": hostile.SuccessFalse,
+	"HTML page":     hostile.HTMLPage,
+	"{}":            hostile.EmptyObject,
 }
 
 // endpointCalls calls each endpoint about account 1 (Анна, who holds one deposit).
@@ -93,12 +94,12 @@ func TestHostileAnswersAreTransientErrors(t *testing.T) {
 func TestEmptyLookupAnswerIsNotAccountZero(t *testing.T) {
 	srv, c := newPair(t, probonustest.Options{}, nil)
 	srv.AddAccount(anna())
-	srv.HostileNext("find", 1, probonustest.EmptyObject)
+	srv.HostileNext("find", 1, hostile.EmptyObject)
 	a, err := c.FindAccount(t.Context(), "79161234567") // retried: the second answer is the real one
 	if err != nil || a.ID != 1 {
 		t.Fatalf("FindAccount after one {} = %+v, %v; want account 1", a, err)
 	}
-	srv.HostileNext("find", 100000, probonustest.EmptyObject)
+	srv.HostileNext("find", 100000, hostile.EmptyObject)
 	a, err = c.FindAccount(t.Context(), "79161234567")
 	if err == nil || a.ID != 0 || !errors.Is(err, probonus.ErrUnexpectedAnswer) {
 		t.Fatalf("FindAccount answered {} = %+v, %v; want an unexpected-answer error", a, err)
@@ -129,7 +130,7 @@ func TestRedirectToAnotherOriginIsRefusedAndNothingLeaves(t *testing.T) {
 			srv, c := newPair(t, probonustest.Options{}, nil)
 			annaWithADeposit(t, srv, c)
 			before := c.Calls()
-			srv.HostileNext(endpoint, 1, probonustest.Redirect)
+			srv.HostileNext(endpoint, 1, hostile.Redirect)
 			err := call(t.Context(), c)
 			if got := srv.Captured(); len(got) != 0 {
 				t.Fatalf("%d requests reached the other origin, the first %s %s", len(got), got[0].Method, got[0].Path)
@@ -165,7 +166,7 @@ func TestProxyNotFoundPageIsNotNotFound(t *testing.T) {
 	srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) {
 		cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
 	})
-	srv.HostileNext("find", 100000, probonustest.NotFoundPage)
+	srv.HostileNext("find", 100000, hostile.NotFoundPage)
 	_, err := c.FindAccount(t.Context(), "79161234567")
 	if err == nil || probonus.IsNotFound(err) || !probonus.IsTransient(err) {
 		t.Fatalf("a proxy's 404 page: %v, want a Transient error that is not ErrNotFound", err)
@@ -184,7 +185,7 @@ func TestLookupAnsweredWithAnotherGuestsAccountIsRefused(t *testing.T) {
 		cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
 	})
 	srv.AddAccount(anna())
-	srv.HostileNext("find", 100000, probonustest.FirstAccount)
+	srv.HostileNext("find", 100000, hostile.FirstAccount)
 	if a, err := c.FindAccount(t.Context(), "anna@example.ru"); err != nil || a.ID != 1 {
 		t.Fatalf("Анна's own account: %+v, %v", a, err)
 	}

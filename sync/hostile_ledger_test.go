@@ -10,154 +10,138 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/internal/hostile"
 	"github.com/hotelsync/syncd/probonus"
-	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/state"
 )
 
-var probonusHostile = map[string]probonustest.Hostile{
-	"wrong shape":   probonustest.WrongShape,
-	"success false": probonustest.SuccessFalse,
-	"HTML page":     probonustest.HTMLPage,
-	"{}":            probonustest.EmptyObject,
-	"redirect":      probonustest.Redirect,
-	"proxy 404":     probonustest.NotFoundPage,
-	"empty page":    probonustest.EmptyPage,
+var probonusHostile = map[string]hostile.Answer{
+	"wrong shape":   hostile.WrongShape,
+	"success false": hostile.SuccessFalse,
+	"HTML page":     hostile.HTMLPage,
+	"{}":            hostile.EmptyObject,
+	"redirect":      hostile.Redirect,
+	"proxy 404":     hostile.NotFoundPage,
+	"empty page":    hostile.EmptyPage,
 }
 
 // Issue 11 item 1: a deposit whose outcome is unclear is looked up in the account's operations;
 // an operations answer that is not the documented one proves nothing, so the deposit is neither
 // taken as absent nor sent again, however long the answer stays hostile.
 func TestHostileOperationsAnswerNeverDoublesAnUnclearDeposit(t *testing.T) {
-	for name, answer := range probonusHostile {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
-			h := newHarness(t, nil)
-			id := h.paidStay("Анна", "+79161234567", "")
-			h.pb.CommitThenFail("deposit", 1)
-			h.pb.HostileNext("operations", lots, answer)
-			for range 2 {
-				// The deposit cannot be settled while the answers are hostile: the run says so.
-				var unsettled *UnsettledError
-				if _, err := h.eng.Cycle(context.Background()); !errors.As(err, &unsettled) {
-					t.Fatalf("cycle: %v, want an UnsettledError naming the deposit", err)
-				}
+	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
+		id := h.paidStay("Анна", "+79161234567", "")
+		h.pb.CommitThenFail("deposit", 1)
+		h.pb.HostileNext("operations", lots, answer)
+		for range 2 {
+			// The deposit cannot be settled while the answers are hostile: the run says so.
+			var unsettled *UnsettledError
+			if _, err := h.eng.Cycle(context.Background()); !errors.As(err, &unsettled) {
+				t.Fatalf("cycle: %v, want an UnsettledError naming the deposit", err)
 			}
-			if _, ops := h.posted(id); ops != 1 {
-				t.Fatalf("%d operations for the booking, want the one committed deposit", ops)
-			}
-			h.wantNothingParked()
-			h.wantNoCapture()
+		}
+		if _, ops := h.posted(id); ops != 1 {
+			t.Fatalf("%d operations for the booking, want the one committed deposit", ops)
+		}
+		h.wantNothingParked()
+		h.wantNoCapture()
 
-			h.pb.FailNext("operations", 0, 0)
-			sum := h.cycle()
-			if _, ops := h.posted(id); ops != 1 || sum.Resolved != 1 {
-				t.Fatalf("%d operations, summary %+v: want the deposit found by its marker", ops, sum)
-			}
-			if rec := h.record(id); rec.Posted != 50000 || rec.Seq != 1 {
-				t.Fatalf("record %+v: want posted 50000 under #1", rec)
-			}
-		})
-	}
+		h.pb.FailNext("operations", 0, 0)
+		sum := h.cycle()
+		if _, ops := h.posted(id); ops != 1 || sum.Resolved != 1 {
+			t.Fatalf("%d operations, summary %+v: want the deposit found by its marker", ops, sum)
+		}
+		if rec := h.record(id); rec.Posted != 50000 || rec.Seq != 1 {
+			t.Fatalf("record %+v: want posted 50000 under #1", rec)
+		}
+	})
 }
 
 // A state restored from an older backup adopts the booking's operations from the ledger; a
 // hostile operations answer must not read as "none there" and credit the stay again.
 func TestHostileOperationsAnswerNeverDoublesAfterARestore(t *testing.T) {
-	for name, answer := range probonusHostile {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
-			h := newHarness(t, nil)
-			id := h.paidStay("Анна", "+79161234567", "")
-			h.cycle()
-			h.wantPosted(id, 50000)
+	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
+		id := h.paidStay("Анна", "+79161234567", "")
+		h.cycle()
+		h.wantPosted(id, 50000)
 
-			fresh, err := state.Open(filepath.Join(t.TempDir(), "restored.db"), state.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { fresh.Close() })
-			opt := h.opt
-			opt.DB = fresh
-			if h.eng, err = New(opt); err != nil {
-				t.Fatal(err)
-			}
-			h.db = fresh
-			h.pb.HostileNext("operations", lots, answer)
-			h.cycle()
-			if _, ops := h.posted(id); ops != 1 {
-				t.Fatalf("%d operations after a restore with hostile operations answers, want 1", ops)
-			}
-			h.wantNothingParked()
-			h.wantNoCapture()
+		fresh, err := state.Open(filepath.Join(t.TempDir(), "restored.db"), state.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fresh.Close() })
+		opt := h.opt
+		opt.DB = fresh
+		if h.eng, err = New(opt); err != nil {
+			t.Fatal(err)
+		}
+		h.db = fresh
+		h.pb.HostileNext("operations", lots, answer)
+		h.cycle()
+		if _, ops := h.posted(id); ops != 1 {
+			t.Fatalf("%d operations after a restore with hostile operations answers, want 1", ops)
+		}
+		h.wantNothingParked()
+		h.wantNoCapture()
 
-			h.pb.FailNext("operations", 0, 0)
-			h.cycle()
-			h.wantPosted(id, 50000)
-			if _, ops := h.posted(id); ops != 1 {
-				t.Fatalf("%d operations once ProBonus answered properly, want 1", ops)
-			}
-		})
-	}
+		h.pb.FailNext("operations", 0, 0)
+		h.cycle()
+		h.wantPosted(id, 50000)
+		if _, ops := h.posted(id); ops != 1 {
+			t.Fatalf("%d operations once ProBonus answered properly, want 1", ops)
+		}
+	})
 }
 
 // Issue 11 item 14: a lookup answered {} (or any hostile 200) is neither account 0 nor "not
 // found": nothing is created, posted or parked until ProBonus answers properly.
 func TestHostileLookupAnswerIsNeitherAccountZeroNorNotFound(t *testing.T) {
-	for name, answer := range probonusHostile {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
-			h := newHarness(t, nil)
-			guest := probonusAccount("x@example.ru")
-			guest.Phones = []string{"79161234567"}
-			acct := h.pb.AddAccount(guest)
-			id := h.paidStay("Анна", "+79161234567", "")
-			h.pb.HostileNext("find", lots, answer)
-			h.cycle()
-			h.wantPosted(id, 0)
-			if n := h.pb.Stats().ByEndpoint["create"]; n != 0 {
-				t.Fatalf("%d accounts created on a hostile lookup answer", n)
-			}
-			if rec := h.record(id); rec.AccountID != 0 {
-				t.Fatalf("record %+v: matched to an account on a hostile answer", rec)
-			}
-			h.wantNothingParked()
-			h.wantNoCapture()
+	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
+		guest := probonusAccount("x@example.ru")
+		guest.Phones = []string{"79161234567"}
+		acct := h.pb.AddAccount(guest)
+		id := h.paidStay("Анна", "+79161234567", "")
+		h.pb.HostileNext("find", lots, answer)
+		h.cycle()
+		h.wantPosted(id, 0)
+		if n := h.pb.Stats().ByEndpoint["create"]; n != 0 {
+			t.Fatalf("%d accounts created on a hostile lookup answer", n)
+		}
+		if rec := h.record(id); rec.AccountID != 0 {
+			t.Fatalf("record %+v: matched to an account on a hostile answer", rec)
+		}
+		h.wantNothingParked()
+		h.wantNoCapture()
 
-			h.pb.FailNext("find", 0, 0)
-			h.cycle()
-			h.wantPosted(id, 50000)
-			if ops := h.pb.Operations(acct); len(ops) != 1 {
-				t.Fatalf("%d operations on the guest's account, want 1", len(ops))
-			}
-		})
-	}
+		h.pb.FailNext("find", 0, 0)
+		h.cycle()
+		h.wantPosted(id, 50000)
+		if ops := h.pb.Operations(acct); len(ops) != 1 {
+			t.Fatalf("%d operations on the guest's account, want 1", len(ops))
+		}
+	})
 }
 
 // A withdrawal needs the balance; a balance answer that is not the documented one is not a
 // zero balance (which would record a false shortfall and never withdraw).
 func TestHostileBalanceAnswerIsNotAShortfall(t *testing.T) {
-	for name, answer := range probonusHostile {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel() // each answer's own harness; the time is spent waiting out retries and settling
-			h := newHarness(t, nil)
-			id := h.paidStay("Анна", "+79161234567", "")
-			h.cycle()
-			h.setStatus(id, 2, "Отменен")
-			h.pb.HostileNext("account", lots, answer)
-			sum := h.cycle()
-			if sum.Shortfalls != 0 || sum.Withdrawals != 0 || h.record(id).Shortfall != 0 {
-				t.Fatalf("summary %+v, record %+v: a hostile balance answer made a shortfall or a withdrawal", sum, h.record(id))
-			}
-			h.wantPosted(id, 50000)
-			h.wantNothingParked()
-			h.wantNoCapture()
+	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
+		id := h.paidStay("Анна", "+79161234567", "")
+		h.cycle()
+		h.setStatus(id, 2, "Отменен")
+		h.pb.HostileNext("account", lots, answer)
+		sum := h.cycle()
+		if sum.Shortfalls != 0 || sum.Withdrawals != 0 || h.record(id).Shortfall != 0 {
+			t.Fatalf("summary %+v, record %+v: a hostile balance answer made a shortfall or a withdrawal", sum, h.record(id))
+		}
+		h.wantPosted(id, 50000)
+		h.wantNothingParked()
+		h.wantNoCapture()
 
-			h.pb.FailNext("account", 0, 0)
-			h.cycle()
-			h.wantPosted(id, 0)
-		})
-	}
+		h.pb.FailNext("account", 0, 0)
+		h.cycle()
+		h.wantPosted(id, 0)
+	})
 }
 
 // A caching proxy that answers every lookup with the same account must not send one guest's
@@ -174,7 +158,7 @@ func TestLookupAnsweredWithAnotherGuestsAccountCreditsNoOne(t *testing.T) {
 	guestID := h.pb.AddAccount(guest)
 	id := h.checkedOut("+79161234567", "", "")
 	h.pay(id, bnovo.PaymentIn, 1000000, card)
-	h.pb.HostileNext("find", lots, probonustest.FirstAccount)
+	h.pb.HostileNext("find", lots, hostile.FirstAccount)
 	h.cycle()
 	if ops := h.pb.Operations(otherID); len(ops) != 0 {
 		t.Fatalf("the stay was credited to another guest's account: %+v", ops)

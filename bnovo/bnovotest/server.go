@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
-	"github.com/hotelsync/syncd/internal/capture"
+	"github.com/hotelsync/syncd/internal/hostile"
 )
 
 // Options configures a Server. Zero fields take the documented defaults.
@@ -99,11 +99,11 @@ type Server struct {
 	webhookURL    string
 	bareGuestPuts bool // see AnswerGuestWritesWithoutNotes
 	stats         Stats
-	sortedCache   []int64              // see sortedIDsLocked
-	listings      map[listKey][]int64  // see listingLocked
-	hostile       map[string][]Hostile // by endpoint, see HostileNext
-	capture       *capture.Server      // where Redirect points; started by the first one
-	rawAmounts    map[int64]string     // by payment id, see SetRawAmount
+	sortedCache   []int64                     // see sortedIDsLocked
+	listings      map[listKey][]int64         // see listingLocked
+	hostile       map[string][]hostile.Answer // by endpoint, see HostileNext
+	capture       *hostile.Capture            // where Redirect points; started by the first one
+	rawAmounts    map[int64]string            // by payment id, see SetRawAmount
 }
 
 // record is one booking as stored; raw, when set, is served verbatim instead.

@@ -5,55 +5,28 @@ import (
 	"net/http/httptest"
 	"strconv"
 
-	"github.com/hotelsync/syncd/internal/capture"
-)
-
-// Hostile is an answer the server can give instead of the API's: what a proxy, a maintenance
-// page or a half-broken deploy sends with a success status. A client must take none of them for
-// "no operations", "no account" or account 0.
-type Hostile int
-
-const (
-	// WrongShape is 200 {"detail": "temporarily unavailable"}: FastAPI's error body with a
-	// success status, as a proxy in front may answer.
-	WrongShape Hostile = iota + 1
-	// SuccessFalse is 200 {"success": false, "error": "..."}.
-	SuccessFalse
-	// HTMLPage is 200 with a text/html maintenance page.
-	HTMLPage
-	// EmptyObject is 200 {}.
-	EmptyObject
-	// NotFoundPage is 404 with a text/html page, as a proxy answers for a route it does not
-	// know: not the API saying the record does not exist.
-	NotFoundPage
-	// FirstAccount answers 200 with the account of the lowest id, whatever was asked: a caching
-	// proxy that ignores the query string. Meant for "find".
-	FirstAccount
-	// EmptyPage answers an operations page with no items and the account's true total, as a
-	// backend that lost its rows would. Meant for "operations".
-	EmptyPage
-	// Redirect is a redirect (302 for GET, 307 otherwise, so the body follows) to another
-	// origin: the capture server, whose requests Captured returns.
-	Redirect
+	"github.com/hotelsync/syncd/internal/hostile"
 )
 
 // HostileNext makes the next n requests to endpoint (see FailNext for the names) get answer h
-// without doing anything. HostileAfterCommit does the same after executing the request.
-func (s *Server) HostileNext(endpoint string, n int, h Hostile) {
+// without doing anything: hostile.WrongShape, SuccessFalse, HTMLPage, EmptyObject, NotFoundPage,
+// FirstAccount ("find"), EmptyPage ("operations") or Redirect (302 for a GET, 307 otherwise, to
+// the capture server whose requests Captured returns). HostileAfterCommit does the same after executing the request.
+func (s *Server) HostileNext(endpoint string, n int, h hostile.Answer) {
 	s.queueHostile(endpoint, n, h, false)
 }
 
 // HostileAfterCommit makes the next n requests to endpoint execute (a deposit IS committed) and
 // then get answer h instead of the API's answer.
-func (s *Server) HostileAfterCommit(endpoint string, n int, h Hostile) {
+func (s *Server) HostileAfterCommit(endpoint string, n int, h hostile.Answer) {
 	s.queueHostile(endpoint, n, h, true)
 }
 
-func (s *Server) queueHostile(endpoint string, n int, h Hostile, commit bool) {
-	if h == Redirect {
+func (s *Server) queueHostile(endpoint string, n int, h hostile.Answer, commit bool) {
+	if h == hostile.Redirect {
 		s.mu.Lock()
 		if s.capture == nil {
-			s.capture = capture.New()
+			s.capture = hostile.NewCapture()
 		}
 		s.mu.Unlock()
 	}
@@ -62,7 +35,7 @@ func (s *Server) queueHostile(endpoint string, n int, h Hostile, commit bool) {
 
 // Captured returns the requests that reached the capture server a Redirect points to: any at
 // all means a client followed a redirect off the API's origin.
-func (s *Server) Captured() []capture.Request {
+func (s *Server) Captured() []hostile.Request {
 	s.mu.Lock()
 	c := s.capture
 	s.mu.Unlock()
@@ -77,22 +50,14 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, f fault, h
 	if f.commit {
 		handle(httptest.NewRecorder(), r)
 	}
+	s.mu.Lock()
+	c := s.capture
+	s.mu.Unlock()
+	if hostile.Write(w, r, f.hostile, c) {
+		return
+	}
 	switch f.hostile {
-	case WrongShape:
-		writeDetail(w, http.StatusOK, "temporarily unavailable")
-	case SuccessFalse:
-		writeJSON(w, http.StatusOK, map[string]any{"success": false, "error": "internal error"})
-	case EmptyObject:
-		writeJSON(w, http.StatusOK, map[string]any{})
-	case HTMLPage:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>" +
-			"<body><h1>Сервис временно недоступен</h1><p>nginx</p></body></html>\n"))
-	case NotFoundPage:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>\n"))
-	case FirstAccount:
+	case hostile.FirstAccount:
 		s.mu.Lock()
 		ids := s.accountIDsLocked()
 		var first jsonAccount
@@ -101,7 +66,7 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, f fault, h
 		}
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, first)
-	case EmptyPage:
+	case hostile.EmptyPage:
 		total := 0
 		if id, err := strconv.ParseInt(r.PathValue("id"), 10, 64); err == nil {
 			s.mu.Lock()
@@ -109,10 +74,5 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, f fault, h
 			s.mu.Unlock()
 		}
 		writeJSON(w, http.StatusOK, operationsPage{Items: []jsonOperation{}, Total: total})
-	case Redirect:
-		s.mu.Lock()
-		c := s.capture
-		s.mu.Unlock()
-		c.Redirect(w, r)
 	}
 }

@@ -31,7 +31,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotelsync/syncd/internal/capture"
+	"github.com/hotelsync/syncd/internal/hostile"
 	"github.com/hotelsync/syncd/probonus"
 )
 
@@ -74,8 +74,8 @@ type fault struct {
 	kind    faultKind
 	status  int
 	delay   time.Duration
-	hostile Hostile // faultHostile: which answer
-	commit  bool    // faultHostile: execute the request first
+	hostile hostile.Answer // faultHostile: which answer
+	commit  bool           // faultHostile: execute the request first
 }
 
 // Server is a running simulator. All methods are safe for concurrent use.
@@ -95,7 +95,7 @@ type Server struct {
 	nextOpID      int64
 	nextCard      int64
 	faults        map[string][]fault
-	capture       *capture.Server         // where Redirect points; started by the first one
+	capture       *hostile.Capture        // where Redirect points; started by the first one
 	unclear       map[string]*unclearRate // see CommitUnclearly
 	staleBy       map[int64]int64         // see ReportBalanceAbove
 	latency       time.Duration

@@ -1,7 +1,12 @@
-// Package capture runs a loopback HTTP server that records every request reaching it and
-// answers 200 with a plausible body. The simulators redirect to it to stand for a host that
-// credentials must never reach: a test asserts that it received nothing.
-package capture
+// Package hostile is what both simulators (bnovo/bnovotest, probonus/probonustest) need to
+// answer as a hostile network would: the answers a proxy, a maintenance page or a half-broken
+// deploy gives in place of an API's, and a capture server standing for the host a redirect
+// leads to.
+//
+// The capture server runs on loopback, records every request reaching it and answers 200 with a
+// plausible body. The simulators redirect to it to stand for a host that credentials must never
+// reach: a test asserts that it received nothing.
+package hostile
 
 import (
 	"io"
@@ -18,8 +23,8 @@ type Request struct {
 	Body   string
 }
 
-// Server is a running capture server. Its methods are safe for concurrent use.
-type Server struct {
+// Capture is a running capture server. Its methods are safe for concurrent use.
+type Capture struct {
 	URL string // origin, e.g. http://127.0.0.1:40123
 
 	ts       *httptest.Server
@@ -27,9 +32,9 @@ type Server struct {
 	requests []Request
 }
 
-// New starts a capture server on 127.0.0.1; Close stops it.
-func New() *Server {
-	s := &Server{}
+// NewCapture starts a capture server on 127.0.0.1; Close stops it.
+func NewCapture() *Capture {
+	s := &Capture{}
 	s.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		s.mu.Lock()
@@ -44,19 +49,19 @@ func New() *Server {
 }
 
 // Requests returns a copy of every request received so far.
-func (s *Server) Requests() []Request {
+func (s *Capture) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
 }
 
 // Close stops the server.
-func (s *Server) Close() { s.ts.Close() }
+func (s *Capture) Close() { s.ts.Close() }
 
 // Redirect answers r with a redirect to the same path and query on the capture server: 302 for a
 // GET, 307 otherwise, so a client that followed it would send the same request, body and
 // credentials included, to the capture server.
-func (s *Server) Redirect(w http.ResponseWriter, r *http.Request) {
+func (s *Capture) Redirect(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusFound
 	if r.Method != http.MethodGet {
 		status = http.StatusTemporaryRedirect

@@ -1,0 +1,64 @@
+package hostile
+
+import "net/http"
+
+// Answer is an answer a simulator can give instead of the API's. Each simulator says which
+// apply to it; Write gives those whose form is the same for both APIs.
+type Answer int
+
+const (
+	// WrongShape is 200 with an error object of another service: {"detail": "..."}.
+	WrongShape Answer = iota + 1
+	// SuccessFalse is 200 {"success": false, "message": "..."}.
+	SuccessFalse
+	// HTMLPage is 200 with a text/html maintenance page.
+	HTMLPage
+	// EmptyObject is 200 {}.
+	EmptyObject
+	// NotFoundPage is 404 with a text/html page, as a proxy answers for a route it does not
+	// know: not the API saying the record does not exist.
+	NotFoundPage
+	// Redirect is a redirect to another origin, the simulator's capture server (see
+	// Capture.Redirect).
+	Redirect
+	// EmptyData (Bnovo) is 200 {"data": {}}: the envelope without the keys the contract promises.
+	EmptyData
+	// FirstAccount (ProBonus "find") is 200 with the account of the lowest id, whatever was
+	// asked: a caching proxy that ignores the query string.
+	FirstAccount
+	// EmptyPage (ProBonus "operations") is a page with no items and the account's true total, as
+	// a backend that lost its rows would answer.
+	EmptyPage
+)
+
+// Write gives answer a when its form does not depend on the API, redirecting to c, and reports
+// whether it did; the simulator writes the others itself.
+func Write(w http.ResponseWriter, r *http.Request, a Answer, c *Capture) bool {
+	switch a {
+	case WrongShape:
+		writeJSON(w, `{"detail":"temporarily unavailable"}`)
+	case SuccessFalse:
+		writeJSON(w, `{"success":false,"message":"Внутренняя ошибка сервера"}`)
+	case EmptyObject:
+		writeJSON(w, `{}`)
+	case HTMLPage:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!DOCTYPE html>\n<html><head><title>Технические работы</title></head>" +
+			"<body><h1>Сервис временно недоступен</h1><p>Ведутся технические работы.</p></body></html>\n"))
+	case NotFoundPage:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center>" +
+			"<hr><center>nginx</center></body></html>\n"))
+	case Redirect:
+		c.Redirect(w, r)
+	default:
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(body))
+}
