@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/probonus"
 )
 
@@ -243,4 +244,28 @@ func TestChangeMaskedByAnOwedLinesWriteIsFound(t *testing.T) {
 		h.cycle()
 	}
 	h.wantPosted(id, 62500)
+}
+
+// A state restored from a backup taken before a stay was paid with bonuses does not know they
+// were taken; the stay is then cancelled. Its bonuses go back to the guest all the same (spec
+// §7: the rules of §4, adoption after a lost state included, apply to redemptions), as the
+// accrual's would be withdrawn.
+func TestRestoredBackupReturnsBonusesOfAStayCancelledMeanwhile(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	h.cycle()
+	backup := h.backup()
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+
+	h.restore(backup)
+	h.setStatus(id, bnovotest.StatusCancelled, bnovotest.StatusNames[bnovotest.StatusCancelled])
+	h.cycle()
+	h.cycle()
+	h.wantRedeemed(id, 0, 2)
+	if got := h.balance(account); got != 100000 {
+		t.Fatalf("balance %d, want the 300 bonuses back (100000)", got)
+	}
 }

@@ -246,8 +246,29 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 	if p.rec.Redeemed == 0 {
 		held = 0
 	}
+	adopted := false
 	if rp.take == p.rec.Redeemed && held == 0 {
-		return rp // nothing taken, nothing to take: no account needed
+		if !e.mayHaveUnknownRedemptions(p) {
+			return rp // nothing taken, nothing to take: no account needed
+		}
+		// Nothing to take now, and the state knows of nothing taken: a state restored from an
+		// older backup (or lost) may not know bonuses taken meanwhile, which a cancellation or
+		// a refunded bonus payment must give back. The guest's account is searched for the
+		// booking's redemption markers, as the accrual's (see creditedBefore).
+		account, _, err := e.findAccount(ctx, p, rp)
+		if err == nil && account != 0 {
+			err = e.adoptRedemptions(ctx, p, account)
+		}
+		switch {
+		case err != nil:
+			rp.retry = true
+			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("looking for redemptions a lost state did not know failed; retrying next run")
+			return rp
+		case p.rec.Redeemed == 0:
+			return rp
+		}
+		held, adopted = account, true
+		p.rec.RedeemAccount = account
 	}
 	// The account is decided anew, never created: the guest on the booking may have changed.
 	account, why, err := e.findAccount(ctx, p, rp)
@@ -282,10 +303,12 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 	if rp.take == p.rec.Redeemed {
 		return rp // the guest is the same and nothing changed: no operations read
 	}
-	if err := e.adoptRedemptions(ctx, p, account); err != nil {
-		rp.retry = true
-		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the account's operations before a redemption failed; retrying next run")
-		return rp
+	if !adopted {
+		if err := e.adoptRedemptions(ctx, p, account); err != nil {
+			rp.retry = true
+			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the account's operations before a redemption failed; retrying next run")
+			return rp
+		}
 	}
 	need := rp.take - p.rec.Redeemed
 	switch {
@@ -311,6 +334,22 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 	}
 	rp.op = &state.Op{AccountID: account, Kind: probonus.OpWithdraw, Sum: need}
 	return rp
+}
+
+// mayHaveUnknownRedemptions tells whether a booking the state knows nothing taken for may yet
+// have redemptions in ProBonus: it has no redemption sequence, its guest has contacts, and it
+// is cancelled or has a bonus payment (taken back, or refunded, since). Only such bookings pay
+// for the search of a lost state's redemptions.
+func (e *Engine) mayHaveUnknownRedemptions(p *plan) bool {
+	if p.rec.RedeemSeq != 0 || p.b.Customer == nil || len(p.guest.keys) == 0 {
+		return false
+	}
+	if cancelled(p.b) {
+		return true
+	}
+	return slices.ContainsFunc(p.payments, func(pay bnovo.Payment) bool {
+		return slices.Contains(e.opt.Redemption.PaymentTypes, pay.PaymentTypeName)
+	})
 }
 
 // findAccount looks the guest's account up without ever creating one: why says why there is
