@@ -269,3 +269,57 @@ func TestRestoredBackupReturnsBonusesOfAStayCancelledMeanwhile(t *testing.T) {
 		t.Fatalf("balance %d, want the 300 bonuses back (100000)", got)
 	}
 }
+
+// The guest's cached account was merged into another in ProBonus (its id answers 404 now):
+// a stay paid with bonuses takes them from the surviving account, instead of retrying the
+// dead id every run (each retry costing Bnovo calls) and never taking them.
+func TestRedemptionFromAMergedAccountIsTakenFromTheSurvivor(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	merged := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	survivor := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Phones: []string{"79165555555"}, AccountGroupID: 1, Balance: 100000})
+	first := h.inHouse("anna@example.ru")
+	h.pay(first, bnovo.PaymentIn, 10000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(first, 10000, 1)
+
+	h.pb.MergeAccount(merged, survivor)
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	before := h.routeCalls(paymentsRoute)
+	for range 3 {
+		h.tick()
+		h.cycle()
+	}
+	h.wantRedeemed(id, 30000, 1)
+	if got := h.routeCalls(paymentsRoute) - before; got > 1 {
+		t.Fatalf("payments read %d times in three quiet cycles: the booking keeps being retried", got)
+	}
+}
+
+// The account bonuses were taken from is deleted in ProBonus; then the bonus payment is
+// refunded. There is nowhere to give them back: the booking is parked for staff, not retried
+// (with its Bnovo calls) every run.
+func TestReturnToADeletedAccountIsParkedNotRetriedForever(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+
+	h.pb.DeleteAccount(account)
+	h.pay(id, bnovo.PaymentOut, 30000, bonusPay)
+	h.cycle()
+	if reason := h.parked()["booking:"+itoa(id)]; !strings.Contains(reason, "no longer exists in ProBonus") {
+		t.Fatalf("parked %v, want the booking parked for its deleted account", h.parked())
+	}
+	before := h.routeCalls(paymentsRoute)
+	for range 3 {
+		h.tick()
+		h.cycle()
+	}
+	if got := h.routeCalls(paymentsRoute) - before; got != 0 {
+		t.Fatalf("payments read %d times in three quiet cycles: the parked booking keeps being retried", got)
+	}
+}

@@ -304,7 +304,9 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		return rp // the guest is the same and nothing changed: no operations read
 	}
 	if !adopted {
-		if err := e.adoptRedemptions(ctx, p, account); err != nil {
+		if err := e.adoptRedemptions(ctx, p, account); probonus.IsNotFound(err) {
+			return e.redemptionAccountGone(p, rp, account, held)
+		} else if err != nil {
 			rp.retry = true
 			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the account's operations before a redemption failed; retrying next run")
 			return rp
@@ -319,6 +321,9 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		return rp
 	}
 	a, err := e.opt.Ledger.Account(ctx, account)
+	if probonus.IsNotFound(err) {
+		return e.redemptionAccountGone(p, rp, account, held)
+	}
 	if err != nil {
 		rp.retry = true
 		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the balance before a redemption failed; retrying next run")
@@ -350,6 +355,21 @@ func (e *Engine) mayHaveUnknownRedemptions(p *plan) bool {
 	return slices.ContainsFunc(p.payments, func(pay bnovo.Payment) bool {
 		return slices.Contains(e.opt.Redemption.PaymentTypes, pay.PaymentTypeName)
 	})
+}
+
+// redemptionAccountGone handles a 404 for the account a redemption was to use (deleted, or
+// merged into another): it is forgotten, so the guest is looked up again next run rather than
+// the dead id tried (and the booking's Bnovo calls paid) every run. When bonuses were taken
+// from it for this booking, what to give back or take is for staff: the booking is parked.
+func (e *Engine) redemptionAccountGone(p *plan, rp *redeemPlan, account, held int64) *redeemPlan {
+	e.forget(p, account)
+	if account == held {
+		rp.park = fmt.Sprintf("redemption: account %d, which %s bonuses were taken from for this booking, no longer exists in ProBonus (deleted or merged): settle the difference by hand",
+			account, formatBonuses(p.rec.Redeemed))
+		return rp
+	}
+	rp.retry = true
+	return rp
 }
 
 // findAccount looks the guest's account up without ever creating one: why says why there is
