@@ -323,3 +323,29 @@ func TestReturnToADeletedAccountIsParkedNotRetriedForever(t *testing.T) {
 		t.Fatalf("payments read %d times in three quiet cycles: the parked booking keeps being retried", got)
 	}
 }
+
+// The usual restore: the backup is from a day when the stay was in the house, so the state
+// knows the booking (nothing posted, nothing to post). Since then it checked out and was
+// credited; after the restore it is cancelled. The credit the restored state does not know is
+// withdrawn all the same.
+func TestRestoredBackupOfAStayInTheHouseWithdrawsItsCreditOnCancellation(t *testing.T) {
+	h := newHarness(t, nil)
+	acct := h.pb.AddAccount(member("Ева", []string{"79161010102"}, ""))
+	id := h.checkedOut("+79161010102", "", "")
+	h.setStatus(id, bnovotest.StatusCheckedIn, bnovotest.StatusNames[bnovotest.StatusCheckedIn])
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	if rec := h.record(id); rec.ID != id || rec.Posted != 0 {
+		t.Fatalf("record %+v: want the stay in the house known, nothing posted", rec)
+	}
+	backup := h.backup()
+	h.setStatus(id, 5, "Выехал")
+	h.cycle()
+	h.wantOps(acct, 1, 50000)
+
+	h.restore(backup)
+	h.setStatus(id, bnovotest.StatusCancelled, bnovotest.StatusNames[bnovotest.StatusCancelled])
+	h.cycle()
+	h.cycle()
+	h.wantOps(acct, 2, 0)
+}

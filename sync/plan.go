@@ -87,7 +87,7 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 		}
 	}
 	ctx = hand
-	if p.accrual.Target == 0 && p.rec.Posted == 0 && (p.seen || !e.creditedBefore(ctx, p)) {
+	if p.accrual.Target == 0 && p.rec.Posted == 0 && !e.creditedBefore(ctx, p) {
 		// Nothing posted and nothing to post: the booking needs no account.
 		p.rec.Shortfall = p.rec.Stranded
 		p.complete = true
@@ -120,10 +120,12 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 	e.postFor(ctx, p)
 }
 
-// creditedBefore tells whether a booking new to the state, with nothing to earn, has operations
-// in ProBonus all the same: a state restored from an older backup (or lost) does not know a stay
-// credited, then cancelled, meanwhile. Its guest's account is looked up (never created) and
-// searched by marker (see checkNextMarker); what is found is adopted, for the usual withdrawal.
+// creditedBefore tells whether a booking with nothing to earn and nothing known posted has
+// operations in ProBonus all the same: a state restored from an older backup (or lost) does not
+// know a stay credited, then cancelled, meanwhile — whether the backup knew the booking (most
+// stays are seen in the house, before they earn) or not. Its guest's account is looked up
+// (never created) and searched by marker (see checkNextMarker: one read per account per
+// process while the state is current); what is found is adopted, for the usual withdrawal.
 // Trouble leaves the booking queued.
 func (e *Engine) creditedBefore(ctx context.Context, p *plan) bool {
 	if p.b.Customer == nil || len(p.guest.keys) == 0 {
@@ -140,12 +142,13 @@ func (e *Engine) creditedBefore(ctx context.Context, p *plan) bool {
 	case !found:
 		return false
 	}
+	known := p.rec.AccountID
 	p.rec.AccountID, p.identified = account, account
 	if !e.checkNextMarker(ctx, p) {
 		return true
 	}
 	if p.rec.Posted == 0 {
-		p.rec.AccountID = 0 // nothing of this booking's there: it keeps needing no account
+		p.rec.AccountID = known // nothing of this booking's there: it keeps needing no account
 		return false
 	}
 	return true
