@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -75,10 +76,11 @@ type wireBookingsPage struct {
 	Meta     *wireMeta          `json:"meta"`
 }
 
+// wireMeta's numbers are read like ids: a PHP backend may send them as strings.
 type wireMeta struct {
-	Total  *int `json:"total"`
-	Limit  int  `json:"limit"`
-	Offset int  `json:"offset"`
+	Total  *wireInt `json:"total"`
+	Limit  wireInt  `json:"limit"`
+	Offset wireInt  `json:"offset"`
 }
 
 type wireRef struct {
@@ -515,10 +517,10 @@ func decodeListAnswer(body []byte) ([]json.RawMessage, int, error) {
 		return nil, 0, unexpected("data.bookings is missing")
 	case page.Meta == nil || page.Meta.Total == nil:
 		return nil, 0, unexpected("data.meta.total is missing")
-	case *page.Meta.Total < 0:
+	case *page.Meta.Total < 0 || *page.Meta.Total > math.MaxInt32:
 		return nil, 0, unexpected("data.meta.total is %d", *page.Meta.Total)
 	}
-	return *page.Bookings, *page.Meta.Total, nil
+	return *page.Bookings, int(*page.Meta.Total), nil
 }
 
 // decodeBookingAnswer reads the answer for booking want.

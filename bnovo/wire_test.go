@@ -203,3 +203,14 @@ func TestServerMessage(t *testing.T) {
 		}
 	}
 }
+
+// A PHP backend may write meta's numbers as strings; a page is not refused for that.
+func TestListAnswerTakesMetaNumbersAsStrings(t *testing.T) {
+	records, total, err := decodeListAnswer([]byte(`{"data":{"bookings":[{"id":1}],"meta":{"total":"137","limit":"50","offset":"0"}}}`))
+	if err != nil || total != 137 || len(records) != 1 {
+		t.Fatalf("got %d records, total %d, %v", len(records), total, err)
+	}
+	if _, _, err := decodeListAnswer([]byte(`{"data":{"bookings":[],"meta":{"total":null}}}`)); err == nil {
+		t.Fatal("a null total was taken for a total")
+	}
+}
