@@ -19,9 +19,12 @@ var demoAtDefaultLevel struct {
 }
 
 // sharedDemo returns the shared demo run's output and how long it took; it fails t if the demo
-// did not exit 0.
+// did not exit 0, and skips t under -short.
 func sharedDemo(t *testing.T) (text string, took time.Duration) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the whole demo, which waits for its scaled-down rate limits (~4 s); the full run keeps it")
+	}
 	d := &demoAtDefaultLevel
 	d.once.Do(func() {
 		var out bytes.Buffer
