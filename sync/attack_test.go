@@ -349,3 +349,27 @@ func TestRestoredBackupOfAStayInTheHouseWithdrawsItsCreditOnCancellation(t *test
 	h.cycle()
 	h.wantOps(acct, 2, 0)
 }
+
+// The surviving account of a merge was proven current by this process before the merge (a stay
+// of its own credited): the merge brings another stay's deposit along, which the process has
+// not seen there. A refund on that stay must withdraw from what came along, never deposit its
+// whole target again.
+func TestMergeIntoAnAccountProvenCurrentPostsNothingTwice(t *testing.T) {
+	h := newHarness(t, nil)
+	merged := h.pb.AddAccount(member("Вера", []string{"79161818181"}, ""))
+	survivor := h.pb.AddAccount(member("Вера", nil, "vera@example.ru"))
+	id := h.paidStay("Вера", "+79161818181", "")
+	own := h.paidStay("Вера", "", "vera@example.ru")
+	h.cycle()
+	h.wantOps(survivor, 1, 50000) // its own stay: the account is proven current now
+
+	h.pb.MergeAccount(merged, survivor)
+	h.pay(id, bnovo.PaymentOut, 500000, card) // half refunded: 250 bonuses are due, not 500
+	for range 3 {
+		h.tick()
+		h.cycle()
+	}
+	h.wantPosted(id, 25000)
+	h.wantPosted(own, 50000)
+	h.wantOps(survivor, 3, 75000)
+}
