@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,21 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 		failed.Add(1)
 		firstErr.Do(func() { res.First = what + ": " + err.Error() })
 	}
+	var keyLocks sync.Map // guest key -> *sync.Mutex
+	lockKeys := func(keys []string) (unlock func()) {
+		sorted := slices.Compact(slices.Sorted(slices.Values(keys))) // one order for all: no deadlock
+		locks := make([]*sync.Mutex, 0, len(sorted))
+		for _, k := range sorted {
+			m, _ := keyLocks.LoadOrStore(k, new(sync.Mutex))
+			locks = append(locks, m.(*sync.Mutex))
+			locks[len(locks)-1].Lock()
+		}
+		return func() {
+			for _, m := range slices.Backward(locks) {
+				m.Unlock()
+			}
+		}
+	}
 	account := func(c *bnovo.Customer) (id int64, created, ok bool) {
 		phone, hasPhone := contact.Phone(c.Phone)
 		email, hasEmail := contact.Email(c.Email)
@@ -96,14 +112,26 @@ func runAPIOnly(ctx context.Context, n int, seed int64) (apiOnlyResult, error) {
 		if len(keys) == 0 {
 			return 0, false, false
 		}
-		accountsMu.Lock()
-		for _, k := range keys {
-			if id, known := accounts[k]; known {
-				accountsMu.Unlock()
-				return id, false, true
+		known := func() (int64, bool) {
+			accountsMu.Lock()
+			defer accountsMu.Unlock()
+			for _, k := range keys {
+				if id, ok := accounts[k]; ok {
+					return id, true
+				}
 			}
+			return 0, false
 		}
-		accountsMu.Unlock()
+		if id, ok := known(); ok {
+			return id, false, true
+		}
+		// Two stays of one guest in flight at once must not both create the account (ProBonus
+		// refuses the second with 400): syncd's engine keeps such stays in one worker; here the
+		// guest's keys are locked while the account is found or created.
+		defer lockKeys(keys)()
+		if id, ok := known(); ok {
+			return id, false, true
+		}
 		var a probonus.Account
 		err := probonus.ErrNotFound
 		for _, k := range keys {
