@@ -373,3 +373,25 @@ func TestMergeIntoAnAccountProvenCurrentPostsNothingTwice(t *testing.T) {
 	h.wantPosted(own, 50000)
 	h.wantOps(survivor, 3, 75000)
 }
+// A deposit left unclear by a crash went to an account that staff then merged into another
+// (its id answers 404): the operation cannot be looked up where it was sent. It must not hold
+// its booking and fail every run's settling forever; the booking is planned again and finds its
+// deposit on the surviving account by marker, posting nothing twice.
+func TestUnclearDepositOnAMergedAccountIsSettled(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	survivor := h.pb.AddAccount(member("Анна", nil, "anna@example.ru"))
+	h.crashedDeposit(id, h.eng.created.Add(-1), func(acct int64) { h.pb.MergeAccount(acct, survivor) })
+	for range 2 {
+		if _, err := h.eng.Cycle(context.Background()); err != nil {
+			t.Fatalf("cycle: %v", err)
+		}
+	}
+	h.wantPosted(id, 50000)
+	h.wantOps(survivor, 1, 50000)
+	if rec := h.record(id); rec.Posted != 50000 || rec.AccountID != survivor {
+		t.Fatalf("record %+v: want the deposit found on the surviving account %d", rec, survivor)
+	}
+}
+

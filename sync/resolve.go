@@ -41,6 +41,14 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 		if stop := stopping(err); stop != nil {
 			return stop // every other lookup would fail the same way
 		}
+		gone := probonus.IsNotFound(err)
+		if gone {
+			// The account is deleted, or merged into another: the operation went with it, or
+			// lies on the survivor, where the booking's next plan finds it by marker before
+			// posting anything (checkNextMarker; no proof of currency survives a 404, see
+			// forget). Nothing can be posted to the id any more: settled, as not posted here.
+			err = nil
+		}
 		if err != nil {
 			e.log.Warn().Str("marker", marker).Err(err).Msg("could not read the account's operations to settle an unclear operation; retrying next run")
 			continue
@@ -50,6 +58,12 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 			op.State = state.OpPosted
 			op.OperationID = found.ID
 			op.Balance = found.Balance
+		case gone:
+			op.State = state.OpFailed
+			op.Err = fmt.Sprintf("account %d no longer exists in ProBonus (deleted or merged): not posted there", op.AccountID)
+			e.accountsMu.Lock()
+			clear(e.current)
+			e.accountsMu.Unlock()
 		case settled:
 			op.State = state.OpFailed
 			op.Err = "not in the account's operations after the request timeout: not posted"
@@ -79,6 +93,11 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 			}
 			if err := tx.PutOp(op); err != nil {
 				return err
+			}
+			if gone {
+				if _, err := tx.ForgetAccount(op.AccountID); err != nil {
+					return err
+				}
 			}
 			// Its booking was left unfinished: plan it again with the true posted total, even
 			// unchanged in Bnovo (a booking whose only operation was a redemption was
