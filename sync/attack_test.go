@@ -373,6 +373,7 @@ func TestMergeIntoAnAccountProvenCurrentPostsNothingTwice(t *testing.T) {
 	h.wantPosted(own, 50000)
 	h.wantOps(survivor, 3, 75000)
 }
+
 // A deposit left unclear by a crash went to an account that staff then merged into another
 // (its id answers 404): the operation cannot be looked up where it was sent. It must not hold
 // its booking and fail every run's settling forever; the booking is planned again and finds its
@@ -394,4 +395,3 @@ func TestUnclearDepositOnAMergedAccountIsSettled(t *testing.T) {
 		t.Fatalf("record %+v: want the deposit found on the surviving account %d", rec, survivor)
 	}
 }
-
