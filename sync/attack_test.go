@@ -355,7 +355,9 @@ func TestRestoredBackupOfAStayInTheHouseWithdrawsItsCreditOnCancellation(t *test
 // not seen there. A refund on that stay must withdraw from what came along, never deposit its
 // whole target again.
 func TestMergeIntoAnAccountProvenCurrentPostsNothingTwice(t *testing.T) {
-	h := newHarness(t, nil)
+	// One worker: the page's stays are credited in order, so the survivor's own deposit is
+	// the newest operation there, and known to the journal.
+	h := newHarness(t, func(o *Options) { o.Workers = 1 })
 	merged := h.pb.AddAccount(member("Вера", []string{"79161818181"}, ""))
 	survivor := h.pb.AddAccount(member("Вера", nil, "vera@example.ru"))
 	id := h.paidStay("Вера", "+79161818181", "")
@@ -393,5 +395,48 @@ func TestUnclearDepositOnAMergedAccountIsSettled(t *testing.T) {
 	h.wantOps(survivor, 1, 50000)
 	if rec := h.record(id); rec.Posted != 50000 || rec.AccountID != survivor {
 		t.Fatalf("record %+v: want the deposit found on the surviving account %d", rec, survivor)
+	}
+}
+
+// Staff moved a phone from one member's account to another's (the number changed hands). The
+// map still names the first account for that phone: a stay of the phone's new owner paid with
+// bonuses must take them from the new owner, never from the first member.
+func TestRedemptionFollowsAPhoneMovedToAnotherAccount(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	wrong := h.pb.AddAccount(probonus.Account{FirstName: "Семён", Phones: []string{"79161313131", "79161414141"}, AccountGroupID: 1, Balance: 100000})
+	right := h.pb.AddAccount(probonus.Account{FirstName: "Тая", Email: "taya@example.ru", AccountGroupID: 1, Balance: 100000})
+	first := h.paidStay("Тая", "+79161414141", "")
+	h.cycle()
+	h.wantOps(wrong, 1, 50000) // the phone was Семён's then: learned against his account
+
+	h.pb.MovePhone("79161414141", right)
+	id := h.checkedOut("+79161414141", "", "")
+	h.setStatus(id, bnovotest.StatusCheckedIn, bnovotest.StatusNames[bnovotest.StatusCheckedIn])
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	for range 2 {
+		h.tick()
+		h.cycle()
+	}
+	h.wantRedeemed(id, 30000, 1)
+	if got := h.balance(wrong); got != 150000 {
+		t.Fatalf("Семён's balance %d, want 150000: nothing taken from him", got)
+	}
+	if got := h.balance(right); got != 70000 {
+		t.Fatalf("Тая's balance %d, want 70000", got)
+	}
+	_ = first
+}
+
+// A member of another account group (another hotel's program, the staff's) is never credited;
+// bonuses of that program are not this hotel's to take either.
+func TestRedemptionNeverTakesFromAnAccountOutsideTheGroup(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	foreign := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 2, Balance: 100000})
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	sum := h.cycle()
+	h.wantRedeemed(id, 0, 0)
+	if got := h.balance(foreign); got != 100000 || sum.RedemptionShortfalls != 1 {
+		t.Fatalf("balance %d, summary %+v: want nothing taken and a redemption shortfall", got, sum)
 	}
 }

@@ -236,9 +236,8 @@ func (e *Engine) cachedAccount(key string) (int64, bool) {
 }
 
 // forget drops an account ProBonus answered 404 for (deleted, or merged into another) from
-// this run's cache, and every account's proof of being current (see checkNextMarker); the
-// plan's forgotten list removes it from the state's map too, so the guest is looked up again
-// instead of every later stay failing the same way.
+// this run's cache; the plan's forgotten list removes it from the state's map too, so the
+// guest is looked up again instead of every later stay failing the same way.
 func (e *Engine) forget(p *plan, account int64) {
 	e.accountsMu.Lock()
 	for k, id := range e.accounts {
@@ -246,10 +245,12 @@ func (e *Engine) forget(p *plan, account int64) {
 			e.accounts[k] = 0 // known gone: the state's entry must not answer either
 		}
 	}
-	// A merge moves the account's operations (syncd's markers among them) into another
-	// account, which this process may have proven current before: no proof stands now.
-	clear(e.current)
+	delete(e.current, account)
 	e.accountsMu.Unlock()
+	// A merge moved the account's operations (this booking's markers among them) into another
+	// account, below the newest ones there: no proof of currency tells of them (see
+	// checkNextMarker).
+	p.distrustCurrent = true
 	p.forgotten = append(p.forgotten, account)
 	e.log.Warn().Int64("booking", p.b.ID).Int64("account", account).
 		Msg("ProBonus no longer has the account (deleted or merged): forgotten; the guest is looked up again")

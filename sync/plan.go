@@ -34,11 +34,16 @@ type plan struct {
 	// identified is the account the customer's own phone or e-mail names (0: none): the only
 	// account whose line may go into this guest's notes.
 	identified int64
-	park       string // reason, when the booking cannot be processed
-	retry      bool   // transient trouble: queue the booking for a later run
-	complete   bool   // nothing more to do once op (if any) is posted
-	created    bool   // the guest's account was created in this run
-	refused    error  // an API refused syncd's credentials or is unreachable: the run stops after this page
+	// distrustCurrent: the booking's account changed or answered 404 in this plan. A merge
+	// puts the old account's operations below the newest ones of the account merged into, so
+	// neither the newest marker's being known nor an earlier proof of the account's currency
+	// says the booking has none there: its markers are looked for in full.
+	distrustCurrent bool
+	park            string // reason, when the booking cannot be processed
+	retry           bool   // transient trouble: queue the booking for a later run
+	complete        bool   // nothing more to do once op (if any) is posted
+	created         bool   // the guest's account was created in this run
+	refused         error  // an API refused syncd's credentials or is unreachable: the run stops after this page
 
 	payments     []bnovo.Payment // the booking's payments, when planning read them
 	paymentsRead bool
@@ -101,6 +106,9 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 		return
 	}
 	if from := p.rec.AccountID; from != 0 && from != account {
+		// The booking's operations may have followed its old account into this one (staff
+		// merged them): no proof of currency tells of them (see checkNextMarker).
+		p.distrustCurrent = true
 		if p.rec.Redeemed != 0 {
 			// Bonuses were taken from the old account for this stay: returning them there and
 			// taking them from the new guest is for staff to decide; nothing moves.

@@ -329,8 +329,17 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("reading the balance before a redemption failed; retrying next run")
 		return rp
 	}
-	if a.Blocked {
-		e.redemptionShortfall(p, rp, need, fmt.Sprintf("ProBonus account %d is blocked", account))
+	if via := e.answeredBy(p.guest, account); held == 0 && via.key != "" && !holds(a, via.value) {
+		// The map's answer for the guest's identifier is stale (staff moved the phone or
+		// e-mail to another account): the account is someone else's now. The answer is
+		// dropped and the guest looked up again.
+		e.forgetKey(p, via.key)
+		rp.retry = true
+		return rp
+	}
+	if reason := refusesCredit(a, e.opt.AccountGroupID); reason != "" {
+		// Blocked, or another program's member (another group): not this hotel's bonuses to take.
+		e.redemptionShortfall(p, rp, need, "ProBonus "+reason)
 		return rp
 	}
 	if a.Balance < need {

@@ -45,8 +45,9 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 		if gone {
 			// The account is deleted, or merged into another: the operation went with it, or
 			// lies on the survivor, where the booking's next plan finds it by marker before
-			// posting anything (checkNextMarker; no proof of currency survives a 404, see
-			// forget). Nothing can be posted to the id any more: settled, as not posted here.
+			// posting anything (its record still names the gone account, so that plan reads
+			// the survivor's operations in full: see checkNextMarker). Nothing can be posted
+			// to the id any more: settled, as not posted here.
 			err = nil
 		}
 		if err != nil {
@@ -61,9 +62,6 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 		case gone:
 			op.State = state.OpFailed
 			op.Err = fmt.Sprintf("account %d no longer exists in ProBonus (deleted or merged): not posted there", op.AccountID)
-			e.accountsMu.Lock()
-			clear(e.current)
-			e.accountsMu.Unlock()
 		case settled:
 			op.State = state.OpFailed
 			op.Err = "not in the account's operations after the request timeout: not posted"
@@ -208,12 +206,14 @@ func sleepFor(ctx context.Context, d time.Duration) error {
 // post an operation again. The proof is cheap when the state is current: the newest accrual
 // marker on the account is one the journal knows there, so nothing of syncd's was posted to it
 // since the state was written, and this process alone posts with this state from then on (one
-// read per account per process). Otherwise the account's operations are read to the end and
-// the booking's own are adopted: their net sum and highest number. False when the plan cannot
-// go on (the read failed).
+// read per account per process). That proof holds against a restored state (what it does not
+// know is newer), not against a merge, which puts an old account's operations below the newest:
+// a booking whose account changed or answered 404 (p.distrustCurrent) reads in full. Otherwise
+// too the account's operations are read to the end and the booking's own are adopted: their
+// net sum and highest number. False when the plan cannot go on (the read failed).
 func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 	account := p.rec.AccountID
-	if e.isCurrent(account) {
+	if !p.distrustCurrent && e.isCurrent(account) {
 		return true
 	}
 	id := strconv.FormatInt(p.b.ID, 10)
@@ -233,7 +233,7 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 			}
 			if newest == "" {
 				newest = m[0]
-				if e.journalKnows(m, account) {
+				if !p.distrustCurrent && e.journalKnows(m, account) {
 					e.markCurrent(account)
 					return true
 				}
