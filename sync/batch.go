@@ -48,6 +48,9 @@ func (e *Engine) batch(ctx context.Context, bookings []bnovo.Booking, parks []st
 			continue
 		}
 		p := e.newPlan(b, rec, seen)
+		if seen && e.ownWriteMark(rec, b.UpdateDate) {
+			sum.Rechecked++
+		}
 		plans = append(plans, p)
 		toPlan = append(toPlan, p)
 	}

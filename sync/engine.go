@@ -239,16 +239,20 @@ type Summary struct {
 	AccountsMatched int
 	AccountsCreated int
 	Parked          int // records parked in this run
-	Shortfalls      int // withdrawals that could not be made in this run
+	Shortfalls      int // withdrawals that fell short in this run (a new or larger shortfall; one standing is not counted again)
 	Retrying        int // bookings left queued for a later run (transient trouble)
 	Resolved        int // unclear operations settled by reading the ledger
 	WriteBacks      int // guest notes written in Bnovo
+	// Rechecked counts bookings planned once more because their update_date is the mark of
+	// syncd's own earlier write-back, which hides any change the desk made meanwhile (one
+	// payments read each for a stay that earns; see ownWriteMark).
+	Rechecked int
 
 	Redemptions          int   // withdrawals for bookings paid with bonuses (spec §7)
 	Redeemed             int64 // kopecks withdrawn by them
 	RedemptionReturns    int   // deposits back (a bonus payment refunded or deleted, a cancellation)
 	Returned             int64 // kopecks deposited back
-	RedemptionShortfalls int   // redemptions that could not be withdrawn in this run
+	RedemptionShortfalls int   // redemptions that fell short in this run (new or larger; one standing is not counted again)
 	ArrivalLines         int   // lines at check-in written (also counted in WriteBacks)
 }
 
@@ -268,6 +272,7 @@ func (s *Summary) add(o Summary) {
 	s.Retrying += o.Retrying
 	s.Resolved += o.Resolved
 	s.WriteBacks += o.WriteBacks
+	s.Rechecked += o.Rechecked
 	s.Redemptions += o.Redemptions
 	s.Redeemed += o.Redeemed
 	s.RedemptionReturns += o.RedemptionReturns
@@ -282,7 +287,7 @@ func (s *Summary) MarshalZerologObject(e *zerolog.Event) {
 		Str("bonuses_credited", formatBonuses(s.Credited)).Str("bonuses_withdrawn", formatBonuses(s.Withdrawn)).
 		Int("accounts_matched", s.AccountsMatched).Int("accounts_created", s.AccountsCreated).
 		Int("parked", s.Parked).Int("shortfalls", s.Shortfalls).Int("retrying", s.Retrying).
-		Int("resolved", s.Resolved).Int("write_backs", s.WriteBacks)
+		Int("resolved", s.Resolved).Int("write_backs", s.WriteBacks).Int("rechecked_after_write_back", s.Rechecked)
 	if s.Redemptions+s.RedemptionReturns+s.RedemptionShortfalls > 0 {
 		e.Int("redemptions", s.Redemptions).Str("bonuses_redeemed", formatBonuses(s.Redeemed)).
 			Int("redemption_returns", s.RedemptionReturns).Str("bonuses_returned", formatBonuses(s.Returned)).

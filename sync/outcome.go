@@ -167,7 +167,7 @@ func (e *Engine) finish(tx *state.Tx, p *plan, sum *Summary) error {
 		}
 		return e.enqueue(tx, p.b.ID)
 	}
-	if p.rec.Shortfall > 0 && (p.op == nil || p.op.State != state.OpPosted) {
+	if p.rec.Shortfall > p.standing && (p.op == nil || p.op.State != state.OpPosted) {
 		sum.Shortfalls++
 	}
 	e.done(p)

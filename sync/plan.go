@@ -14,14 +14,18 @@ import (
 
 // plan is what one booking needs, decided before anything is written.
 type plan struct {
-	b       bnovo.Booking
-	rec     state.Booking
-	seen    bool  // the state had a record of the booking
-	guest   guest // the customer's contacts, normalised once
-	accrual Accrual
-	op      *state.Op // to journal and send; nil when nothing is to be posted
-	moving  bool      // op withdraws the bonuses from an account the booking no longer belongs to
-	matched []learned // account-map entries learned while matching, to persist
+	b    bnovo.Booking
+	rec  state.Booking
+	seen bool // the state had a record of the booking
+	// standing and standingRedeem are the shortfalls the record held before this plan: a run
+	// reports a shortfall only when it records a new or larger one, not each time a booking
+	// whose shortfall stands is planned again.
+	standing, standingRedeem int64
+	guest                    guest // the customer's contacts, normalised once
+	accrual                  Accrual
+	op                       *state.Op // to journal and send; nil when nothing is to be posted
+	moving                   bool      // op withdraws the bonuses from an account the booking no longer belongs to
+	matched                  []learned // account-map entries learned while matching, to persist
 	// forgotten are accounts ProBonus answered 404 for: dropped from the account map.
 	forgotten []int64
 	// forgottenKeys are cached answers the account no longer bears out: dropped too.
@@ -59,6 +63,7 @@ func (e *Engine) newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
 	if !seen {
 		p.rec = state.Booking{ID: b.ID}
 	}
+	p.standing, p.standingRedeem = p.rec.Shortfall, p.rec.RedeemShortfall
 	p.rec.Number = b.Number
 	if b.Customer != nil {
 		p.rec.GuestID = b.Customer.ID

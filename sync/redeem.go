@@ -463,8 +463,10 @@ func (e *Engine) finishRedemption(tx *state.Tx, p *plan, sum *Summary) error {
 		}
 		return tx.Park(state.Parked{Key: state.ParkKeyBooking(p.b.ID), BookingID: p.b.ID, Reason: rp.park})
 	case rp.shortfall != "":
-		sum.RedemptionShortfalls++
 		p.rec.RedeemShortfall = rp.take - p.rec.Redeemed
+		if p.rec.RedeemShortfall > p.standingRedeem {
+			sum.RedemptionShortfalls++
+		}
 	default:
 		p.rec.RedeemShortfall = max(rp.take-p.rec.Redeemed, 0)
 	}

@@ -217,7 +217,7 @@ func (d *daemonState) cycle(ctx context.Context) {
 	d.logCycle(sum, time.Since(start), err)
 	a.metrics.cycleDone(sum, err)
 	at := start.In(a.cfg.Location).Format("15:04")
-	line := fmt.Sprintf("last cycle %s ok: %d bookings, %d credited, %d parked; budget %s", at, sum.Seen, sum.Deposits, sum.Parked, a.budgetLine())
+	line := fmt.Sprintf("last cycle %s ok: %s; budget %s", at, cycleCounts(sum), a.budgetLine())
 	if err != nil && ctx.Err() == nil {
 		line = fmt.Sprintf("last cycle %s FAILED: %s; budget %s", at, firstLine(err.Error()), a.budgetLine())
 	}
@@ -480,6 +480,26 @@ func (d *daemonState) control(cmd string) []string {
 	default:
 		return []string{fmt.Sprintf("error: unknown command %q", cmd)}
 	}
+}
+
+// cycleCounts is what a cycle did, for its STATUS line: bookings, deposits and parked always;
+// withdrawals and paying with bonuses (spec §7) when the cycle made any.
+func cycleCounts(sum syncer.Summary) string {
+	line := fmt.Sprintf("%d bookings, %d credited, %d parked", sum.Seen, sum.Deposits, sum.Parked)
+	for _, c := range []struct {
+		n    int
+		what string
+	}{
+		{sum.Withdrawals, "withdrawn"},
+		{sum.Redemptions, "paid with bonuses"},
+		{sum.RedemptionReturns, "given back"},
+		{sum.Shortfalls + sum.RedemptionShortfalls, "left short"},
+	} {
+		if c.n > 0 {
+			line += fmt.Sprintf(", %d %s", c.n, c.what)
+		}
+	}
+	return line
 }
 
 // budgetLine is the Bnovo budget for STATUS: the windows of an hour or more, which are the

@@ -69,15 +69,23 @@ func (d *demo) note(format string, args ...any) {
 	fmt.Fprintf(d.out, "   "+format+"\n", args...)
 }
 
-// describeRun is a run's summary for a person: what was posted, found, created and parked.
+// describeRun is a run's summary for a person: what was posted (accrual and paying with
+// bonuses), found, created, parked and left short by this run, and the bookings it planned only
+// because their update_date was syncd's own write-back (the Bnovo calls they cost have a name).
 func describeRun(s syncer.Summary) string {
 	parts := []string{plural(s.Seen, "booking") + " looked at"}
-	if s.Deposits > 0 {
-		parts = append(parts, fmt.Sprintf("%s (%s bonuses)", plural(s.Deposits, "deposit"), syncer.FormatBonuses(s.Credited)))
+	if s.Rechecked > 0 {
+		parts = append(parts, plural(s.Rechecked, "booking")+" re-checked after syncd's own guest notes (a write's update_date hides the desk's changes meanwhile: one payments read each, once)")
 	}
-	if s.Withdrawals > 0 {
-		parts = append(parts, fmt.Sprintf("%s (%s bonuses)", plural(s.Withdrawals, "withdrawal"), syncer.FormatBonuses(s.Withdrawn)))
+	bonuses := func(n int, noun, what string, kopecks int64) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s%s (%s bonuses)", plural(n, noun), what, syncer.FormatBonuses(kopecks)))
+		}
 	}
+	bonuses(s.Deposits, "deposit", "", s.Credited)
+	bonuses(s.Withdrawals, "withdrawal", "", s.Withdrawn)
+	bonuses(s.Redemptions, "withdrawal", " for bonus payments", s.Redeemed)
+	bonuses(s.RedemptionReturns, "deposit", " back for bonus payments", s.Returned)
 	if s.AccountsCreated > 0 {
 		parts = append(parts, plural(s.AccountsCreated, "ProBonus account")+" created")
 	}
@@ -92,6 +100,9 @@ func describeRun(s syncer.Summary) string {
 	}
 	if s.Shortfalls > 0 {
 		parts = append(parts, plural(s.Shortfalls, "shortfall"))
+	}
+	if s.RedemptionShortfalls > 0 {
+		parts = append(parts, plural(s.RedemptionShortfalls, "redemption shortfall"))
 	}
 	return strings.Join(parts, ", ")
 }
