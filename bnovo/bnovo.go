@@ -37,6 +37,21 @@ type Booking struct {
 	Departure  time.Time
 	CancelDate time.Time // zero when not cancelled
 	Amount     int64     // kopecks
+	// PaymentsTotal is what Bnovo states the booking's payments add up to, beside the booking:
+	// a check on a payments answer that would take bonuses away (see sync).
+	PaymentsTotal PaymentsTotal
+}
+
+// PaymentsTotal is a booking's stated Σ in − Σ out of all its payments (every payment type), in
+// kopecks; negative when refunds exceed payments. The single-booking answer carries it; a
+// listing's bookings do not.
+type PaymentsTotal struct {
+	Kopecks int64
+	Shown   bool // false: the answer carried no total (absent or null); Kopecks is then 0
+	// Unreadable says why a total that was there could not be read (not an amount, beyond
+	// MaxAmount); Shown is false then. The booking itself stays readable: only a check that
+	// needs the total must refuse.
+	Unreadable string
 }
 
 // Customer is the booking's main guest.

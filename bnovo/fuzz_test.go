@@ -24,6 +24,10 @@ func wantBookingSane(t *testing.T, b Booking) {
 	if b.Amount < 0 || b.Amount > MaxAmount {
 		t.Fatalf("booking %d: amount %d kopecks outside 0..MaxAmount", b.ID, b.Amount)
 	}
+	if total := b.PaymentsTotal; total.Kopecks < -MaxAmount || total.Kopecks > MaxAmount ||
+		(total.Shown && total.Unreadable != "") || (!total.Shown && total.Kopecks != 0) {
+		t.Fatalf("booking %d: payments total %+v: beyond ±MaxAmount, or a figure not shown", b.ID, total)
+	}
 }
 
 func addSeeds(f *testing.F, seeds ...string) {
@@ -90,6 +94,8 @@ func FuzzBookingAnswer(f *testing.F) {
 		`{"data":{"id":"48211734","amount":"-1"}}`,
 		`{"data":{"id":48211734,"amount":10000000001}}`,
 		`{"data":{"id":48211735}}`,
+		`{"data":{"id":48211734,"payments_total":-2500.5}}`,
+		`{"data":{"id":48211734,"payments_total":{"in":1}}}`,
 		`{"data":{}}`, `{}`, `[]`, `{"success":false,"message":"x"}`,
 	} {
 		f.Add([]byte(s), int64(48211734))

@@ -113,6 +113,8 @@ type wireBooking struct {
 	Customer *wireCustomer `json:"customer"`
 	Dates    wireDates     `json:"dates"`
 	Amount   *wireMoney    `json:"amount"`
+	// PaymentsTotal is read apart (see readPaymentsTotal): a bad one must not cost the booking.
+	PaymentsTotal json.RawMessage `json:"payments_total"`
 }
 
 type wirePaymentList struct {
@@ -219,17 +221,7 @@ const MaxAmount = 100_000_000_00
 type wireMoney int64
 
 func (w *wireMoney) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
-		return errors.New("amount is null")
-	}
-	text := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &text); err != nil {
-			return err
-		}
-	}
-	k, err := ParseKopecks(text)
+	k, text, err := rublesOf(b)
 	if err != nil {
 		return err
 	}
@@ -241,6 +233,40 @@ func (w *wireMoney) UnmarshalJSON(b []byte) error {
 	}
 	*w = wireMoney(k)
 	return nil
+}
+
+// rublesOf reads an amount in rubles, a JSON number or a string of one, as kopecks (the sign
+// kept); text is the amount as written, for messages.
+func rublesOf(b []byte) (kopecks int64, text string, err error) {
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		return 0, "null", errors.New("amount is null")
+	}
+	text = string(b)
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &text); err != nil {
+			return 0, string(b), err
+		}
+	}
+	kopecks, err = ParseKopecks(text)
+	return kopecks, text, err
+}
+
+// readPaymentsTotal reads payments_total, Σ in − Σ out of all the booking's payments in rubles
+// (negative when refunds exceed payments). Absent or null is not shown; anything that is not an
+// amount within ±MaxAmount is unreadable, which refuses the check it serves, not the booking.
+func readPaymentsTotal(raw json.RawMessage) PaymentsTotal {
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return PaymentsTotal{}
+	}
+	k, text, err := rublesOf(raw)
+	switch {
+	case err != nil:
+		return PaymentsTotal{Unreadable: "payments_total: " + err.Error()}
+	case k > MaxAmount || k < -MaxAmount:
+		return PaymentsTotal{Unreadable: fmt.Sprintf("payments_total %q is beyond the sane bound of %s rubles", truncate(text, 40), FormatRubles(MaxAmount))}
+	}
+	return PaymentsTotal{Kopecks: k, Shown: true}
 }
 
 // ParseKopecks parses a ruble amount written in decimal ("22500", "22500.5", "-15000.00") into
@@ -374,6 +400,7 @@ func (w *wireBooking) toBooking(loc *time.Location) (Booking, error) {
 	if w.Amount != nil {
 		b.Amount = int64(*w.Amount)
 	}
+	b.PaymentsTotal = readPaymentsTotal(w.PaymentsTotal)
 	for _, f := range []struct {
 		name string
 		raw  wireString

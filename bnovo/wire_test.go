@@ -189,6 +189,36 @@ func TestDecodeBooking(t *testing.T) {
 	}
 }
 
+// payments_total is read beside the booking, never at its cost: one that is not an amount leaves
+// the booking readable and the total marked unreadable, so only the check it serves refuses.
+func TestBookingPaymentsTotal(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		want  PaymentsTotal
+	}{
+		{``, PaymentsTotal{}},
+		{`, "payments_total": null`, PaymentsTotal{}},
+		{`, "payments_total": 15000.50`, PaymentsTotal{Kopecks: 1500050, Shown: true}},
+		{`, "payments_total": "15000.00"`, PaymentsTotal{Kopecks: 1500000, Shown: true}},
+		{`, "payments_total": -250`, PaymentsTotal{Kopecks: -25000, Shown: true}}, // refunds beyond payments
+		{`, "payments_total": 0`, PaymentsTotal{Shown: true}},
+	} {
+		b, _, err := decodeBooking(json.RawMessage(`{"id": 7`+tt.field+`}`), time.UTC)
+		if err != nil || b.PaymentsTotal != tt.want {
+			t.Errorf("payments_total%s: %+v, %v; want %+v", tt.field, b.PaymentsTotal, err, tt.want)
+		}
+	}
+	for _, field := range []string{`"NaN"`, `1e5`, `"12 500"`, `{"sum": 1}`, `[]`, `true`, `"100000000.01"`, `-100000000.01`} {
+		b, _, err := decodeBooking(json.RawMessage(`{"id": 7, "payments_total": `+field+`}`), time.UTC)
+		if err != nil || b.ID != 7 {
+			t.Errorf("payments_total %s cost the booking: %v", field, err)
+		}
+		if b.PaymentsTotal.Shown || b.PaymentsTotal.Unreadable == "" {
+			t.Errorf("payments_total %s read as %+v, want unreadable", field, b.PaymentsTotal)
+		}
+	}
+}
+
 func TestServerMessage(t *testing.T) {
 	tests := []struct{ body, want string }{
 		{`{"message": "Неверные данные"}`, "Неверные данные"},

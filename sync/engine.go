@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -147,6 +148,9 @@ type Engine struct {
 	writeBackOff bool
 	// rulesNoted: the redemption rules were compared with the last run's (see noteRedemptionRules).
 	rulesNoted bool
+	// noPaymentsTotalSaid: a booking answer without payments_total was warned about (see
+	// confirmPayments); guest groups plan concurrently.
+	noPaymentsTotalSaid atomic.Bool
 	// cycles counts the cycles run, for Options.ChangedEvery.
 	cycles int
 	// pendingMoney is how many bookings the current listing or queue drain has still to read:

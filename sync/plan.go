@@ -55,6 +55,8 @@ type plan struct {
 	// untouched: a stop came before the booking's payments answer; nothing of it is recorded
 	// and the next run lists it again.
 	untouched bool
+	// paymentsConfirmed: payments agree with the booking's payments_total (see confirmPayments).
+	paymentsConfirmed bool
 }
 
 // newPlan starts the plan of a changed booking from its state record (seen) or afresh.
@@ -95,7 +97,14 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 			e.trouble(p, "computing the accrual", err, true)
 			return
 		}
+		// A stay that still earns, earning less than it holds: its payments shrank (a refund,
+		// or a stale answer), and a withdrawal follows. A cancellation needs no check: its
+		// status is the evidence.
+		if p.accrual.Target < p.rec.Posted && !e.paymentsConfirmedFor(ctx, p, "the withdrawal") {
+			return
+		}
 	}
+	bnovoCtx := ctx
 	ctx = hand
 	if p.accrual.Target == 0 && p.rec.Posted == 0 && !e.creditedBefore(ctx, p) {
 		// Nothing posted and nothing to post: the booking needs no account.
@@ -105,6 +114,9 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 	}
 	if p.retry || p.park != "" {
 		return
+	}
+	if p.paymentsRead && p.accrual.Target < p.rec.Posted && !e.paymentsConfirmedFor(bnovoCtx, p, "the withdrawal") {
+		return // credits a restored state did not know, found just now (see creditedBefore)
 	}
 	account, ok := e.decideAccount(ctx, p, sum)
 	if !ok {

@@ -261,7 +261,8 @@ func (e *Engine) unchangedSinceRead(b bnovo.Booking) bool {
 // may carry different zone values for the same offset.
 func sameBooking(a, b bnovo.Booking) bool {
 	if a.ID != b.ID || a.Number != b.Number || a.StatusID != b.StatusID || a.StatusName != b.StatusName ||
-		a.SourceID != b.SourceID || a.SourceName != b.SourceName || a.Amount != b.Amount {
+		a.SourceID != b.SourceID || a.SourceName != b.SourceName || a.Amount != b.Amount ||
+		a.PaymentsTotal != b.PaymentsTotal {
 		return false
 	}
 	for _, pair := range [][2]time.Time{{a.CreateDate, b.CreateDate}, {a.UpdateDate, b.UpdateDate},

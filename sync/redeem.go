@@ -317,6 +317,15 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 	case need == 0:
 		return rp
 	case need < 0:
+		if !cancelled(p.b) {
+			// Bonus payments vanished or were refunded: confirmed before the hotel gives the
+			// bonuses back (a cancellation's status is its own evidence).
+			if err := e.confirmPayments(ctx, p); err != nil {
+				rp.retry = true
+				e.unconfirmed(p, "the deposit back of bonuses paid with", err)
+				return rp
+			}
+		}
 		rp.op = &state.Op{AccountID: account, Kind: probonus.OpDeposit, Sum: -need}
 		return rp
 	}

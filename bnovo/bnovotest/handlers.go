@@ -180,7 +180,7 @@ func (s *Server) handleBooking(w http.ResponseWriter, r *http.Request) {
 		if rec.raw != "" {
 			body = rawJSON(rec.raw)
 		} else {
-			body = s.bookingJSON(rec.booking, true)
+			body = s.bookingJSON(rec.booking, !s.noTotals)
 		}
 	}
 	s.mu.Unlock()
@@ -198,8 +198,9 @@ func (s *Server) handlePayments(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	_, found := s.bookings[id]
-	list := make([]wirePayment, 0, len(s.payments[id]))
-	for _, p := range s.payments[id] {
+	listed := s.listedPaymentsLocked(id)
+	list := make([]wirePayment, 0, len(listed))
+	for _, p := range listed {
 		list = append(list, s.paymentJSON(p))
 	}
 	s.mu.Unlock()

@@ -94,3 +94,37 @@ func (s *Server) writeHostile(w http.ResponseWriter, r *http.Request, h hostile.
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"data":{}}`)) // hostile.EmptyData, and any answer not meant for Bnovo
 }
+
+// StalePayments makes the payments answer of one booking stale, as a caching proxy or a Bnovo
+// bug could: it lists only the booking's keep oldest payments (0 answers an empty list), while
+// the booking's own answer keeps stating the true payments_total. keep < 0 makes the answer
+// current again. The booking's update_date is left alone: the stale answer is the only lie.
+func (s *Server) StalePayments(bookingID int64, keep int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if keep < 0 {
+		delete(s.stalePayments, bookingID)
+		return
+	}
+	if s.stalePayments == nil {
+		s.stalePayments = make(map[int64]int)
+	}
+	s.stalePayments[bookingID] = keep
+}
+
+// OmitPaymentsTotal makes the single-booking answer carry no payments_total, as a Bnovo that
+// does not state it would (the key is marked likely in the API notes, not certain).
+func (s *Server) OmitPaymentsTotal(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noTotals = on
+}
+
+// listedPaymentsLocked is the booking's payments as its payments answer lists them.
+func (s *Server) listedPaymentsLocked(bookingID int64) []bnovo.Payment {
+	list := s.payments[bookingID]
+	if keep, stale := s.stalePayments[bookingID]; stale && keep < len(list) {
+		list = list[:keep]
+	}
+	return list
+}

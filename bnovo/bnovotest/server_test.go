@@ -308,6 +308,36 @@ func TestMoneyOnTheWire(t *testing.T) {
 	}
 }
 
+func TestStalePaymentsKeepTheTrueTotal(t *testing.T) {
+	s := start(t, Options{})
+	token := login(t, s)
+	s.PutBooking(bnovo.Booking{ID: 15})
+	s.AddPayment(bnovo.Payment{BookingID: 15, Type: "in", Amount: 1000000})
+	s.AddPayment(bnovo.Payment{BookingID: 15, Type: "in", Amount: 500000})
+	payments := func() string { return send(t, s, "GET", "/api/v1/bookings/15/payments", token, "").body }
+	booking := func() string { return send(t, s, "GET", "/api/v1/bookings/15", token, "").body }
+
+	s.StalePayments(15, 1)
+	if body := payments(); !strings.Contains(body, "10000.00") || strings.Contains(body, "5000.00") {
+		t.Errorf("stale by the newest payment: %s", body)
+	}
+	s.StalePayments(15, 0)
+	if body := payments(); !strings.Contains(body, `"payments":[]`) {
+		t.Errorf("stale to nothing: %s", body)
+	}
+	if body := booking(); !strings.Contains(body, `"payments_total":15000.00`) {
+		t.Errorf("the booking's total must stay true: %s", body)
+	}
+	s.StalePayments(15, -1)
+	if body := payments(); !strings.Contains(body, "5000.00") {
+		t.Errorf("current again: %s", body)
+	}
+	s.OmitPaymentsTotal(true)
+	if body := booking(); strings.Contains(body, "payments_total") {
+		t.Errorf("payments_total omitted: %s", body)
+	}
+}
+
 func TestRateLimitWindows(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 6, 1, 10, 0, 0, 0, msk)}
 	s := start(t, Options{
