@@ -10,8 +10,9 @@ import (
 // A payments answer is well-formed whether it is current or stale: a caching proxy, or a Bnovo
 // bug, answering [] or a list without its newest payment is believed like any other. When the
 // list shrank, believing it takes something from the guest: an accrual withdrawal (spec §1) or
-// a redemption's deposit back (spec §7, which takes from the hotel what the guest paid with).
-// Before either, the list is checked against the total Bnovo states beside the booking itself
+// a redemption's deposit back (spec §7, which takes from the hotel what the guest paid with);
+// and a list that lost the refund of a bonus payment takes again what was given back. Before
+// any of these, the list is checked against the total Bnovo states beside the booking itself
 // (payments_total of the single-booking answer): one more Bnovo call, spent only on such
 // bookings (refunds, mostly), and none when the booking came from the queue, whose fetch
 // already carried the total. Spec §5: when in doubt, do not write.

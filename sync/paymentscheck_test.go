@@ -163,3 +163,34 @@ func TestStalePaymentsWithoutTheBonusPaymentGiveNothingBack(t *testing.T) {
 		t.Fatalf("balance %d, summary %+v: want the refunded bonuses given back", got, sum)
 	}
 }
+
+// The other way round for redemption: a stale list that lost the refund of a bonus payment would
+// take again from the guest what was given back.
+func TestStalePaymentsWithoutABonusRefundTakeNothingAgain(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 500000, card)
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.pay(id, bnovo.PaymentOut, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 0, 2)
+
+	h.pay(id, bnovo.PaymentIn, 10000, card)
+	h.bn.StalePayments(id, 2) // the refund (and the new payment) left out
+	sum := h.cycle()
+	h.wantRedeemed(id, 0, 2)
+	if got := h.balance(account); got != 100000 || sum.Redemptions != 0 || h.queueLen() != 1 {
+		t.Fatalf("balance %d, summary %+v, queue %d: want nothing taken again and the booking queued", got, sum, h.queueLen())
+	}
+
+	// A real second bonus payment is taken, the check agreeing.
+	h.bn.StalePayments(id, -1)
+	h.pay(id, bnovo.PaymentIn, 20000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 20000, 3)
+	if got := h.balance(account); got != 80000 {
+		t.Fatalf("balance %d, want 80000 after the second bonus payment", got)
+	}
+}

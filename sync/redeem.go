@@ -329,6 +329,16 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		rp.op = &state.Op{AccountID: account, Kind: probonus.OpDeposit, Sum: -need}
 		return rp
 	}
+	if p.rec.RedeemSeq > 0 {
+		// Taking again on a booking that had redemptions: a list that lost a refund of a bonus
+		// payment (stale) would take from the guest what was given back. First redemptions are
+		// not checked: nothing was given back that a stale list could hide.
+		if err := e.confirmPayments(ctx, p); err != nil {
+			rp.retry = true
+			e.unconfirmed(p, "the withdrawal of bonuses paid with", err)
+			return rp
+		}
+	}
 	a, err := e.opt.Ledger.Account(ctx, account)
 	if probonus.IsNotFound(err) {
 		return e.redemptionAccountGone(p, rp, account, held)
