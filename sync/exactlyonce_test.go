@@ -69,6 +69,7 @@ func TestIntendedOperationFromACrashIsFoundNotResent(t *testing.T) {
 }
 
 func TestFailedLookupNeverCreatesAnAccount(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.pb.AddAccount(probonusAccount("anna@example.ru"))
 	id := h.checkedOut("+79161234567", "anna@example.ru", "")

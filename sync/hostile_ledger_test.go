@@ -29,6 +29,7 @@ var probonusHostile = map[string]hostile.Answer{
 // an operations answer that is not the documented one proves nothing, so the deposit is neither
 // taken as absent nor sent again, however long the answer stays hostile.
 func TestHostileOperationsAnswerNeverDoublesAnUnclearDeposit(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		h.pb.CommitThenFail("deposit", 1)
@@ -60,6 +61,7 @@ func TestHostileOperationsAnswerNeverDoublesAnUnclearDeposit(t *testing.T) {
 // A state restored from an older backup adopts the booking's operations from the ledger; a
 // hostile operations answer must not read as "none there" and credit the stay again.
 func TestHostileOperationsAnswerNeverDoublesAfterARestore(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		h.cycle()
@@ -96,6 +98,7 @@ func TestHostileOperationsAnswerNeverDoublesAfterARestore(t *testing.T) {
 // Issue 11 item 14: a lookup answered {} (or any hostile 200) is neither account 0 nor "not
 // found": nothing is created, posted or parked until ProBonus answers properly.
 func TestHostileLookupAnswerIsNeitherAccountZeroNorNotFound(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		guest := probonusAccount("x@example.ru")
 		guest.Phones = []string{"79161234567"}
@@ -125,6 +128,7 @@ func TestHostileLookupAnswerIsNeitherAccountZeroNorNotFound(t *testing.T) {
 // A withdrawal needs the balance; a balance answer that is not the documented one is not a
 // zero balance (which would record a false shortfall and never withdraw).
 func TestHostileBalanceAnswerIsNotAShortfall(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, probonusHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		h.cycle()

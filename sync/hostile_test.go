@@ -57,6 +57,7 @@ func (h *harness) wantNoCapture() {
 // is withdrawn, nothing parked, the booking is retried, and once Bnovo answers properly again
 // the booking is settled without a second operation.
 func TestHostilePaymentsAnswerNeverWithdraws(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, bnovoHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		h.cycle()
@@ -88,6 +89,7 @@ func TestHostilePaymentsAnswerNeverWithdraws(t *testing.T) {
 // A new booking whose payments (or the booking itself, fetched from the queue) answer a hostile
 // 200 is not parked for good: it is credited once Bnovo answers properly.
 func TestHostileAnswerOnANewBookingIsRetriedNotParked(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, bnovoHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		h.bn.HostileNext(bnovotest.EndpointPayments, lots, answer)
@@ -108,6 +110,7 @@ func TestHostileAnswerOnANewBookingIsRetriedNotParked(t *testing.T) {
 // A hostile 200 on the listing fails the cycle as a passing Bnovo failure: nothing is parked or
 // posted, and the next cycle credits the stay.
 func TestHostileListingAnswerFailsTheCycleOnly(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, bnovoHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		h.bn.HostileNext(bnovotest.EndpointList, lots, answer)
@@ -131,6 +134,7 @@ func TestHostileListingAnswerFailsTheCycleOnly(t *testing.T) {
 
 // A hostile login answer is a passing failure too, never "the API key was refused".
 func TestHostileLoginAnswerDoesNotBlameTheKey(t *testing.T) {
+	t.Parallel()
 	eachAnswer(t, bnovoHostile, func(t *testing.T, h *harness, answer hostile.Answer) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		// Few enough to stay under the simulator's login limit while the client retries.
@@ -190,6 +194,7 @@ func TestInsaneAmountsAreParkedNeverCredited(t *testing.T) {
 // booking syncd knows is not parked as "no longer exists", and one whose payments answer it is
 // not parked either; both are credited once Bnovo answers again.
 func TestProxyNotFoundPageParksNothing(t *testing.T) {
+	t.Parallel()
 	for _, endpoint := range []string{bnovotest.EndpointPayments, bnovotest.EndpointBooking} {
 		t.Run(endpoint, func(t *testing.T) {
 			h := newHarness(t, nil)

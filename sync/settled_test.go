@@ -78,6 +78,7 @@ func (f *flakyOperations) Operations(ctx context.Context, account int64, offset,
 // While ProBonus cannot list an account's operations, an unclear deposit cannot be settled:
 // the run tries again within one more in-flight window rather than ending with it open.
 func TestUnclearDepositSettledWhenOperationsComeBackWithinTheRun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(o *Options) {
 		o.SettleAfter = 1500 * time.Millisecond
 		o.Ledger = &flakyOperations{Ledger: o.Ledger, failures: 1}
@@ -97,6 +98,7 @@ func TestUnclearDepositSettledWhenOperationsComeBackWithinTheRun(t *testing.T) {
 
 // An operation that stays unclear fails the run, naming its marker.
 func TestUnsettledOperationFailsTheRunNamingIt(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(o *Options) {
 		o.SettleAfter = 300 * time.Millisecond
 		o.Ledger = &flakyOperations{Ledger: o.Ledger, failures: 1000}
