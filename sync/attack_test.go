@@ -28,29 +28,46 @@ func (d *deskDuringWrite) UpdateGuest(ctx context.Context, bookingID, guestID in
 	return d.PMS.UpdateGuest(ctx, bookingID, guestID, notes)
 }
 
-// A refund the desk records while syncd writes the guest's line back is hidden behind the
-// write's update_date: syncd must still find it, and withdraw.
-func TestChangeMaskedByOwnWriteBackIsFound(t *testing.T) {
+// deskStay is a stay checked out and paid 22 500 ₽ (1 125 bonuses), with an engine on the
+// simulator's clock that writes lines back and reads Bnovo through wrap (the desk's stand-in);
+// adjust, when set, changes the options further.
+func deskStay(t *testing.T, wrap func(PMS) PMS, adjust func(*Options)) (*harness, int64) {
 	var h *harness
-	var desk *deskDuringWrite
 	h = newHarness(t, func(o *Options) {
 		sameClock(&h)(o)
-		desk = &deskDuringWrite{PMS: o.PMS}
-		o.PMS = desk
+		o.PMS = wrap(o.PMS)
+		if adjust != nil {
+			adjust(o)
+		}
 	})
 	id := h.checkedOut("+79161234567", "", "")
 	h.pay(id, bnovo.PaymentIn, 2250000, card)
-	desk.act = func(booking int64) {
-		h.pay(booking, bnovo.PaymentOut, 1000000, card) // a refund of 10 000 ₽
-		h.tick()
-	}
 	h.tick()
-	h.cycle() // credits 1 125, writes the line; the refund comes in between
+	return h, id
+}
+
+// wantRefundFound runs a few quiet cycles a second apart and wants the desk's refund of
+// 10 000 ₽ withdrawn: 625 bonuses left.
+func (h *harness) wantRefundFound(id int64) {
+	h.t.Helper()
 	for range 5 {
 		h.tick()
 		h.cycle()
 	}
 	h.wantPosted(id, 62500)
+}
+
+// A refund the desk records while syncd writes the guest's line back is hidden behind the
+// write's update_date: syncd must still find it, and withdraw.
+func TestChangeMaskedByOwnWriteBackIsFound(t *testing.T) {
+	desk := &deskDuringWrite{}
+	h, id := deskStay(t, func(pms PMS) PMS { desk.PMS = pms; return desk }, nil)
+	desk.act = func(booking int64) {
+		h.pay(booking, bnovo.PaymentOut, 1000000, card) // a refund of 10 000 ₽
+		h.tick()
+	}
+	h.cycle() // credits 1 125, writes the line; the refund comes in between
+	h.wantRefundFound(id)
 }
 
 // deskAfterRead lets the desk act on a booking right after syncd's first payments read that
@@ -86,26 +103,14 @@ func (d *deskAfterRead) Payments(ctx context.Context, bookingID int64) ([]bnovo.
 // second, leaves update_date at the write's mark: syncd must not take its read as the word on
 // that booking.
 func TestChangeInTheSecondOfOwnWriteBackIsFound(t *testing.T) {
-	var h *harness
-	var desk *deskAfterRead
-	h = newHarness(t, func(o *Options) {
-		sameClock(&h)(o)
-		desk = &deskAfterRead{PMS: o.PMS}
-		o.PMS = desk
-	})
-	id := h.checkedOut("+79161234567", "", "")
-	h.pay(id, bnovo.PaymentIn, 2250000, card)
+	desk := &deskAfterRead{}
+	h, id := deskStay(t, func(pms PMS) PMS { desk.PMS = pms; return desk }, nil)
 	desk.act = func(booking int64) {
 		// No tick: Bnovo stamps the refund in the second of syncd's write.
 		h.bn.AddPayment(bnovo.Payment{BookingID: booking, Type: bnovo.PaymentOut, Amount: 1000000, PaymentTypeName: card, Date: time.Now()})
 	}
-	h.tick()
 	h.cycle() // credits 1 125 and writes the line; the changed listing shows the write at once
-	for range 5 {
-		h.tick()
-		h.cycle()
-	}
-	h.wantPosted(id, 62500)
+	h.wantRefundFound(id)
 }
 
 // Bnovo's hotel zone (Riga) agreed with timezone (Moscow) all summer; on the last Sunday of
@@ -209,9 +214,7 @@ func TestRedemptionJournaledBeforeACrashIsMadeAfterRestart(t *testing.T) {
 	h.cycle()
 	h.cycle()
 	h.wantRedeemed(id, 30000, 1)
-	if got := h.balance(account); got != 70000 {
-		t.Fatalf("balance %d, want 70000", got)
-	}
+	h.wantBalance(account, 70000)
 }
 
 // A line owed for budget is written by a later run without planning the booking again; a
@@ -219,31 +222,18 @@ func TestRedemptionJournaledBeforeACrashIsMadeAfterRestart(t *testing.T) {
 // all the same, and must be found.
 func TestChangeMaskedByAnOwedLinesWriteIsFound(t *testing.T) {
 	budget := &shortBudget{left: 1}
-	var h *harness
-	var desk *deskDuringWrite
-	h = newHarness(t, func(o *Options) {
-		sameClock(&h)(o)
-		o.Budget = budget
-		desk = &deskDuringWrite{PMS: o.PMS}
-		o.PMS = desk
-	})
-	id := h.checkedOut("+79161234567", "", "")
-	h.pay(id, bnovo.PaymentIn, 2250000, card)
+	desk := &deskDuringWrite{}
+	h, id := deskStay(t, func(pms PMS) PMS { desk.PMS = pms; return desk }, func(o *Options) { o.Budget = budget })
 	desk.act = func(booking int64) {
 		h.pay(booking, bnovo.PaymentOut, 1000000, card)
 		h.tick()
 	}
-	h.tick()
 	h.cycle() // credits 1 125; the line is owed
 	if owed := h.owed(); len(owed) != 1 {
 		t.Fatalf("owed lines %+v, want the booking's", owed)
 	}
 	budget.left = 1000
-	for range 5 {
-		h.tick()
-		h.cycle()
-	}
-	h.wantPosted(id, 62500)
+	h.wantRefundFound(id)
 }
 
 // A state restored from a backup taken before a stay was paid with bonuses does not know they
@@ -265,9 +255,7 @@ func TestRestoredBackupReturnsBonusesOfAStayCancelledMeanwhile(t *testing.T) {
 	h.cycle()
 	h.cycle()
 	h.wantRedeemed(id, 0, 2)
-	if got := h.balance(account); got != 100000 {
-		t.Fatalf("balance %d, want the 300 bonuses back (100000)", got)
-	}
+	h.wantBalance(account, 100000) // the 300 bonuses back
 }
 
 // The guest's cached account was merged into another in ProBonus (its id answers 404 now):
@@ -418,12 +406,8 @@ func TestRedemptionFollowsAPhoneMovedToAnotherAccount(t *testing.T) {
 		h.cycle()
 	}
 	h.wantRedeemed(id, 30000, 1)
-	if got := h.balance(wrong); got != 150000 {
-		t.Fatalf("Семён's balance %d, want 150000: nothing taken from him", got)
-	}
-	if got := h.balance(right); got != 70000 {
-		t.Fatalf("Тая's balance %d, want 70000", got)
-	}
+	h.wantBalance(wrong, 150000) // nothing taken from Семён
+	h.wantBalance(right, 70000)
 	_ = first
 }
 
@@ -438,5 +422,12 @@ func TestRedemptionNeverTakesFromAnAccountOutsideTheGroup(t *testing.T) {
 	h.wantRedeemed(id, 0, 0)
 	if got := h.balance(foreign); got != 100000 || sum.RedemptionShortfalls != 1 {
 		t.Fatalf("balance %d, summary %+v: want nothing taken and a redemption shortfall", got, sum)
+	}
+}
+
+func (h *harness) wantBalance(account, want int64) {
+	h.t.Helper()
+	if got := h.balance(account); got != want {
+		h.t.Fatalf("account %d: balance %d, want %d", account, got, want)
 	}
 }
