@@ -93,13 +93,16 @@ func (e *Engine) paymentsConfirmedFor(ctx context.Context, p *plan, taking strin
 		return false
 	}
 	p.retry = true
-	e.unconfirmed(p, taking, err)
+	e.unconfirmed(ctx, p, taking, err)
 	return false
 }
 
 // unconfirmed reports a payments answer confirmPayments refused: nothing is taken on it, and the
-// booking is queued for a later run.
-func (e *Engine) unconfirmed(p *plan, taking string, err error) {
+// booking is queued for a later run. A stop that cut the check short is no news.
+func (e *Engine) unconfirmed(ctx context.Context, p *plan, taking string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
 	e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Err(err).
 		Msgf("the booking's payments answer is not confirmed by Bnovo: %s is not written; retrying next run", taking)
 }

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -193,4 +194,43 @@ func TestStalePaymentsWithoutABonusRefundTakeNothingAgain(t *testing.T) {
 	if got := h.balance(account); got != 80000 {
 		t.Fatalf("balance %d, want 80000 after the second bonus payment", got)
 	}
+}
+
+// stopAtBookingRead is a Bnovo whose single-booking read comes just as the run is told to stop.
+type stopAtBookingRead struct {
+	PMS
+	stop context.CancelFunc
+}
+
+func (s stopAtBookingRead) Booking(ctx context.Context, id int64) (bnovo.Booking, error) {
+	s.stop()
+	return s.PMS.Booking(ctx, id)
+}
+
+// A stop that cuts the check short writes nothing and says nothing of a disagreement; the
+// booking is planned again by the next run, which withdraws the real refund.
+func TestStopDuringThePaymentsCheckWritesNothing(t *testing.T) {
+	var logs bytes.Buffer
+	ctx, stop := context.WithCancel(context.Background())
+	stopping := true
+	h := newHarness(t, func(o *Options) {
+		o.Logger = zerolog.New(zerolog.SyncWriter(&logs)).Level(zerolog.WarnLevel)
+		o.PMS = stopAtBookingRead{PMS: o.PMS, stop: func() {
+			if stopping {
+				stop()
+			}
+		}}
+	})
+	id := h.checkedOut("+79161234567", "", "")
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	h.pay(id, bnovo.PaymentOut, 200000, card)
+	_, _ = h.eng.Cycle(ctx) // stopped: its error says so
+	h.wantPosted(id, 50000)
+	if strings.Contains(logs.String(), "not confirmed") {
+		t.Fatalf("a stop was reported as a disagreement:\n%s", logs.String())
+	}
+	stopping = false
+	h.cycle()
+	h.wantPosted(id, 40000)
 }

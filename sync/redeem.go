@@ -322,7 +322,7 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 			// bonuses back (a cancellation's status is its own evidence).
 			if err := e.confirmPayments(ctx, p); err != nil {
 				rp.retry = true
-				e.unconfirmed(p, "the deposit back of bonuses paid with", err)
+				e.unconfirmed(ctx, p, "the deposit back of bonuses paid with", err)
 				return rp
 			}
 		}
@@ -335,7 +335,7 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		// not checked: nothing was given back that a stale list could hide.
 		if err := e.confirmPayments(ctx, p); err != nil {
 			rp.retry = true
-			e.unconfirmed(p, "the withdrawal of bonuses paid with", err)
+			e.unconfirmed(ctx, p, "the withdrawal of bonuses paid with", err)
 			return rp
 		}
 	}
