@@ -371,14 +371,16 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 
 // mayHaveUnknownRedemptions tells whether a booking the state knows nothing taken for may yet
 // have redemptions in ProBonus: it has no redemption sequence, its guest has contacts, and it
-// is cancelled or has a bonus payment (taken back, or refunded, since). Only such bookings pay
-// for the search of a lost state's redemptions.
+// is cancelled after its stay began or has a bonus payment (taken back, or refunded, since).
+// Only such bookings pay for the search of a lost state's redemptions.
 func (e *Engine) mayHaveUnknownRedemptions(p *plan) bool {
 	if p.rec.RedeemSeq != 0 || p.b.Customer == nil || len(p.guest.keys) == 0 {
 		return false
 	}
 	if cancelled(p.b) {
-		return true
+		// Bonuses are taken once a stay has begun (see notBegun): most cancellations are of
+		// stays still to come, and cost no search.
+		return !e.day(p.b.Arrival).After(e.day(e.now()))
 	}
 	return slices.ContainsFunc(p.payments, func(pay bnovo.Payment) bool {
 		return slices.Contains(e.opt.Redemption.PaymentTypes, pay.PaymentTypeName)
