@@ -114,7 +114,7 @@ func (e *Engine) planRedemptions(ctx context.Context, plans []*plan) {
 		if p.retry || p.refused != nil {
 			continue // queued for a later run as a whole
 		}
-		if e.notBegun(p, today) {
+		if e.notBegun(p, today) || e.lastChangedBeforeSince(p) {
 			continue
 		}
 		p.redeem = e.planRedemption(ctx, p)
@@ -155,6 +155,18 @@ func (e *Engine) noteRedemptionRules() {
 func (e *Engine) notBegun(p *plan, today time.Time) bool {
 	return !p.paymentsRead && !cancelled(p.b) && e.day(p.b.Arrival).After(today) &&
 		p.rec.RedeemSeq == 0 && p.rec.RedeemShortfall == 0
+}
+
+// lastChangedBeforeSince tells a booking that can hold no bonus payment that counts, and has
+// nothing taken for it: a bonus payment created on or after redemption.since, a refund or
+// deletion of one, and a cancellation all move update_date past since, so a booking last
+// changed more than a day before since (the day absorbs any skew between Bnovo's stamps) has
+// nothing to take and nothing to give back. Its payments are not read for redemption nor its
+// guest's account searched: turning redemption on costs nothing for the older bookings a fresh
+// state's lookback window or a backfill lists.
+func (e *Engine) lastChangedBeforeSince(p *plan) bool {
+	return p.rec.RedeemSeq == 0 && p.rec.Redeemed == 0 && p.rec.RedeemShortfall == 0 &&
+		!p.b.UpdateDate.IsZero() && p.b.UpdateDate.Before(e.opt.Redemption.Since.Add(-24*time.Hour))
 }
 
 // journalRedemption persists the accounts a redemption's lookup learned and journals its

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/probonus"
@@ -79,4 +80,46 @@ func TestSummaryCountsTheRecheckAfterOwnWriteBack(t *testing.T) {
 	if rechecked != 1 {
 		t.Fatalf("%d rechecks after one write-back, want 1", rechecked)
 	}
+}
+
+// Turning redemption on costs nothing for bookings last changed more than a day before
+// redemption.since: a bonus payment that counts (or its refund, or a cancellation after one)
+// would have moved update_date past since. A bonus payment recorded later is taken all the same.
+func TestRedemptionSkipsBookingsLastChangedBeforeSince(t *testing.T) {
+	// olderBookings lists, on a fresh state, an in-house stay and a cancelled one whose bonus
+	// payment was settled by hand, both last changed twenty days ago; it answers the Bnovo and
+	// ProBonus calls that first cycle made.
+	olderBookings := func(h *harness) (inHouse int64, bnovoCalls, probonusCalls int) {
+		h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+		h.pb.AddAccount(probonus.Account{FirstName: "Ольга", Email: "olga@example.ru", AccountGroupID: 1, Balance: 100000})
+		setClock := func(at time.Time) {
+			h.clockMu.Lock()
+			defer h.clockMu.Unlock()
+			h.clock = at
+		}
+		resume := h.simNow()
+		setClock(time.Now().AddDate(0, 0, -20))
+		inHouse = h.inHouse("anna@example.ru")
+		h.pay(inHouse, bnovo.PaymentIn, 500000, card)
+		cancelled := h.inHouse("olga@example.ru")
+		h.pay(cancelled, bnovo.PaymentIn, 30000, bonusPay)
+		h.setStatus(cancelled, 2, "Отменен")
+		setClock(resume)
+		if sum := h.cycle(); sum.Seen < 2 {
+			t.Fatalf("summary %+v: both bookings must be listed", sum)
+		}
+		h.wantRedeemed(cancelled, 0, 0)
+		return inHouse, h.bn.Stats().Calls, h.pb.Stats().Calls
+	}
+	_, offBnovo, offProBonus := olderBookings(newHarness(t, nil))
+	h := redemptionHarness(t, nil) // since: ten days ago
+	inHouse, onBnovo, onProBonus := olderBookings(h)
+	if onBnovo != offBnovo || onProBonus != offProBonus {
+		t.Errorf("redemption on: %d Bnovo and %d ProBonus calls; off: %d and %d. Bookings last changed before since cost nothing more",
+			onBnovo, onProBonus, offBnovo, offProBonus)
+	}
+
+	h.pay(inHouse, bnovo.PaymentIn, 20000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(inHouse, 20000, 1)
 }
