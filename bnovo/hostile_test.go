@@ -60,6 +60,7 @@ func TestHostileAnswersAreTransientErrors(t *testing.T) {
 	for endpoint, call := range endpointCalls {
 		for name, answer := range hostileAnswers {
 			t.Run(endpoint+"/"+name, func(t *testing.T) {
+				t.Parallel() // its own simulator and client; the time is the retries' waits
 				srv := newServer(t, roomyLimits)
 				putStays(srv, 100, 1, june24)
 				srv.AddPayment(bnovo.Payment{BookingID: 100, Type: bnovo.PaymentIn, Amount: 100000, Date: june24})

@@ -69,6 +69,7 @@ func TestHostileAnswersAreTransientErrors(t *testing.T) {
 	for endpoint, call := range endpointCalls {
 		for name, answer := range hostileAnswers {
 			t.Run(endpoint+"/"+name, func(t *testing.T) {
+				t.Parallel() // its own simulator and client; the time is the retries' waits
 				srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) {
 					cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
 				})
