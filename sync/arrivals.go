@@ -153,6 +153,7 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 	}
 	var past []int64
 	var learnt []learned
+	var stale []string // map keys whose cached answer the account no longer bears out
 	written := map[int64]notesWrite{}
 	byID := map[int64]state.Arrival{}
 	for _, a := range list {
@@ -171,10 +172,10 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 			// would be taken as unchanged when its turn comes. Its line follows then.
 			continue
 		}
-		var line string
+		var acc probonus.Account
 		account, ok, err := e.arrivalAccount(ctx, a, sum, &learnt)
 		if err == nil && ok {
-			line, err = e.loyaltyLine(ctx, account)
+			acc, err = e.opt.Ledger.Account(ctx, account)
 		}
 		if err != nil {
 			if probonus.KindOf(err) == probonus.Permanent {
@@ -189,6 +190,16 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		if !ok {
 			continue
 		}
+		if via := e.answeredBy(guestFromKeys(a.Keys), account); via.key != "" && !holds(acc, via.value) {
+			// The map's answer is stale (staff moved the phone or e-mail to another account):
+			// that card is someone else's. The answer is dropped; the next cycle asks again.
+			e.cacheMatch(via.key, 0)
+			stale = append(stale, via.key)
+			e.log.Warn().Int64("booking", a.BookingID).Int64("account", account).
+				Msg("the arriving guest's account no longer holds the phone or e-mail it was matched by (moved to another account?): no line now, looked up again next cycle")
+			continue
+		}
+		line := lineOf(acc)
 		if line == lines[a.BookingID] {
 			continue // Bnovo already shows exactly this: no call spent
 		}
@@ -207,7 +218,7 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		written[a.BookingID] = notesWrite{line: line, from: from, to: e.now()}
 		byID[a.BookingID] = a
 	}
-	if len(past)+len(learnt)+len(written) == 0 {
+	if len(past)+len(learnt)+len(stale)+len(written) == 0 {
 		return
 	}
 	err := e.commit(func(tx *state.Tx) error {
@@ -218,6 +229,11 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		}
 		for _, l := range learnt {
 			if err := tx.SetAccount(l.key, l.account); err != nil {
+				return err
+			}
+		}
+		for _, key := range stale {
+			if err := tx.ForgetKey(key); err != nil {
 				return err
 			}
 		}

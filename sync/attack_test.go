@@ -431,3 +431,54 @@ func (h *harness) wantBalance(account, want int64) {
 		h.t.Fatalf("account %d: balance %d, want %d", account, got, want)
 	}
 }
+
+// A phone changed hands in ProBonus (staff moved it to its new owner's account); the map still
+// names its former owner for it. An arriving guest with that phone must not get the former
+// owner's card and balance in their notes.
+func TestArrivalLineFollowsAPhoneMovedToAnotherAccount(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	former := h.pb.AddAccount(probonus.Account{FirstName: "Семён", Phones: []string{"79161414141"}, AccountGroupID: 1, Balance: 512300})
+	owner := h.pb.AddAccount(probonus.Account{FirstName: "Тая", Email: "taya@example.ru", AccountGroupID: 1})
+	h.paidStay("Семён", "+79161414141", "")
+	h.cycle() // the phone is learned against Семён's account
+
+	h.pb.MovePhone("79161414141", owner)
+	id := h.arriving("", 1)
+	b, _ := h.bn.Booking(id)
+	b.Customer.Name, b.Customer.Phone = "Тая", "+79161414141"
+	b.UpdateDate = time.Time{}
+	h.tick()
+	h.bn.PutBooking(b)
+	h.cycle()
+	h.cycle()
+	formerCard := mustAccount(t, h, former).Card()
+	notes := h.bn.Guests(id)[0].Notes
+	if strings.Contains(notes, formerCard) || strings.Contains(notes, "5 123") {
+		t.Fatalf("the arriving guest's notes show the phone's former owner's card or balance: %q", notes)
+	}
+	if !strings.Contains(notes, mustAccount(t, h, owner).Card()) {
+		t.Fatalf("the arriving guest's notes lack their own card: %q", notes)
+	}
+}
+
+// As with an extra payment (TestPhoneMovedToAnotherAccountIsFollowed), a refund on a stay whose
+// phone staff moved to another member since it was credited decides the account anew: the
+// bonuses left for the stay go to the phone's owner, not stay with its former owner.
+func TestRefundAfterAPhoneMovedFollowsThePhone(t *testing.T) {
+	h := newHarness(t, nil)
+	former := h.pb.AddAccount(member("Семён", []string{"79161313131", "79161414141"}, ""))
+	owner := h.pb.AddAccount(member("Тая", nil, "taya@example.ru"))
+	id := h.paidStay("Тая", "+79161414141", "")
+	h.cycle()
+	h.wantOps(former, 1, 50000)
+
+	h.pb.MovePhone("79161414141", owner)
+	h.pay(id, bnovo.PaymentOut, 500000, card) // half refunded: 250 bonuses
+	for range 3 {
+		h.tick()
+		h.cycle()
+	}
+	h.wantPosted(id, 25000)
+	h.wantOps(former, 2, 0)
+	h.wantOps(owner, 1, 25000)
+}

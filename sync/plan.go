@@ -238,6 +238,11 @@ func (e *Engine) postFor(ctx context.Context, p *plan) {
 		if !ok {
 			return
 		}
+		if e.staleMatch(p, a) {
+			// The guest's identifier is another account's now: decided anew next plan, the
+			// bonuses left for the stay move there rather than stay with the former holder.
+			return
+		}
 		if a.Blocked {
 			e.parkRefused(p, blockedReason(a.ID))
 			return

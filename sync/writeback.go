@@ -132,6 +132,11 @@ func (e *Engine) loyaltyLine(ctx context.Context, accountID int64) (string, erro
 	if err != nil {
 		return "", err
 	}
+	return lineOf(a), nil
+}
+
+// lineOf is the loyalty line showing account a.
+func lineOf(a probonus.Account) string {
 	byID := "счёт " + fmt.Sprint(a.ID)
 	balance := fmt.Sprintf(", баланс %s бонусов", formatBonuses(a.Balance))
 	level := ""
@@ -147,10 +152,10 @@ func (e *Engine) loyaltyLine(ctx context.Context, accountID int64) (string, erro
 	}
 	for _, c := range candidates {
 		if line := loyaltyPrefix + " " + c; ourLine.MatchString(line) {
-			return line, nil
+			return line
 		}
 	}
-	return loyaltyPrefix + " " + byID + balance, nil
+	return loyaltyPrefix + " " + byID + balance
 }
 
 // writeNotesLine reads the guest's notes, puts our line in and writes them back. The PUT's
