@@ -29,6 +29,10 @@ import (
 // syncbench measures it).
 var demoLimits = []string{"3000/10s", "30000/5m", "100000/1h", "1000000/24h"}
 
+// demoWriteMarkAge is how long after the second of syncd's write-back its mark is re-checked:
+// the second itself and the engine's default OwnWriteSkew of 2 s (see sync.Engine.unchanged).
+const demoWriteMarkAge = 3 * time.Second
+
 // demoLogLevel is the demo's log level unless SYNCD_DEMO_LOG names another: the story is told
 // by the headed steps; every booking's line (accounts created, operations posted, parked
 // bookings) is there with SYNCD_DEMO_LOG=info or debug.
@@ -195,10 +199,12 @@ func runDemo(ctx context.Context, f flags, stdout io.Writer, getenv func(string)
 	}
 	d.showWriteBack(notesBefore)
 
-	// The desk acts a second after syncd's write-backs: update_date has one-second resolution,
+	// The desk acts after syncd's write-backs' second: update_date has one-second resolution,
 	// and a change in the very second of syncd's own write cannot be told from it (README,
-	// "A steady day"); such a change waits for the next day's departures listing.
-	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	// "A steady day"); such a change waits for the next day's departures listing. The next
+	// cycle comes once the writes' marks are old enough to be re-checked, as the daemon's next
+	// cycle minutes later would: their Bnovo calls are that cycle's, not a later step's.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(demoWriteMarkAge)))
 	if err := d.step("The front desk changes four stays; the next cycle corrects the ledger", func() (syncer.Summary, error) {
 		d.note("%s", demoChanges(bn, pb, a.db, ids))
 		return a.engine.Cycle(ctx)

@@ -62,6 +62,17 @@ func TestDemoRunLinesReportOnlyTheirOwnWork(t *testing.T) {
 	if line := demoStepLine(t, text, 6); !strings.Contains(line, "1 withdrawal for bonus payments (1 000 bonuses)") {
 		t.Errorf("step 6's line does not show its redemption: %q", line)
 	}
+	// Step 6's own cost: the re-check of step 2's guest notes is step 3's, as the daemon's next
+	// cycle's would be (at most the two notes of steps 3 and 4 may fall in step 6).
+	line := demoStepLine(t, text, 6)
+	_, tail, _ := strings.Cut(line, "; ")
+	count, _, _ := strings.Cut(tail, " Bnovo calls")
+	if calls, err := strconv.Atoi(count); err != nil || calls > 8 {
+		t.Errorf("step 6 costs %q Bnovo calls for one bonus payment, want at most 8: %q", count, line)
+	}
+	if line := demoStepLine(t, text, 3); !strings.Contains(line, "re-checked after syncd's own guest notes") {
+		t.Errorf("step 3, the cycle after step 2's guest notes, does not re-check them: %q", line)
+	}
 	for _, n := range []int{5, 6, 7} {
 		if line := demoStepLine(t, text, n); strings.Contains(line, "shortfall") {
 			t.Errorf("step %d reports a shortfall it did not cause: %q", n, line)
