@@ -482,3 +482,43 @@ func TestRefundAfterAPhoneMovedFollowsThePhone(t *testing.T) {
 	h.wantOps(former, 2, 0)
 	h.wantOps(owner, 1, 25000)
 }
+
+// diesAfterWithdrawing stands for a process killed after ProBonus executed its first withdrawal
+// and before the outcome was recorded.
+type diesAfterWithdrawing struct{ Ledger }
+
+func (l diesAfterWithdrawing) Withdraw(ctx context.Context, account, sum int64, reason string) (probonus.Operation, error) {
+	if _, err := l.Ledger.Withdraw(ctx, account, sum, reason); err != nil {
+		return probonus.Operation{}, err
+	}
+	panic("killed after the withdrawal was executed")
+}
+
+// A redemption executed by a process killed before recording it; meanwhile staff merged the
+// guest's account into another. The operation is settled as not posted on the gone account, and
+// the booking's next plan must find the withdrawal on the survivor (it came along with the
+// merge) and take nothing twice.
+func TestRedemptionExecutedBeforeACrashAndAMergeIsNotTakenTwice(t *testing.T) {
+	h := redemptionHarness(t, func(o *Options) { o.Ledger = diesAfterWithdrawing{o.Ledger} })
+	merged := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
+	survivor := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Phones: []string{"79165555555"}, AccountGroupID: 1, Balance: 100000})
+	id := h.inHouse("anna@example.ru")
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	if _, err := h.eng.Cycle(context.Background()); err == nil {
+		t.Fatal("the cycle whose withdrawal panicked did not fail")
+	}
+	h.wantRedeemed(id, 30000, 1)
+
+	h.pb.MergeAccount(merged, survivor)
+	h.opt.Ledger = h.ledger
+	var err error
+	if h.eng, err = New(h.opt); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		h.tick()
+		h.cycle()
+	}
+	h.wantRedeemed(id, 30000, 1)
+	h.wantBalance(survivor, 170000)
+}

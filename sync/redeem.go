@@ -512,7 +512,9 @@ var redemptionMarkerRE = regexp.MustCompile(`bnovo:(\d+)#r(\d+)`)
 
 // adoptRedemptions reads the account's operations for the booking's redemption markers. When
 // ProBonus holds more of them than the state knows (a state lost, or restored from an older
-// backup), they are taken as posted, so bonuses are never taken twice for one payment.
+// backup), or they net to another sum (an operation settled as not posted on an account since
+// merged into this one, where it came along), they are taken as posted, so bonuses are never
+// taken twice for one payment.
 func (e *Engine) adoptRedemptions(ctx context.Context, p *plan, account int64) error {
 	id := strconv.FormatInt(p.b.ID, 10)
 	const pageSize = 100
@@ -541,11 +543,12 @@ func (e *Engine) adoptRedemptions(ctx context.Context, p *plan, account int64) e
 			break
 		}
 	}
-	if seq > p.rec.RedeemSeq {
+	if found > 0 && (seq > p.rec.RedeemSeq || redeemed != p.rec.Redeemed) {
 		e.log.Warn().Int64("booking", p.b.ID).Int64("account", account).Int("operations", found).
 			Str("bonuses", formatBonuses(redeemed)).
 			Msg("the booking already has redemptions in ProBonus that the state did not know (state restored from an older backup, or lost?): adopted, not taken again")
-		p.rec.Redeemed, p.rec.RedeemSeq = redeemed, seq
+		p.rec.Redeemed, p.rec.RedeemSeq = redeemed, max(seq, p.rec.RedeemSeq)
+		p.rec.RedeemAccount = account
 	}
 	return nil
 }
