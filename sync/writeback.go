@@ -82,7 +82,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 }
 
 // notesWrite is one line written, and the span (syncd's clock) the write took: the booking's
-// update_date moves within it (see ownWrite).
+// update_date moves within it (see ownWriteMark).
 type notesWrite struct {
 	line     string
 	from, to time.Time
