@@ -18,6 +18,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/simclock"
 	"github.com/hotelsync/syncd/retry"
 )
 
@@ -721,7 +722,7 @@ func TestListMalformedBookingBecomesBadRecord(t *testing.T) {
 }
 
 func TestBookingPaymentsGuestsAndUpdate(t *testing.T) {
-	clk := &clock{now: time.Now()}
+	clk := simclock.New(time.Now())
 	srv := newServer(t, bnovotest.Options{Now: clk.Now})
 	putStays(srv, 100, 1, june24)
 	srv.AddPayment(bnovo.Payment{BookingID: 100, Type: bnovo.PaymentIn, Amount: 2250000, PaymentTypeID: 2, PaymentTypeName: "Банковская карта", Date: june24})
@@ -768,23 +769,6 @@ func pageOffsets(pages []bnovo.Page) []int {
 		out = append(out, p.Offset)
 	}
 	return out
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func TestSeededHotelDecodesCleanly(t *testing.T) {

@@ -125,7 +125,7 @@ func TestChangedListingFindsAChangeAcrossBnovosDaylightSavingShift(t *testing.T)
 	})
 	summer := time.Date(2026, 10, 24, 20, 0, 0, 0, time.UTC) // 23:00 in Moscow and in Riga
 	at(summer)
-	h.clock = summer
+	h.clock.Set(summer)
 	h.bnovoIn(mustZone("Europe/Riga"))
 
 	id := h.checkedOut("+79161212121", "", "")
@@ -141,7 +141,7 @@ func TestChangedListingFindsAChangeAcrossBnovosDaylightSavingShift(t *testing.T)
 	cycle2 := time.Date(2026, 10, 25, 21, 20, 0, 0, time.UTC)
 	at(cycle2)
 	h.cycle()
-	h.clock = cycle2.Add(5 * time.Minute)
+	h.clock.Set(cycle2.Add(5 * time.Minute))
 	h.pay(id, bnovo.PaymentOut, 1000000, card) // 23:25 on the 25th in Bnovo's listing
 	at(cycle2.Add(15 * time.Minute))
 	h.cycle()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/simclock"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/retry"
@@ -42,27 +42,18 @@ type harness struct {
 
 	// The simulator's clock runs ten minutes behind and moves one second at every change, so
 	// changes never share update_date's one-second resolution and are old enough to trust.
-	clockMu sync.Mutex
-	clock   time.Time
+	clock *simclock.Clock
 }
 
-func (h *harness) simNow() time.Time {
-	h.clockMu.Lock()
-	defer h.clockMu.Unlock()
-	return h.clock
-}
+func (h *harness) simNow() time.Time { return h.clock.Now() }
 
-func (h *harness) tick() {
-	h.clockMu.Lock()
-	defer h.clockMu.Unlock()
-	h.clock = h.clock.Add(time.Second)
-}
+func (h *harness) tick() { h.clock.Advance(time.Second) }
 
 var fastRetry = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 60 * time.Millisecond}
 
 func newHarness(t *testing.T, adjust func(*Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, nextID: 1000, clock: time.Now().Add(-10 * time.Minute)}
+	h := &harness{t: t, nextID: 1000, clock: simclock.New(time.Now().Add(-10 * time.Minute))}
 	h.bn = bnovotest.NewServer(bnovotest.Options{
 		Location: moscow,
 		Now:      h.simNow,

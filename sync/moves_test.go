@@ -332,7 +332,7 @@ func TestChangedListingOverlapsADayForBnovosZone(t *testing.T) {
 		o.Now = func() time.Time { return time.Unix(0, engineNow.Load()) }
 		o.Logger = zerolog.New(logs).Level(zerolog.WarnLevel)
 	})
-	h.clock = start.Add(-10 * time.Minute)
+	h.clock.Set(start.Add(-10 * time.Minute))
 	h.bnovoIn(mustZone("America/Sao_Paulo"))
 
 	id := h.checkedOut("+79161212121", "", "")

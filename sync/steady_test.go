@@ -162,9 +162,7 @@ func TestChangeInTheSecondOfAWriteBackIsFoundNextDay(t *testing.T) {
 	h.cycle()
 	h.wantPosted(id, 100000) // the write's second (with OwnWriteSkew) is not over yet
 
-	h.clockMu.Lock()
-	h.clock = h.clock.Add(24 * time.Hour)
-	h.clockMu.Unlock()
+	h.clock.Advance(24 * time.Hour)
 	h.cycle()
 	h.wantPosted(id, 50000)
 }

@@ -92,19 +92,14 @@ func TestRedemptionSkipsBookingsLastChangedBeforeSince(t *testing.T) {
 	olderBookings := func(h *harness) (inHouse int64, bnovoCalls, probonusCalls int) {
 		h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
 		h.pb.AddAccount(probonus.Account{FirstName: "Ольга", Email: "olga@example.ru", AccountGroupID: 1, Balance: 100000})
-		setClock := func(at time.Time) {
-			h.clockMu.Lock()
-			defer h.clockMu.Unlock()
-			h.clock = at
-		}
 		resume := h.simNow()
-		setClock(time.Now().AddDate(0, 0, -20))
+		h.clock.Set(time.Now().AddDate(0, 0, -20))
 		inHouse = h.inHouse("anna@example.ru")
 		h.pay(inHouse, bnovo.PaymentIn, 500000, card)
 		cancelled := h.inHouse("olga@example.ru")
 		h.pay(cancelled, bnovo.PaymentIn, 30000, bonusPay)
 		h.setStatus(cancelled, 2, "Отменен")
-		setClock(resume)
+		h.clock.Set(resume)
 		if sum := h.cycle(); sum.Seen < 2 {
 			t.Fatalf("summary %+v: both bookings must be listed", sum)
 		}

@@ -6,31 +6,14 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/internal/simclock"
 )
 
 var msk = time.FixedZone("MSK", 3*3600)
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func start(t *testing.T, opts Options) *Server {
 	t.Helper()
@@ -115,7 +98,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestTokenRequired(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 6, 1, 10, 0, 0, 0, msk)}
+	clk := simclock.New(time.Date(2026, 6, 1, 10, 0, 0, 0, msk))
 	s := start(t, Options{Now: clk.Now, TokenTTL: time.Hour})
 	s.PutBooking(bnovo.Booking{ID: 5})
 	token := login(t, s)
@@ -251,7 +234,7 @@ func TestListPagesInIDOrder(t *testing.T) {
 
 // A listing is cached between pages; every kind of change must still show in the next one.
 func TestListFollowsChanges(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 6, 10, 10, 0, 0, 0, msk)}
+	clk := simclock.New(time.Date(2026, 6, 10, 10, 0, 0, 0, msk))
 	s := start(t, Options{Now: clk.Now})
 	token := login(t, s)
 	old := time.Date(2026, 6, 1, 12, 0, 0, 0, msk)
@@ -339,7 +322,7 @@ func TestStalePaymentsKeepTheTrueTotal(t *testing.T) {
 }
 
 func TestRateLimitWindows(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 6, 1, 10, 0, 0, 0, msk)}
+	clk := simclock.New(time.Date(2026, 6, 1, 10, 0, 0, 0, msk))
 	s := start(t, Options{
 		Now:        clk.Now,
 		Windows:    []Window{{Limit: 2, Per: 10 * time.Second}, {Limit: 3, Per: time.Minute}},
@@ -413,7 +396,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestGuests(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 6, 1, 10, 0, 0, 0, msk)}
+	clk := simclock.New(time.Date(2026, 6, 1, 10, 0, 0, 0, msk))
 	s := start(t, Options{Now: clk.Now})
 	token := login(t, s)
 	s.PutBooking(bnovo.Booking{ID: 5, Customer: &bnovo.Customer{ID: 77, Name: "Анна", Phone: "8 916 123 45 67", Notes: "VIP"}})
@@ -457,7 +440,7 @@ func TestGuests(t *testing.T) {
 }
 
 func TestDataChangesBumpUpdateDate(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 6, 1, 10, 0, 0, 0, msk)}
+	clk := simclock.New(time.Date(2026, 6, 1, 10, 0, 0, 0, msk))
 	s := start(t, Options{Now: clk.Now})
 	s.PutBooking(bnovo.Booking{ID: 5, StatusID: 5, StatusName: "Выехал"})
 	if b, _ := s.Booking(5); !b.UpdateDate.Equal(clk.Now()) {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +18,7 @@ import (
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/config"
 	"github.com/hotelsync/syncd/internal/pipeline"
+	"github.com/hotelsync/syncd/internal/simclock"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/state"
@@ -41,25 +41,6 @@ type daySpec struct {
 
 func defaultDaySpec(seed int64) daySpec {
 	return daySpec{Seed: seed, Cycle: 5 * time.Minute, Departures: 40, Arrivals: 40, Changes: 100, NewBookings: 20, Payments: 10, History: 1200}
-}
-
-// simClock is the simulated time every party of the day run reads: both simulators and the
-// engine. The day runs in seconds of real time.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *simClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 // dayEvent is one change a person (or a guest) makes in Bnovo during the day.
@@ -98,8 +79,10 @@ type dayResult struct {
 
 // dayWorld is the simulated hotel of a day run and the syncd engine working on it.
 type dayWorld struct {
-	spec   daySpec
-	clock  *simClock
+	spec daySpec
+	// clock is the simulated time every party of the day run reads: both simulators and the
+	// engine. The day runs in seconds of real time.
+	clock  *simclock.Clock
 	loc    *time.Location
 	rng    *rand.Rand
 	bn     *bnovotest.Server
@@ -146,7 +129,7 @@ func newDayWorld(spec daySpec) (*dayWorld, error) {
 	// syncd starts two days before the measured day, on a fresh state: its first cycle
 	// credits the lookback window. The day after is simulated whole, then the measured one.
 	start := measured.AddDate(0, 0, -2)
-	clock := &simClock{t: start.Add(-time.Minute)}
+	clock := simclock.New(start.Add(-time.Minute))
 	dir, err := os.MkdirTemp("", "syncbench-day-")
 	if err != nil {
 		return nil, err
