@@ -48,8 +48,12 @@ func NewCapture() *Capture {
 	return s
 }
 
-// Requests returns a copy of every request received so far.
+// Requests returns a copy of every request received so far; a nil Capture (a simulator that
+// never started one) received none.
 func (s *Capture) Requests() []Request {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)

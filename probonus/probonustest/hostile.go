@@ -39,9 +39,6 @@ func (s *Server) Captured() []hostile.Request {
 	s.mu.Lock()
 	c := s.capture
 	s.mu.Unlock()
-	if c == nil {
-		return nil
-	}
 	return c.Requests()
 }
 
