@@ -187,17 +187,7 @@ func TestRestoredOlderStateDoesNotCreditTwice(t *testing.T) {
 	h.cycle()
 	h.wantPosted(id, 50000)
 
-	restored, err := state.Open(old, state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { restored.Close() })
-	opt := h.opt
-	opt.DB = restored
-	if h.eng, err = New(opt); err != nil {
-		t.Fatal(err)
-	}
-	h.db = restored
+	h.restore(old)
 	h.pay(id, bnovo.PaymentIn, 500000, card) // and the stay changes: 15 000 ₽ → 750 bonuses
 	h.cycle()
 	h.wantPosted(id, 75000)

@@ -12,7 +12,6 @@ import (
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/internal/hostile"
 	"github.com/hotelsync/syncd/probonus"
-	"github.com/hotelsync/syncd/state"
 )
 
 var probonusHostile = map[string]hostile.Answer{
@@ -67,17 +66,7 @@ func TestHostileOperationsAnswerNeverDoublesAfterARestore(t *testing.T) {
 		h.cycle()
 		h.wantPosted(id, 50000)
 
-		fresh, err := state.Open(filepath.Join(t.TempDir(), "restored.db"), state.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { fresh.Close() })
-		opt := h.opt
-		opt.DB = fresh
-		if h.eng, err = New(opt); err != nil {
-			t.Fatal(err)
-		}
-		h.db = fresh
+		h.restore(filepath.Join(t.TempDir(), "restored.db"))
 		h.pb.HostileNext("operations", lots, answer)
 		h.cycle()
 		if _, ops := h.posted(id); ops != 1 {

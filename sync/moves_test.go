@@ -267,8 +267,9 @@ func (h *harness) backup() string {
 	return path
 }
 
-// restore replaces the harness's state with a copy, as an operator restoring a backup would,
-// and starts a new engine (a new process) on it.
+// restore replaces the harness's state with the one at path (a backup's copy, as an operator
+// restoring it would; a new file, as for a lost state) and starts a new engine (a new process)
+// on it.
 func (h *harness) restore(path string) {
 	h.t.Helper()
 	db, err := state.Open(path, state.Options{})

@@ -232,15 +232,7 @@ func TestRedemptionAdoptedAfterLostState(t *testing.T) {
 	h.cycle()
 	h.wantRedeemed(id, 30000, 1)
 
-	db, err := state.Open(t.TempDir()+"/fresh.db", state.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	h.opt.DB, h.db = db, db
-	if h.eng, err = New(h.opt); err != nil {
-		t.Fatal(err)
-	}
+	h.restore(t.TempDir() + "/fresh.db")
 	h.cycle()
 	h.wantRedeemed(id, 30000, 1)
 	h.pay(id, bnovo.PaymentIn, 10000, bonusPay)
