@@ -197,8 +197,7 @@ func (diesBeforeWithdrawing) Withdraw(context.Context, int64, int64, string) (pr
 // for unchanged.
 func TestRedemptionJournaledBeforeACrashIsMadeAfterRestart(t *testing.T) {
 	h := redemptionHarness(t, func(o *Options) { o.Ledger = diesBeforeWithdrawing{o.Ledger} })
-	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	account, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	if _, err := h.eng.Cycle(context.Background()); err == nil {
 		t.Fatal("the cycle whose withdrawal panicked did not fail")
@@ -290,8 +289,7 @@ func TestRedemptionFromAMergedAccountIsTakenFromTheSurvivor(t *testing.T) {
 // (with its Bnovo calls) every run.
 func TestReturnToADeletedAccountIsParkedNotRetriedForever(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	account, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	h.cycle()
 	h.wantRedeemed(id, 30000, 1)

@@ -9,7 +9,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hotelsync/syncd/bnovo"
-	"github.com/hotelsync/syncd/probonus"
 )
 
 // A stale payments answer (a caching proxy, a Bnovo bug) is well-formed: only the booking's own
@@ -136,8 +135,7 @@ func TestRefundIsWithdrawnWhenBnovoStatesNoPaymentsTotal(t *testing.T) {
 
 func TestStalePaymentsWithoutTheBonusPaymentGiveNothingBack(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	account, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 500000, card)
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	h.cycle()
@@ -169,8 +167,7 @@ func TestStalePaymentsWithoutTheBonusPaymentGiveNothingBack(t *testing.T) {
 // take again from the guest what was given back.
 func TestStalePaymentsWithoutABonusRefundTakeNothingAgain(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	account, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 500000, card)
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	h.cycle()

@@ -30,6 +30,13 @@ func (h *harness) inHouse(email string) int64 {
 	return id
 }
 
+// annaInHouse adds Анна's account (anna@example.ru, in account group 1) holding balance, and a
+// stay of hers in the hotel; it returns the account and the booking.
+func (h *harness) annaInHouse(balance int64) (account, booking int64) {
+	account = h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: balance})
+	return account, h.inHouse("anna@example.ru")
+}
+
 // redeemed is what ProBonus holds as taken for a booking's bonus payments (withdrawals minus
 // deposits back, by its #r markers) and how many such operations there are; accrual markers
 // must never count here.
@@ -68,8 +75,7 @@ func (h *harness) balance(account int64) int64 {
 
 func TestRedemptionWithdrawsOnceAndReturnsOnCancellation(t *testing.T) {
 	h := redemptionHarness(t, func(o *Options) { o.WriteBack = true })
-	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	account, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	h.pay(id, bnovo.PaymentIn, 500000, card)
 
@@ -114,8 +120,7 @@ func TestRedemptionWithdrawsOnceAndReturnsOnCancellation(t *testing.T) {
 
 func TestRedemptionRefundAndDeletedPaymentAreReturned(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	_, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 40000, bonusPay)
 	h.cycle()
 	h.wantRedeemed(id, 40000, 1)
@@ -136,8 +141,7 @@ func TestRedemptionRefundAndDeletedPaymentAreReturned(t *testing.T) {
 
 func TestRedemptionSinceCut(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	account, id := h.annaInHouse(100000)
 	h.tick()
 	// Settled by hand before since: never taken again.
 	h.bn.AddPayment(bnovo.Payment{BookingID: id, Type: bnovo.PaymentIn, Amount: 20000, PaymentTypeName: bonusPay,
@@ -156,8 +160,7 @@ func TestRedemptionSinceCut(t *testing.T) {
 
 func TestRedemptionBonusValue(t *testing.T) {
 	h := redemptionHarness(t, func(o *Options) { o.Redemption.BonusValue = 50 }) // one bonus pays 50 kopecks
-	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	_, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 10001, bonusPay) // 100,01 ₽ = 200,02 bonuses
 	h.cycle()
 	h.wantRedeemed(id, 20002, 1)
@@ -226,8 +229,7 @@ func TestRedemptionShortfallOn400(t *testing.T) {
 // booking's #r markers in ProBonus are adopted.
 func TestRedemptionAdoptedAfterLostState(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	_, id := h.annaInHouse(100000)
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	h.cycle()
 	h.wantRedeemed(id, 30000, 1)
@@ -250,8 +252,7 @@ func (h *harness) counts() state.Counts {
 // future booking's changes cost no payments read before.
 func TestRedemptionWaitsForTheStayToBegin(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 100000})
-	id := h.inHouse("anna@example.ru")
+	_, id := h.annaInHouse(100000)
 	b, _ := h.bn.Booking(id)
 	now := time.Now().In(moscow)
 	b.StatusID, b.StatusName = bnovotest.StatusConfirmed, bnovotest.StatusNames[bnovotest.StatusConfirmed]

@@ -40,8 +40,7 @@ func TestStandingShortfallIsNotReportedAgain(t *testing.T) {
 
 func TestStandingRedemptionShortfallIsNotReportedAgain(t *testing.T) {
 	h := redemptionHarness(t, nil)
-	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 10000})
-	id := h.inHouse("anna@example.ru")
+	_, id := h.annaInHouse(10000)
 	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
 	if sum := h.cycle(); sum.RedemptionShortfalls != 1 {
 		t.Fatalf("summary %+v: want a redemption shortfall", sum)
