@@ -124,10 +124,7 @@ func TestBackfillArgumentIsValidated(t *testing.T) {
 
 func TestStatusNeverCreatesTheStateFile(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
-	stdout, stderr, code := r.run(t, "-status")
-	if code != exitOK {
-		t.Fatalf("-status on a fresh path: exit %d\n%s%s", code, stdout, stderr)
-	}
+	stdout, _ := r.runOK(t, "-status")
 	if _, err := os.Stat(r.state); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("-status created %s (%v)", r.state, err)
 	}
@@ -143,9 +140,7 @@ func TestStatusKeysHaveNoColons(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
 	from := time.Now().AddDate(0, 0, -20).Format(time.DateOnly)
 	to := time.Now().AddDate(0, 0, -1).Format(time.DateOnly)
-	if stdout, stderr, code := r.run(t, "-backfill", from+":"+to); code != exitOK {
-		t.Fatalf("backfill: exit %d\n%s%s", code, stdout, stderr)
-	}
+	r.runOK(t, "-backfill", from+":"+to)
 	stdout, _, _ := r.run(t, "-status")
 	backfillCursor := false
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
@@ -198,10 +193,7 @@ func TestOnceAgainstADeadOriginFailsFast(t *testing.T) {
 // line each, within a handful of calls; a refused token is named as a credentials problem.
 func TestCheckConfigOnline(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
-	stdout, stderr, code := r.run(t, "-check-config", "-online")
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
-	}
+	stdout, stderr := r.runOK(t, "-check-config", "-online")
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	if len(lines) != 4 || !strings.HasSuffix(lines[0], ": ok") {
 		t.Fatalf("want the config line and three checks:\n%s", stdout)
@@ -221,7 +213,7 @@ func TestCheckConfigOnline(t *testing.T) {
 
 	// A refused login is a credentials error, named as such.
 	r.env["SYNCD_BNOVO_API_KEY"] = "wrong-key"
-	stdout, _, code = r.run(t, "-check-config", "-online")
+	stdout, _, code := r.run(t, "-check-config", "-online")
 	if want := "bnovo login (" + r.bn.URL + ", account 1): FAILED: Bnovo refused syncd's credentials: check bnovo.api_key"; code != exitFailed || !strings.Contains(stdout, want) {
 		t.Errorf("with a wrong Bnovo key: exit %d, output lacks %q:\n%s", code, want, stdout)
 	}
@@ -337,10 +329,7 @@ func TestRunSummaryLines(t *testing.T) {
 // The first line a run logs names the binary's version and commit.
 func TestFirstLogLineNamesTheVersion(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
-	stdout, stderr, code := r.run(t, "-once")
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
-	}
+	stdout, _ := r.runOK(t, "-once")
 	first, _, _ := strings.Cut(stdout, "\n")
 	bi := readBuildInfo()
 	if !strings.Contains(first, `"version":"`+bi.Version+`"`) || !strings.Contains(first, `"commit":"`+bi.commitText()+`"`) ||

@@ -97,10 +97,7 @@ func TestPermissionWarnings(t *testing.T) {
 				r.env["CREDENTIALS_DIRECTORY"] = creds
 				delete(r.env, "SYNCD_BNOVO_API_KEY")
 			}
-			stdout, stderr, code := r.run(t, "-check-config")
-			if code != exitOK {
-				t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
-			}
+			stdout, _ := r.runOK(t, "-check-config")
 			var warnings []string
 			for _, line := range strings.Split(stdout, "\n") {
 				if strings.HasPrefix(line, "warning:") {
@@ -128,10 +125,7 @@ func TestPermissionWarnings(t *testing.T) {
 // the next run overspend the budget or log in again (the README says so).
 func TestDryRunOnce(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
-	stdout, stderr, code := r.run(t, "-once", "-dry-run")
-	if code != exitOK {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
-	}
+	stdout, stderr := r.runOK(t, "-once", "-dry-run")
 	if !strings.Contains(stdout, "dry run") {
 		t.Errorf("the log does not say it is a dry run:\n%s", stdout)
 	}
@@ -148,7 +142,7 @@ func TestDryRunOnce(t *testing.T) {
 		t.Errorf("a dry run wrote %d guest notes", w)
 	}
 
-	stdout, stderr, code = r.run(t, "-status")
+	stdout, stderr, code := r.run(t, "-status")
 	if code != exitOK {
 		t.Fatalf("-status: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}

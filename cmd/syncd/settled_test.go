@@ -17,10 +17,7 @@ func TestBackfillEndsSettledDespiteUnclearDeposits(t *testing.T) {
 	r := newSimRig(t, rigOptions{bookings: 80})
 	r.pb.CommitUnclearly("deposit", 10, 5, 1500*time.Millisecond, 21)
 	now := time.Now().In(moscow)
-	out, errOut, code := r.run(t, "-backfill", now.AddDate(0, 0, -25).Format(time.DateOnly)+":"+now.Format(time.DateOnly))
-	if code != exitOK {
-		t.Fatalf("-backfill: exit %d\n%s%s", code, out, errOut)
-	}
+	r.runOK(t, "-backfill", now.AddDate(0, 0, -25).Format(time.DateOnly)+":"+now.Format(time.DateOnly))
 	status, _, _ := r.run(t, "-status")
 	values := statusValues(status)
 	if values["journal.unknown"] != "0" || values["journal.intended"] != "0" {

@@ -168,6 +168,16 @@ func (r *simRig) run(t testing.TB, args ...string) (stdout, stderr string, code 
 	return out.String(), errOut.String(), code
 }
 
+// runOK runs syncd as run does and fails the test unless it exits 0.
+func (r *simRig) runOK(t testing.TB, args ...string) (stdout, stderr string) {
+	t.Helper()
+	stdout, stderr, code := r.run(t, args...)
+	if code != exitOK {
+		t.Fatalf("syncd %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, stdout, stderr)
+	}
+	return stdout, stderr
+}
+
 // statusValues parses -status output ("key: value" lines).
 func statusValues(out string) map[string]string {
 	values := map[string]string{}
