@@ -125,6 +125,19 @@ func (p *daemonProc) signal(sig syscall.Signal) {
 	}
 }
 
+// stop sends SIGTERM, as systemd stops the service, and wants the process to end within the
+// given time with exit code 0.
+func (p *daemonProc) stop(within time.Duration) {
+	p.t.Helper()
+	p.signal(syscall.SIGTERM)
+	if !p.hasExited(within) {
+		p.t.Fatalf("syncd did not exit within %v of SIGTERM", within)
+	}
+	if code := p.exitCode(); code != exitOK {
+		p.t.Errorf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
 // SIGHUP, which systemd's reload and log rotation send, must not end the daemon: it says so in
 // the log and keeps running, and SIGTERM still stops it cleanly.
 func TestDaemonSurvivesSIGHUP(t *testing.T) {
@@ -137,13 +150,7 @@ func TestDaemonSurvivesSIGHUP(t *testing.T) {
 	if p.hasExited(time.Second) {
 		t.Fatalf("SIGHUP ended the daemon: %v", p.exitErr)
 	}
-	p.signal(syscall.SIGTERM)
-	if !p.hasExited(15 * time.Second) {
-		t.Fatal("the daemon did not stop on SIGTERM")
-	}
-	if code := p.exitCode(); code != exitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	p.stop(15 * time.Second)
 }
 
 // A damaged state file ends every mode in one clear error naming the file, what is wrong and

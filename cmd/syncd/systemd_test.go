@@ -1,16 +1,13 @@
 package main
 
 import (
-	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -114,39 +111,13 @@ func daemonEnv(r *simRig, extra ...string) []string {
 // STOPPING=1 then exit 0 on SIGTERM. Meanwhile and afterwards, -status must tell the same story,
 // first over the daemon's socket, then from the state file.
 func TestDaemonUnderSystemd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the real binary")
-	}
-	bin := buildSyncd(t)
+	bin := sharedSyncd(t)
 	r := newSimRig(t, rigOptions{schedule: "@every 2s"})
 	notify := newNotifySocket(t, r.dir)
 
-	logPath := filepath.Join(r.dir, "syncd.log")
-	logs, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logs.Close()
-	cmd := exec.Command(bin, "-config", r.cfgPath)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	// WATCHDOG_PID stays unset: go-systemd then trusts WATCHDOG_USEC for whichever process reads it.
-	cmd.Env = daemonEnv(r, "NOTIFY_SOCKET="+notify.path, "WATCHDOG_USEC=2000000")
 	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			out, _ := os.ReadFile(logPath)
-			t.Logf("daemon log:\n%s", out)
-		}
-	}()
+	// WATCHDOG_PID stays unset: go-systemd then trusts WATCHDOG_USEC for whichever process reads it.
+	p := startDaemonProc(t, bin, r, nil, "NOTIFY_SOCKET="+notify.path, "WATCHDOG_USEC=2000000")
 
 	notify.waitFor(t, "READY=1", 10*time.Second, func(l string) bool { return l == "READY=1" })
 	if first := notify.snapshot()[0]; first.lines[0] != "READY=1" {
@@ -183,20 +154,7 @@ func TestDaemonUnderSystemd(t *testing.T) {
 		}
 	}
 	termAt := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			t.Errorf("exit code %d after SIGTERM, want 0", exitErr.ExitCode())
-		} else if err != nil {
-			t.Error(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the daemon did not exit within 10 s of SIGTERM")
-	}
+	p.stop(10 * time.Second)
 	_, stoppingAt := notify.waitFor(t, "STOPPING=1", 2*time.Second, func(l string) bool { return l == "STOPPING=1" })
 	if stoppingAt.Before(termAt) {
 		t.Errorf("STOPPING=1 came before SIGTERM")
