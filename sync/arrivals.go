@@ -203,19 +203,13 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		if line == lines[a.BookingID] {
 			continue // Bnovo already shows exactly this: no call spent
 		}
-		from := e.now()
-		if err := e.writeNotesLine(ctx, a.BookingID, a.GuestID, line); err != nil {
-			if bnovo.IsForbidden(err) {
-				e.writeBackOff = true
-				e.log.Warn().Err(err).Msg("Bnovo refused to write guest notes (a read-only API v1 account?): write-back is off until syncd restarts; accrual goes on")
-				break
-			}
-			e.log.Warn().Int64("booking", a.BookingID).Err(err).Msg("line at check-in failed; tried again next cycle")
-			continue
+		w, ok := e.writeLine(ctx, a.BookingID, a.GuestID, line, "line at check-in failed; tried again next cycle")
+		if !ok {
+			continue // a refusal also turned write-back off, which ends the loop
 		}
 		sum.WriteBacks++
 		sum.ArrivalLines++
-		written[a.BookingID] = notesWrite{line: line, from: from, to: e.now()}
+		written[a.BookingID] = w
 		byID[a.BookingID] = a
 	}
 	if len(past)+len(learnt)+len(stale)+len(written) == 0 {

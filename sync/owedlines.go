@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 
-	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -94,18 +93,12 @@ func (e *Engine) payOwedLines(ctx context.Context, sum *Summary) {
 			dropped = append(dropped, l.BookingID)
 			continue
 		}
-		from := e.now()
-		if err := e.writeNotesLine(ctx, l.BookingID, rec.GuestID, line); err != nil {
-			if bnovo.IsForbidden(err) {
-				e.writeBackOff = true
-				e.log.Warn().Err(err).Msg("Bnovo refused to write guest notes (a read-only API v1 account?): write-back is off until syncd restarts; accrual goes on")
-				break
-			}
-			e.log.Warn().Int64("booking", l.BookingID).Err(err).Msg("deferred write-back failed; it stays owed")
-			continue
+		w, ok := e.writeLine(ctx, l.BookingID, rec.GuestID, line, "deferred write-back failed; it stays owed")
+		if !ok {
+			continue // a refusal also turned write-back off, which ends the loop
 		}
 		sum.WriteBacks++
-		written[l.BookingID] = notesWrite{line: line, from: from, to: e.now()}
+		written[l.BookingID] = w
 	}
 	e.recordWriteBacks(written)
 	if len(dropped) > 0 {

@@ -64,18 +64,12 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 		if line == p.rec.NotesLine {
 			continue // Bnovo already shows exactly this: no call spent
 		}
-		from := e.now()
-		if err := e.writeNotesLine(ctx, p.b.ID, p.b.Customer.ID, line); err != nil {
-			if bnovo.IsForbidden(err) {
-				e.writeBackOff = true
-				e.log.Warn().Err(err).Msg("Bnovo refused to write guest notes (a read-only API v1 account?): write-back is off until syncd restarts; accrual goes on")
-				break
-			}
-			e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("write-back failed; it is tried again next time the booking is processed")
-			continue
+		w, ok := e.writeLine(ctx, p.b.ID, p.b.Customer.ID, line, "write-back failed; it is tried again next time the booking is processed")
+		if !ok {
+			continue // a refusal also turned write-back off, which ends the loop
 		}
 		sum.WriteBacks++
-		written[p.b.ID] = notesWrite{line: line, from: from, to: e.now()}
+		written[p.b.ID] = w
 	}
 	e.recordWriteBacks(written)
 	e.oweLines(owed)
@@ -162,6 +156,23 @@ func lineOf(a probonus.Account) string {
 // answer shows the notes as stored: that verifies the write, and only an answer without notes
 // costs a read more. If staff saved the notes in between and our line is missing, it is done
 // once more.
+// writeLine writes line into the notes of a booking's guest and returns what was written with
+// the span the write took. A refusal (403: a read-only API v1 account) turns write-back off
+// for the process; any other failure is logged with retry, which says when the line comes again.
+func (e *Engine) writeLine(ctx context.Context, bookingID, guestID int64, line, retry string) (notesWrite, bool) {
+	from := e.now()
+	if err := e.writeNotesLine(ctx, bookingID, guestID, line); err != nil {
+		if bnovo.IsForbidden(err) {
+			e.writeBackOff = true
+			e.log.Warn().Err(err).Msg("Bnovo refused to write guest notes (a read-only API v1 account?): write-back is off until syncd restarts; accrual goes on")
+		} else {
+			e.log.Warn().Int64("booking", bookingID).Err(err).Msg(retry)
+		}
+		return notesWrite{}, false
+	}
+	return notesWrite{line: line, from: from, to: e.now()}, true
+}
+
 func (e *Engine) writeNotesLine(ctx context.Context, bookingID, guestID int64, line string) error {
 	notes, err := e.guestNotes(ctx, bookingID, guestID)
 	if err != nil {
