@@ -82,13 +82,7 @@ func newSimRig(t testing.TB, o rigOptions) *simRig {
 	now := time.Now().In(loc)
 	r.ids = r.bn.Seed(o.bookings, 77, now.AddDate(0, 0, -20), now.AddDate(0, 0, -1))
 
-	// Unix socket paths are limited to ~108 bytes; t.TempDir() embeds the test's name.
-	var err error
-	r.dir, err = os.MkdirTemp("", "syncd-t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(r.dir) })
+	r.dir = socketDir(t)
 	r.state = filepath.Join(r.dir, "state.db")
 	r.socket = filepath.Join(r.dir, "status.sock")
 	r.cfgPath = filepath.Join(r.dir, "syncd.yaml")
@@ -166,6 +160,18 @@ func (r *simRig) run(t testing.TB, args ...string) (stdout, stderr string, code 
 	var out, errOut bytes.Buffer
 	code = exitCode(run(ctx, append([]string{"-config", r.cfgPath}, args...), &out, &errOut, r.getenv), &errOut)
 	return out.String(), errOut.String(), code
+}
+
+// socketDir is a temporary directory short enough to hold a Unix socket: their paths are
+// limited to ~108 bytes, and t.TempDir() embeds the test's name.
+func socketDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "syncd-t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // runOK runs syncd as run does and fails the test unless it exits 0.

@@ -15,11 +15,7 @@ import (
 // Only a stale socket is replaced: a file or directory at status.socket stays as it was, and
 // the daemon refuses to start naming the key.
 func TestControlSocketNeverRemovesWhatIsNotASocket(t *testing.T) {
-	dir, err := os.MkdirTemp("", "syncd-sock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := socketDir(t)
 	file := filepath.Join(dir, "state.db")
 	if err := os.WriteFile(file, []byte("precious"), 0o600); err != nil {
 		t.Fatal(err)
@@ -67,11 +63,7 @@ func TestControlSocketNeverRemovesWhatIsNotASocket(t *testing.T) {
 
 // A command that panics answers an error and leaves the socket (and the daemon) serving.
 func TestControlSocketSurvivesAPanickingCommand(t *testing.T) {
-	dir, err := os.MkdirTemp("", "syncd-sock")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := socketDir(t)
 	sock := filepath.Join(dir, "s.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done, err := serveControl(ctx, sock, func(cmd string) []string {
