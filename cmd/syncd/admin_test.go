@@ -193,7 +193,7 @@ func TestOnceAgainstADeadOriginFailsFast(t *testing.T) {
 // line each, within a handful of calls; a refused token is named as a credentials problem.
 func TestCheckConfigOnline(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
-	stdout, stderr := r.runOK(t, "-check-config", "-online")
+	stdout, _ := r.runOK(t, "-check-config", "-online")
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	if len(lines) != 4 || !strings.HasSuffix(lines[0], ": ok") {
 		t.Fatalf("want the config line and three checks:\n%s", stdout)
@@ -220,7 +220,7 @@ func TestCheckConfigOnline(t *testing.T) {
 
 	r.env["SYNCD_PROBONUS_TOKEN"] = "wrong-token"
 	r.bn.Close()
-	stdout, stderr, code = r.run(t, "-check-config", "-online")
+	stdout, stderr, code := r.run(t, "-check-config", "-online")
 	if code != exitFailed {
 		t.Errorf("with a dead Bnovo and a wrong token: exit %d, want %d\n%s%s", code, exitFailed, stdout, stderr)
 	}

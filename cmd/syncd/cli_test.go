@@ -125,7 +125,7 @@ func TestPermissionWarnings(t *testing.T) {
 // the next run overspend the budget or log in again (the README says so).
 func TestDryRunOnce(t *testing.T) {
 	r := newSimRig(t, rigOptions{})
-	stdout, stderr := r.runOK(t, "-once", "-dry-run")
+	stdout, _ := r.runOK(t, "-once", "-dry-run")
 	if !strings.Contains(stdout, "dry run") {
 		t.Errorf("the log does not say it is a dry run:\n%s", stdout)
 	}

@@ -139,7 +139,7 @@ func TestDaemonUnderSystemd(t *testing.T) {
 	parkedInStatus := m[3]
 
 	// -status while the daemon holds the lock: answered over the socket.
-	out, errOut := r.runOK(t, "-status")
+	out, _ := r.runOK(t, "-status")
 	running := statusValues(out)
 	if running["daemon"] != "running" {
 		t.Errorf("-status while running says daemon: %q\n%s", running["daemon"], out)
