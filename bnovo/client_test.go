@@ -292,7 +292,7 @@ func TestServerErrorsExhaustRetries(t *testing.T) {
 	srv.FailNext(1000, http.StatusServiceUnavailable)
 	_, err := c.Booking(t.Context(), 1)
 	var e *bnovo.Error
-	if !errors.As(err, &e) || e.Kind != bnovo.Transient || e.Status != 503 || !bnovo.IsTransient(err) {
+	if !errors.As(err, &e) || e.Kind != bnovo.Transient || e.Status != 503 {
 		t.Fatalf("err %v, want a Transient 503", err)
 	}
 	if !strings.Contains(e.Message, "simulated failure") {
@@ -337,7 +337,7 @@ func TestClientErrorsArePermanent(t *testing.T) {
 	}
 
 	_, err = c.UpdateGuest(t.Context(), 100, 1100, "ProBonus: карта 1")
-	if !bnovo.IsForbidden(err) || bnovo.IsNotFound(err) || bnovo.IsTransient(err) {
+	if !bnovo.IsForbidden(err) || bnovo.IsNotFound(err) || bnovo.KindOf(err) == bnovo.Transient {
 		t.Fatalf("write on a read-only account: %v, want Forbidden", err)
 	}
 	if got := srv.Stats().ByPath["PUT /api/v1/bookings/{id}/guests/{guestID}"]; got != 1 {
@@ -494,7 +494,7 @@ func TestCancelledContextIsNotAnAPIError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, err := c.Booking(ctx, 100)
-	if !errors.Is(err, context.DeadlineExceeded) || bnovo.KindOf(err) != 0 || bnovo.IsTransient(err) {
+	if !errors.Is(err, context.DeadlineExceeded) || bnovo.KindOf(err) != 0 {
 		t.Fatalf("err %v (kind %v), want the context's error and no kind", err, bnovo.KindOf(err))
 	}
 }

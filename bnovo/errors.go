@@ -97,12 +97,6 @@ func KindOf(err error) ErrorKind {
 	return 0
 }
 
-// IsTransient reports whether trying again later may succeed (Transient or RateLimited).
-func IsTransient(err error) bool {
-	k := KindOf(err)
-	return k == Transient || k == RateLimited
-}
-
 // IsUnreachable reports that Bnovo could not be reached at all (DNS, refused connection, TLS):
 // no request got to it. The client retries that only briefly, and only once it has reached
 // Bnovo before, so a wrong address ends a run at its first call.

@@ -50,7 +50,7 @@ func TestUnreachableBeforeFirstAnswerFailsFast(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
 			_, err = c.Booking(ctx, 1)
-			if !bnovo.IsUnreachable(err) || bnovo.IsTransient(err) {
+			if !bnovo.IsUnreachable(err) || bnovo.KindOf(err) == bnovo.Transient {
 				t.Fatalf("err = %v, want Unreachable (not Transient)", err)
 			}
 			if want := "cannot reach " + tt.origin + ": " + tt.cause; !strings.Contains(err.Error(), want) {
@@ -126,7 +126,7 @@ func TestConnectTimeoutIsUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Booking(t.Context(), 1)
-	if bnovo.IsUnreachable(err) || !bnovo.IsTransient(err) {
+	if bnovo.IsUnreachable(err) || bnovo.KindOf(err) != bnovo.Transient {
 		t.Fatalf("a slow answer: err = %v, want Transient", err)
 	}
 }

@@ -48,16 +48,6 @@ func (h *Health) CycleDone(at time.Time, err error) {
 	h.failedAt, h.lastErr = at, err
 }
 
-// LastSuccess is when the last successful cycle ended; zero before the first.
-func (h *Health) LastSuccess() time.Time {
-	if h == nil {
-		return time.Time{}
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lastOK
-}
-
 // Check is nil while the last successful cycle (or the start, before the first) is at most the
 // threshold old; otherwise it says how old, and why the last cycle failed if it did.
 func (h *Health) Check() error {

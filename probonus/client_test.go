@@ -108,7 +108,7 @@ func TestCreateAccount(t *testing.T) {
 	before := c.Calls()
 	_, err = c.CreateAccount(ctx, probonus.NewAccount{FirstName: "Другой", Phones: []string{"79031112233"}, AccountGroupID: 1})
 	e := asError(t, err)
-	if e.Kind != probonus.Permanent || e.Status != 400 || e.Detail == "" || probonus.IsOutcomeUnknown(err) || probonus.IsTransient(err) {
+	if e.Kind != probonus.Permanent || e.Status != 400 || e.Detail == "" || probonus.IsOutcomeUnknown(err) || probonus.KindOf(err) == probonus.Transient {
 		t.Fatalf("duplicate create: %+v", e)
 	}
 	if n := c.Calls() - before; n != 1 {

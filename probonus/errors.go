@@ -124,12 +124,6 @@ func IsOutcomeUnknown(err error) bool {
 // ProBonus before, so a wrong address ends a run at its first call.
 func IsUnreachable(err error) bool { return KindOf(err) == Unreachable }
 
-// IsTransient reports whether trying again later may succeed (Transient or RateLimited).
-func IsTransient(err error) bool {
-	k := KindOf(err)
-	return k == Transient || k == RateLimited
-}
-
 // kindOfReply classifies a failed reply. A 404 without FastAPI's {"detail": ...} comes from
 // something in front of the API (a proxy's page): it is Transient and never ErrNotFound, so it
 // cannot lead to creating a second account for a guest who has one.

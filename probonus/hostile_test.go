@@ -169,7 +169,7 @@ func TestProxyNotFoundPageIsNotNotFound(t *testing.T) {
 	})
 	srv.HostileNext("find", 100000, hostile.NotFoundPage)
 	_, err := c.FindAccount(t.Context(), "79161234567")
-	if err == nil || probonus.IsNotFound(err) || !probonus.IsTransient(err) {
+	if err == nil || probonus.IsNotFound(err) || probonus.KindOf(err) != probonus.Transient {
 		t.Fatalf("a proxy's 404 page: %v, want a Transient error that is not ErrNotFound", err)
 	}
 	srv.HostileNext("find", 0, 0)

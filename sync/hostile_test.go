@@ -115,7 +115,7 @@ func TestHostileListingAnswerFailsTheCycleOnly(t *testing.T) {
 		id := h.paidStay("Анна", "+79161234567", "")
 		h.bn.HostileNext(bnovotest.EndpointList, lots, answer)
 		_, err := h.eng.Cycle(context.Background())
-		if err == nil || !bnovo.IsTransient(err) {
+		if err == nil || bnovo.KindOf(err) != bnovo.Transient {
 			t.Fatalf("cycle: %v, want a transient Bnovo error", err)
 		}
 		var ce *CredentialsError

@@ -72,7 +72,6 @@ const (
 
 // Options configures a Server. Zero fields take the documented defaults.
 type Options struct {
-	Listen  string // host:port
 	Secret  string // secret path segment: POST /bnovo/<secret> is the only accepted route
 	MaxBody int64  // bytes; default 64 KiB
 	MaxIDs  int    // ids per delivery accepted; default 500 (more → 413)
@@ -161,19 +160,6 @@ func (s *Server) Stats() Stats {
 		Failed:   s.failed.Load(),
 		Full:     s.full.Load(),
 	}
-}
-
-// ListenAndServe listens on Options.Listen and serves until ctx ends.
-func (s *Server) ListenAndServe(ctx context.Context) error {
-	if s.opt.Listen == "" {
-		return errors.New("webhook: no listen address")
-	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.opt.Listen)
-	if err != nil {
-		return fmt.Errorf("webhook: listen on %s: %w", s.opt.Listen, err)
-	}
-	return s.Serve(ctx, ln)
 }
 
 // Serve answers deliveries on ln until ctx ends, then shuts down gracefully: in-flight deliveries

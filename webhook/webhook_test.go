@@ -435,23 +435,6 @@ func TestServeStopsWithWaitingClients(t *testing.T) {
 	stop() // fails the test if Serve does not return
 }
 
-func TestListenAndServe(t *testing.T) {
-	s, _, _ := newTestServer(t, Options{Listen: "127.0.0.1:0"})
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if err := s.ListenAndServe(ctx); err != nil {
-		t.Errorf("ListenAndServe on a cancelled context: %v", err)
-	}
-	s2, _, _ := newTestServer(t, Options{Listen: "127.0.0.1:99999"})
-	if err := s2.ListenAndServe(t.Context()); err == nil || !strings.Contains(err.Error(), "listen") {
-		t.Errorf("bad address: %v", err)
-	}
-	s3, _, _ := newTestServer(t, Options{})
-	if err := s3.ListenAndServe(t.Context()); err == nil {
-		t.Error("no address: no error")
-	}
-}
-
 func TestSecretNeverLogged(t *testing.T) {
 	var logs testlog.Buffer
 	logger := zerolog.New(&logs).Level(zerolog.DebugLevel)

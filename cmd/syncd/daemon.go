@@ -279,7 +279,6 @@ func (d *daemonState) serveWebhook(ctx context.Context) (<-chan struct{}, error)
 		return done, nil
 	}
 	srv, err := webhook.New(webhook.Options{
-		Listen:  a.cfg.Webhook.Listen,
 		Secret:  a.cfg.Webhook.Secret.Reveal(),
 		MaxBody: a.cfg.Webhook.MaxBody,
 		DB:      a.db,
