@@ -864,6 +864,7 @@ func TestRetryAfterBlocksTheSharedLimiter(t *testing.T) {
 // Time spent waiting for the budget is not time spent failing: a call whose every try waits
 // longer than the retry policy's MaxElapsed still gets its retries.
 func TestLimiterWaitDoesNotUseUpRetries(t *testing.T) {
+	t.Parallel() // waits out timeouts and limiter waits: overlaps with the other waiting tests
 	srv := newServer(t, bnovotest.Options{})
 	putStays(srv, 100, 1, june24)
 	lim := &countingLimiter{wait: 120 * time.Millisecond}

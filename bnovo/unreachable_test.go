@@ -103,6 +103,7 @@ func blackholeClient() *http.Client {
 // A request that times out before it ever had a connection is unreachable too; one that had
 // a connection and timed out waiting for the answer stays passing trouble.
 func TestConnectTimeoutIsUnreachable(t *testing.T) {
+	t.Parallel() // waits out timeouts and limiter waits: overlaps with the other waiting tests
 	c, err := bnovo.New(bnovo.Config{BaseURL: "http://192.0.2.1", AccountID: 1, APIKey: "test-key", HTTPClient: blackholeClient(),
 		Retry: retry.DefaultPolicy, RequestTimeout: 200 * time.Millisecond})
 	if err != nil {

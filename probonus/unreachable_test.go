@@ -16,6 +16,7 @@ import (
 // is unreachable: a read fails at once instead of being retried for minutes, and a deposit is
 // known not to have been sent.
 func TestConnectTimeoutIsUnreachable(t *testing.T) {
+	t.Parallel() // waits out timeouts and limiter waits: overlaps with the other waiting tests
 	blackhole := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()

@@ -80,7 +80,7 @@ func (f *flakyOperations) Operations(ctx context.Context, account int64, offset,
 func TestUnclearDepositSettledWhenOperationsComeBackWithinTheRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(o *Options) {
-		o.SettleAfter = 1500 * time.Millisecond
+		o.SettleAfter = 400 * time.Millisecond // rounds every 100 ms: the second one reads the operations
 		o.Ledger = &flakyOperations{Ledger: o.Ledger, failures: 1}
 	})
 	id := h.paidStays(1, "+7 916 555-02-%02d")[0]
