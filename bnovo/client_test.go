@@ -28,7 +28,7 @@ var fastRetry = retry.Policy{
 	Initial:       5 * time.Millisecond,
 	Max:           20 * time.Millisecond,
 	MaxElapsed:    3 * time.Second,
-	MaxRetryAfter: 400 * time.Millisecond,
+	MaxRetryAfter: 100 * time.Millisecond,
 }
 
 func newServer(t *testing.T, opts bnovotest.Options) *bnovotest.Server {
@@ -409,7 +409,7 @@ func TestNoSecretsInErrors(t *testing.T) {
 }
 
 func TestRateLimitHonoursRetryAfter(t *testing.T) {
-	srv := newServer(t, bnovotest.Options{Windows: []bnovotest.Window{{Limit: 3, Per: 300 * time.Millisecond}}})
+	srv := newServer(t, bnovotest.Options{Windows: []bnovotest.Window{{Limit: 3, Per: 100 * time.Millisecond}}})
 	putStays(srv, 100, 1, june24)
 	var logs bytes.Buffer
 	c := newClient(t, srv, func(c *bnovo.Config) { c.Logger = zerolog.New(zerolog.SyncWriter(&logs)) })
@@ -422,7 +422,7 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	if st.TooMany == 0 {
 		t.Fatal("the server never answered 429; the test proves nothing")
 	}
-	// Retry-After is 1 s (whole seconds, rounded up) capped by the policy at 400 ms; the
+	// Retry-After is 1 s (whole seconds, rounded up) capped by the policy at 100 ms; the
 	// exponential schedule alone would have waited a few milliseconds.
 	waits := 0
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
@@ -432,8 +432,8 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 		}
 		if json.Unmarshal([]byte(line), &entry) == nil && strings.Contains(entry.Message, "retry") {
 			waits++
-			if entry.Wait != "400ms" {
-				t.Errorf("waited %q after a 429, want the capped Retry-After of 400ms (a duration with its unit)", entry.Wait)
+			if entry.Wait != "100ms" {
+				t.Errorf("waited %q after a 429, want the capped Retry-After of 100ms (a duration with its unit)", entry.Wait)
 			}
 		}
 	}
@@ -867,10 +867,10 @@ func TestLimiterWaitDoesNotUseUpRetries(t *testing.T) {
 	t.Parallel() // waits out timeouts and limiter waits: overlaps with the other waiting tests
 	srv := newServer(t, bnovotest.Options{})
 	putStays(srv, 100, 1, june24)
-	lim := &countingLimiter{wait: 120 * time.Millisecond}
+	lim := &countingLimiter{wait: 40 * time.Millisecond}
 	c := newClient(t, srv, func(c *bnovo.Config) {
 		c.Limiter = lim
-		c.Retry = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 100 * time.Millisecond}
+		c.Retry = retry.Policy{Initial: time.Millisecond, Max: 2 * time.Millisecond, MaxElapsed: 30 * time.Millisecond}
 	})
 	if _, err := c.Booking(t.Context(), 100); err != nil { // logs in first
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func TestUnreachableAfterAnAnswerIsRetriedBriefly(t *testing.T) {
 	srv := newServer(t, bnovotest.Options{})
 	putStays(srv, 100, 1, june24)
 	c := newClient(t, srv, func(c *bnovo.Config) {
-		c.Retry = retry.Policy{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond, MaxElapsed: 200 * time.Millisecond}
+		c.Retry = retry.Policy{Initial: 2 * time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 50 * time.Millisecond}
 	})
 	if _, err := c.Booking(t.Context(), 100); err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func blackholeClient() *http.Client {
 func TestConnectTimeoutIsUnreachable(t *testing.T) {
 	t.Parallel() // waits out timeouts and limiter waits: overlaps with the other waiting tests
 	c, err := bnovo.New(bnovo.Config{BaseURL: "http://192.0.2.1", AccountID: 1, APIKey: "test-key", HTTPClient: blackholeClient(),
-		Retry: retry.DefaultPolicy, RequestTimeout: 200 * time.Millisecond})
+		Retry: retry.DefaultPolicy, RequestTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,12 +117,12 @@ func TestConnectTimeoutIsUnreachable(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
 	}))
 	t.Cleanup(slow.Close)
 	c, err = bnovo.New(bnovo.Config{BaseURL: slow.URL, AccountID: 1, APIKey: "test-key",
-		Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 300 * time.Millisecond}, RequestTimeout: 100 * time.Millisecond})
+		Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 60 * time.Millisecond}, RequestTimeout: 30 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -289,16 +289,16 @@ func TestWriteFailures(t *testing.T) {
 }
 
 func TestTimeoutAfterSendIsOutcomeUnknown(t *testing.T) {
-	srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) { cfg.RequestTimeout = 100 * time.Millisecond })
+	srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) { cfg.RequestTimeout = 50 * time.Millisecond })
 	id := srv.AddAccount(anna())
-	srv.HangNext("withdraw", 1, 300*time.Millisecond)
+	srv.HangNext("withdraw", 1, 100*time.Millisecond)
 	srv.SetBalance(id, 10000)
 	_, err := c.Withdraw(context.Background(), id, 4000, "Возврат (bnovo:3#2)")
 	e := asError(t, err)
 	if !probonus.IsOutcomeUnknown(err) || e.Status != 0 || !e.Sent {
 		t.Fatalf("timed-out withdrawal: %+v, want outcome unknown", e)
 	}
-	if c.RequestTimeout() != 100*time.Millisecond {
+	if c.RequestTimeout() != 50*time.Millisecond {
 		t.Fatalf("RequestTimeout() = %v", c.RequestTimeout())
 	}
 	// The server finishes the work the client gave up on.

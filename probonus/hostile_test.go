@@ -93,7 +93,9 @@ func TestHostileAnswersAreTransientErrors(t *testing.T) {
 
 // {} on a lookup is not account 0 (issue 11 item 14); nor is an account without an id.
 func TestEmptyLookupAnswerIsNotAccountZero(t *testing.T) {
-	srv, c := newPair(t, probonustest.Options{}, nil)
+	srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) {
+		cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
+	})
 	srv.AddAccount(anna())
 	srv.HostileNext("find", 1, hostile.EmptyObject)
 	a, err := c.FindAccount(t.Context(), "79161234567") // retried: the second answer is the real one

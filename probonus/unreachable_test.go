@@ -22,7 +22,7 @@ func TestConnectTimeoutIsUnreachable(t *testing.T) {
 		return nil, ctx.Err()
 	}}}
 	c, err := probonus.New(probonus.Config{BaseURL: "http://192.0.2.1:6896", Token: testToken, HTTPClient: blackhole,
-		Retry: retry.DefaultPolicy, RequestTimeout: 200 * time.Millisecond})
+		Retry: retry.DefaultPolicy, RequestTimeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

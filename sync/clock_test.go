@@ -73,8 +73,8 @@ func TestClockStepDoesNotShortenTheInFlightWindow(t *testing.T) {
 	var late *lateLedger
 	h := newHarness(t, func(o *Options) {
 		o.Now = clock.now
-		o.SettleAfter = 1500 * time.Millisecond
-		late = &lateLedger{Ledger: o.Ledger, clock: &clock, lag: 300 * time.Millisecond, landed: make(chan struct{})}
+		o.SettleAfter = 500 * time.Millisecond
+		late = &lateLedger{Ledger: o.Ledger, clock: &clock, lag: 100 * time.Millisecond, landed: make(chan struct{})}
 		o.Ledger = late
 	})
 	id := h.checkedOut("+79161234567", "", "")

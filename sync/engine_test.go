@@ -49,7 +49,7 @@ func (h *harness) simNow() time.Time { return h.clock.Now() }
 
 func (h *harness) tick() { h.clock.Advance(time.Second) }
 
-var fastRetry = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxElapsed: 60 * time.Millisecond}
+var fastRetry = retry.Policy{Initial: time.Millisecond, Max: 2 * time.Millisecond, MaxElapsed: 20 * time.Millisecond}
 
 func newHarness(t *testing.T, adjust func(*Options)) *harness {
 	t.Helper()
@@ -85,7 +85,7 @@ func newHarness(t *testing.T, adjust func(*Options)) *harness {
 			ExcludePaymentTypes: []string{"Бонусы"},
 		},
 		Location: moscow, LookbackDays: 30, AccountGroupID: 1, CreateAccounts: true,
-		SettleAfter: 50 * time.Millisecond,
+		SettleAfter: 20 * time.Millisecond,
 		// Every scenario runs with guest groups in parallel; the test writer takes
 		// concurrent writes.
 		Workers: 2,

@@ -80,7 +80,7 @@ func (f *flakyOperations) Operations(ctx context.Context, account int64, offset,
 func TestUnclearDepositSettledWhenOperationsComeBackWithinTheRun(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(o *Options) {
-		o.SettleAfter = 400 * time.Millisecond // rounds every 100 ms: the second one reads the operations
+		o.SettleAfter = 100 * time.Millisecond // rounds every 25 ms: the second one reads the operations
 		o.Ledger = &flakyOperations{Ledger: o.Ledger, failures: 1}
 	})
 	id := h.paidStays(1, "+7 916 555-02-%02d")[0]
@@ -100,7 +100,6 @@ func TestUnclearDepositSettledWhenOperationsComeBackWithinTheRun(t *testing.T) {
 func TestUnsettledOperationFailsTheRunNamingIt(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(o *Options) {
-		o.SettleAfter = 300 * time.Millisecond
 		o.Ledger = &flakyOperations{Ledger: o.Ledger, failures: 1000}
 	})
 	id := h.paidStays(1, "+7 916 555-03-%02d")[0]

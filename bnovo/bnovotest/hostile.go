@@ -46,7 +46,7 @@ func (s *Server) HostileNext(endpoint string, n int, h hostile.Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.hostile == nil {
-		s.hostile = make(map[string][]hostile.Answer)
+		s.hostile = make(map[string][]hostileRun)
 	}
 	if n <= 0 {
 		delete(s.hostile, endpoint)
@@ -55,9 +55,14 @@ func (s *Server) HostileNext(endpoint string, n int, h hostile.Answer) {
 	if h == hostile.Redirect && s.capture == nil {
 		s.capture = hostile.NewCapture()
 	}
-	for range n {
-		s.hostile[endpoint] = append(s.hostile[endpoint], h)
-	}
+	s.hostile[endpoint] = append(s.hostile[endpoint], hostileRun{answer: h, left: n})
+}
+
+// hostileRun is answer for the next left calls: tests queue "every call from now on" as a
+// large n, which must cost nothing.
+type hostileRun struct {
+	answer hostile.Answer
+	left   int
 }
 
 // Captured returns the requests that reached the capture server a Redirect points to: any at
@@ -75,8 +80,11 @@ func (s *Server) takeHostileLocked(endpoint string) (hostile.Answer, bool) {
 	if len(queue) == 0 {
 		return 0, false
 	}
-	s.hostile[endpoint] = queue[1:]
-	return queue[0], true
+	h := queue[0].answer
+	if queue[0].left--; queue[0].left == 0 {
+		s.hostile[endpoint] = queue[1:]
+	}
+	return h, true
 }
 
 // writeHostile gives a hostile answer. Redirects keep the path and query, so a client that

@@ -99,13 +99,13 @@ type Server struct {
 	webhookURL    string
 	bareGuestPuts bool // see AnswerGuestWritesWithoutNotes
 	stats         Stats
-	sortedCache   []int64                     // see sortedIDsLocked
-	listings      map[listKey][]int64         // see listingLocked
-	hostile       map[string][]hostile.Answer // by endpoint, see HostileNext
-	capture       *hostile.Capture            // where Redirect points; started by the first one
-	rawAmounts    map[int64]string            // by payment id, see SetRawAmount
-	stalePayments map[int64]int               // by booking id: payments listed, see StalePayments
-	noTotals      bool                        // see OmitPaymentsTotal
+	sortedCache   []int64                 // see sortedIDsLocked
+	listings      map[listKey][]int64     // see listingLocked
+	hostile       map[string][]hostileRun // by endpoint, see HostileNext
+	capture       *hostile.Capture        // where Redirect points; started by the first one
+	rawAmounts    map[int64]string        // by payment id, see SetRawAmount
+	stalePayments map[int64]int           // by booking id: payments listed, see StalePayments
+	noTotals      bool                    // see OmitPaymentsTotal
 }
 
 // record is one booking as stored; raw, when set, is served verbatim instead.

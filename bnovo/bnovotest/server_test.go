@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/internal/hostile"
 	"github.com/hotelsync/syncd/internal/simclock"
 )
 
@@ -558,4 +559,31 @@ func phoneShape(p string) string {
 		return shape
 	}
 	return "other"
+}
+
+// Tests queue "every call from now on" as a huge n: that must cost nothing to set, and the
+// answers queued after it still come in order once it runs out.
+func TestHostileAnswerForManyCallsIsOneEntry(t *testing.T) {
+	s := start(t, Options{})
+	s.PutBooking(bnovo.Booking{ID: 5})
+	token := login(t, s)
+	allocs := testing.AllocsPerRun(5, func() {
+		s.HostileNext(EndpointBooking, 1<<30, hostile.WrongShape)
+		s.HostileNext(EndpointBooking, 0, 0)
+	})
+	if allocs > 2 {
+		t.Fatalf("queueing a hostile answer for 2^30 calls allocates %v times", allocs)
+	}
+
+	s.HostileNext(EndpointBooking, 2, hostile.NotFoundPage)
+	s.HostileNext(EndpointBooking, 1, hostile.HTMLPage)
+	for i, want := range []struct {
+		status int
+		typ    string
+	}{{404, "text/html"}, {404, "text/html"}, {200, "text/html"}, {200, "application/json"}} {
+		a := send(t, s, "GET", "/api/v1/bookings/5", token, "")
+		if a.status != want.status || !strings.HasPrefix(a.header.Get("Content-Type"), want.typ) {
+			t.Fatalf("call %d: %d %q, want %d %s", i+1, a.status, a.header.Get("Content-Type"), want.status, want.typ)
+		}
+	}
 }

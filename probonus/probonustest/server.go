@@ -70,6 +70,13 @@ const (
 	faultCommitThenHang
 )
 
+// faultRun is a fault for the next left requests: tests queue "every request from now on"
+// as a large n, which must cost nothing.
+type faultRun struct {
+	fault
+	left int
+}
+
 type fault struct {
 	kind    faultKind
 	status  int
@@ -94,7 +101,7 @@ type Server struct {
 	nextAccountID int64
 	nextOpID      int64
 	nextCard      int64
-	faults        map[string][]fault
+	faults        map[string][]faultRun
 	capture       *hostile.Capture        // where Redirect points; started by the first one
 	unclear       map[string]*unclearRate // see CommitUnclearly
 	staleBy       map[int64]int64         // see ReportBalanceAbove
@@ -125,7 +132,7 @@ func NewServer(opts Options) *Server {
 		nextAccountID: 1,
 		nextOpID:      90001,
 		nextCard:      1,
-		faults:        make(map[string][]fault),
+		faults:        make(map[string][]faultRun),
 		stats:         Stats{ByEndpoint: make(map[string]int)},
 	}
 	s.ts = httptest.NewServer(s.routes())
@@ -297,8 +304,10 @@ func (s *Server) takeFault(endpoint string) (fault, bool) {
 	if len(queue) == 0 {
 		return s.unclear[endpoint].roll()
 	}
-	f := queue[0]
-	s.faults[endpoint] = queue[1:]
+	f := queue[0].fault
+	if queue[0].left--; queue[0].left == 0 {
+		s.faults[endpoint] = queue[1:]
+	}
 	return f, true
 }
 
@@ -309,9 +318,7 @@ func (s *Server) queueFault(endpoint string, n int, f fault) {
 		delete(s.faults, endpoint)
 		return
 	}
-	for range n {
-		s.faults[endpoint] = append(s.faults[endpoint], f)
-	}
+	s.faults[endpoint] = append(s.faults[endpoint], faultRun{fault: f, left: n})
 }
 
 // FailNext makes the next n requests to endpoint ("find", "create", "account", "operations",

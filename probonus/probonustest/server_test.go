@@ -407,3 +407,26 @@ func TestCommitUnclearly(t *testing.T) {
 		t.Fatalf("after stopping: %d", r.status)
 	}
 }
+
+// Tests queue "every request from now on" as a huge n: that must cost nothing to set, and the
+// faults queued after it still come in order once it runs out.
+func TestFaultForManyRequestsIsOneEntry(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	allocs := testing.AllocsPerRun(5, func() {
+		s.FailNext("find", 1<<30, 503)
+		s.FailNext("find", 0, 0)
+	})
+	if allocs > 2 {
+		t.Fatalf("queueing a fault for 2^30 requests allocates %v times", allocs)
+	}
+
+	s.FailNext("find", 2, 503)
+	s.FailNext("find", 1, 502)
+	want := []int{503, 503, 502, 404}
+	for i, status := range want {
+		if r := call(t, s, "GET", "/api/v0/accounts/find?identifier=x", ""); r.status != status {
+			t.Fatalf("find call %d → %d, want %d", i+1, r.status, status)
+		}
+	}
+}
