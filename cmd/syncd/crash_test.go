@@ -200,6 +200,7 @@ func TestKill9DuringBackfill(t *testing.T) {
 	bin := buildSyncd(t)
 	for i, fault := range []string{"none", "commit-then-500", "commit-then-drop"} {
 		t.Run(fault, func(t *testing.T) {
+			t.Parallel() // each fault kills its own processes; their waits overlap
 			seed := int64(1000 + i)
 			rng := rand.New(rand.NewPCG(uint64(seed), 7))
 			r := newCrashRig(t, bin, seed)

@@ -101,6 +101,7 @@ func TestKill9DuringRedemption(t *testing.T) {
 	// carries the same number.
 	for i, fault := range []string{"none", "withdraw-commit-then-500", "withdraw-500-not-posted", "deposit-commit-then-drop"} {
 		t.Run(fault, func(t *testing.T) {
+			t.Parallel() // each fault kills its own processes; their waits overlap
 			seed := int64(2000 + i)
 			rng := rand.New(rand.NewPCG(uint64(seed), 12))
 			r := newCrashRig(t, bin, seed)
