@@ -13,20 +13,9 @@ import (
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/deadport"
 	"github.com/hotelsync/syncd/retry"
 )
-
-// deadOrigin is an http origin where nothing listens.
-func deadOrigin(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
-}
 
 // A Bnovo syncd has never reached is not retried for minutes: the first call fails at once,
 // naming the origin and the cause, even under the production retry policy (15 minutes).
@@ -36,7 +25,7 @@ func TestUnreachableBeforeFirstAnswerFailsFast(t *testing.T) {
 	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
 	tests := []struct{ name, origin, cause string }{
-		{"refused", deadOrigin(t), "connection refused"},
+		{"refused", deadport.Origin(t), "connection refused"},
 		{"TLS with an unknown authority", tlsSrv.URL, "TLS: the server's certificate is signed by an unknown authority"},
 		{"TLS to a plain HTTP port", strings.Replace(deadOriginServing(t), "http://", "https://", 1), "TLS: "},
 		{"DNS", "http://no-such-host.invalid", "DNS"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotelsync/syncd/internal/deadport"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 	"github.com/hotelsync/syncd/retry"
@@ -315,21 +315,16 @@ func TestTimeoutAfterSendIsOutcomeUnknown(t *testing.T) {
 }
 
 func TestDialFailureIsNotOutcomeUnknown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	origin := deadport.Origin(t)
 	quick := retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
-	c, err := probonus.New(probonus.Config{BaseURL: "http://" + addr, Token: testToken, Retry: quick, RequestTimeout: time.Second})
+	c, err := probonus.New(probonus.Config{BaseURL: origin, Token: testToken, Retry: quick, RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Deposit(context.Background(), 1, 5000, "x")
 	e := asError(t, err)
 	if probonus.IsOutcomeUnknown(err) || e.Sent || e.Kind != probonus.Unreachable || !probonus.IsUnreachable(err) ||
-		!strings.Contains(err.Error(), "cannot reach http://"+addr+": connection refused") {
+		!strings.Contains(err.Error(), "cannot reach "+origin+": connection refused") {
 		t.Fatalf("dial refused: %+v, want Unreachable naming the origin and the cause, not sent, outcome known", e)
 	}
 

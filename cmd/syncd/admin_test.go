@@ -161,12 +161,11 @@ func TestOnceAgainstADeadOriginFailsFast(t *testing.T) {
 	for _, dead := range []string{"Bnovo", "ProBonus"} {
 		t.Run(dead, func(t *testing.T) {
 			r := newSimRig(t, rigOptions{})
-			origin, key := r.bn.URL, "bnovo.base_url"
+			var origin, key string
 			if dead == "ProBonus" {
-				origin, key = r.pb.URL, "probonus.base_url"
-				r.pb.Close()
+				origin, key = r.killProBonus(t), "probonus.base_url"
 			} else {
-				r.bn.Close()
+				origin, key = r.killBnovo(t), "bnovo.base_url"
 			}
 			start := time.Now()
 			stdout, stderr, code := r.run(t, "-once")
@@ -219,13 +218,13 @@ func TestCheckConfigOnline(t *testing.T) {
 	}
 
 	r.env["SYNCD_PROBONUS_TOKEN"] = "wrong-token"
-	r.bn.Close()
+	deadBnovo := r.killBnovo(t)
 	stdout, stderr, code := r.run(t, "-check-config", "-online")
 	if code != exitFailed {
 		t.Errorf("with a dead Bnovo and a wrong token: exit %d, want %d\n%s%s", code, exitFailed, stdout, stderr)
 	}
 	for _, want := range []string{
-		"bnovo login (" + r.bn.URL + ", account 1): FAILED: Bnovo is unreachable (check bnovo.base_url",
+		"bnovo login (" + deadBnovo + ", account 1): FAILED: Bnovo is unreachable (check bnovo.base_url",
 		"bnovo read one page of bookings: FAILED: skipped",
 		"probonus account groups (" + r.pb.URL + "): FAILED: ProBonus refused syncd's credentials: check probonus.token",
 	} {
@@ -245,7 +244,7 @@ func TestDaemonCycleAtStartShowsAnOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.writeConfig(t, string(cfg)+"metrics:\n  listen: "+metricsAddr+"\n", 0o600)
-	r.pb.Close()
+	r.killProBonus(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &testlog.Buffer{}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
+	"github.com/hotelsync/syncd/internal/deadport"
 	"github.com/hotelsync/syncd/probonus/probonustest"
 )
 
@@ -151,6 +152,25 @@ func (r *simRig) writeConfig(t testing.TB, yaml string, mode os.FileMode) {
 }
 
 func (r *simRig) getenv(k string) string { return r.env[k] }
+
+// killBnovo and killProBonus stop the simulator and point the config at a port that refuses
+// connections for the rest of the test (a closed simulator's port could be taken by another
+// test's server); they return the dead origin.
+func (r *simRig) killBnovo(t testing.TB) string { return r.kill(t, r.bn.Close, r.bn.URL) }
+
+func (r *simRig) killProBonus(t testing.TB) string { return r.kill(t, r.pb.Close, r.pb.URL) }
+
+func (r *simRig) kill(t testing.TB, closeSim func(), origin string) string {
+	t.Helper()
+	closeSim()
+	cfg, err := os.ReadFile(r.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := deadport.Origin(t)
+	r.writeConfig(t, strings.Replace(string(cfg), "base_url: "+origin+"\n", "base_url: "+dead+"\n", 1), 0o600)
+	return dead
+}
 
 // run runs syncd in-process and returns its output and exit code.
 func (r *simRig) run(t testing.TB, args ...string) (stdout, stderr string, code int) {
