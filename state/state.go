@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,6 +56,11 @@ type DB struct {
 	lock       *os.File
 	lockPath   string
 	lockOpened os.FileInfo
+
+	// writeMu serialises Update and CheckFile (bbolt serialises writers anyway), so that
+	// written is always the stamp of the file as this DB's last write left it.
+	writeMu sync.Mutex
+	written stamp
 }
 
 var errLockHeld = errors.New("lock held")
@@ -170,6 +176,7 @@ func openLocked(path string, timeout time.Duration) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
+	db.noteWriteLocked()
 	return db, nil
 }
 
@@ -228,7 +235,15 @@ func (db *DB) Close() error {
 func (db *DB) Path() string { return db.path }
 
 // Update runs fn in a read-write transaction. fn's error (or panic) rolls back every change it made.
+// Nothing is written into a file that is no longer as this DB left it (see CheckFile): the
+// error wraps ErrReplaced.
 func (db *DB) Update(fn func(*Tx) error) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	if err := db.checkFileLocked(); err != nil {
+		return err
+	}
+	defer db.noteWriteLocked()
 	return db.bolt.Update(func(btx *bolt.Tx) error { return fn(&Tx{btx: btx}) })
 }
 

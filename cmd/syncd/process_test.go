@@ -216,8 +216,18 @@ func TestDaemonStopsWhenItsStateFileIsSwapped(t *testing.T) {
 	bin := sharedSyncd(t)
 	swapState := func(t *testing.T, r *simRig, swap string) {
 		t.Helper()
-		if swap == "deleted" {
+		switch swap {
+		case "deleted":
 			if err := os.Remove(r.state); err != nil {
+				t.Fatal(err)
+			}
+			return
+		case "copied over": // cp backup.db state.db: the same inode, other bytes under bbolt's map
+			backup, err := os.ReadFile(r.state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(r.state, backup, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			return
@@ -230,7 +240,8 @@ func TestDaemonStopsWhenItsStateFileIsSwapped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, swap := range []string{"replaced", "deleted"} {
+	said := map[string]string{"replaced": "was replaced by another file", "deleted": "was deleted", "copied over": "was overwritten in place"}
+	for _, swap := range []string{"replaced", "deleted", "copied over"} {
 		t.Run(swap+": a second syncd is locked out", func(t *testing.T) {
 			r := newSimRig(t, rigOptions{bookings: 5}) // no cycle but the first for minutes
 			p := startDaemonProc(t, bin, r, nil)
@@ -258,7 +269,7 @@ func TestDaemonStopsWhenItsStateFileIsSwapped(t *testing.T) {
 			if code := p.exitCode(); code != exitFailed {
 				t.Errorf("exit %d, want %d", code, exitFailed)
 			}
-			if log := p.log(); !strings.Contains(log, r.state+" was "+swap) || !strings.Contains(log, "two syncds never post") {
+			if log := p.log(); !strings.Contains(log, r.state+" "+said[swap]) || !strings.Contains(log, "two syncds never post") {
 				t.Errorf("the daemon's last words do not say what happened:\n%s", log[max(0, len(log)-1500):])
 			}
 			if got := len(r.pb.AllOperations()); got != opsBefore {
