@@ -517,14 +517,9 @@ var redemptionMarkerRE = regexp.MustCompile(`bnovo:(\d+)#r(\d+)`)
 // taken twice for one payment.
 func (e *Engine) adoptRedemptions(ctx context.Context, p *plan, account int64) error {
 	id := strconv.FormatInt(p.b.ID, 10)
-	const pageSize = 100
 	var redeemed int64
 	seq, found := 0, 0
-	for offset := 0; ; offset += pageSize {
-		ops, total, err := e.opt.Ledger.Operations(ctx, account, offset, pageSize)
-		if err != nil {
-			return err
-		}
+	err := e.readOperations(ctx, account, func() { redeemed, seq, found = 0, 0, 0 }, func(ops []probonus.Operation) bool {
 		for _, o := range ops {
 			m := redemptionMarkerRE.FindStringSubmatch(o.Reason)
 			if m == nil || m[1] != id {
@@ -539,9 +534,10 @@ func (e *Engine) adoptRedemptions(ctx context.Context, p *plan, account int64) e
 				redeemed -= o.Sum
 			}
 		}
-		if len(ops) == 0 || offset+len(ops) >= total {
-			break
-		}
+		return true
+	})
+	if err != nil {
+		return err
 	}
 	if found > 0 && (seq > p.rec.RedeemSeq || redeemed != p.rec.Redeemed) {
 		e.log.Warn().Int64("booking", p.b.ID).Int64("account", account).Int("operations", found).

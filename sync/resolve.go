@@ -148,19 +148,17 @@ const markerHorizon = 24 * time.Hour
 
 func (e *Engine) findMarker(ctx context.Context, op state.Op) (probonus.Operation, bool, error) {
 	marker := opMarker(op)
-	const pageSize = 100
-	for offset := 0; ; offset += pageSize {
-		ops, total, err := e.opt.Ledger.Operations(ctx, op.AccountID, offset, pageSize)
-		if err != nil {
-			return probonus.Operation{}, false, err
-		}
+	var found probonus.Operation
+	var ok bool
+	err := e.readOperations(ctx, op.AccountID, func() {}, func(ops []probonus.Operation) bool {
 		for _, o := range ops {
 			if HasMarker(o.Reason, marker) {
-				return o, true, nil
+				found, ok = o, true
+				return false
 			}
 		}
-		if len(ops) == 0 || offset+len(ops) >= total {
-			return probonus.Operation{}, false, nil
+		if len(ops) == 0 {
+			return true
 		}
 		// A journal time later than now was written while the clock ran ahead: the operation
 		// cannot be younger than now.
@@ -171,10 +169,78 @@ func (e *Engine) findMarker(ctx context.Context, op state.Op) (probonus.Operatio
 		// The horizon ends the search only on a page that is newest first, as the contract
 		// says: on a page in another order, its last operation being old proves nothing about
 		// the pages after it.
-		if last := ops[len(ops)-1].CreatedAt; !last.IsZero() && last.Before(intended.Add(-markerHorizon)) && newestFirst(ops) {
-			return probonus.Operation{}, false, nil
+		last := ops[len(ops)-1].CreatedAt
+		return last.IsZero() || !last.Before(intended.Add(-markerHorizon)) || !newestFirst(ops)
+	})
+	return found, ok, err
+}
+
+// operationsPageSize is how many operations one read of an account's list asks for.
+const operationsPageSize = 100
+
+// operationsReadPasses bounds how often readOperations starts over on a list that moved.
+const operationsReadPasses = 3
+
+// readOperations reads an account's operations page by page, newest first, handing each page to
+// visit until visit returns false or the list ends. The list can move under the reader: an
+// operation another system posts meanwhile (the restaurant's r_keeper) shifts it by one, so the
+// last operation of one page comes again at the top of the next; operations of the same second
+// may be ordered differently by two reads, one listed twice and another never. Counted twice,
+// syncd's own operation would be adopted or given back twice; missed, posted again. So a page
+// that repeats an operation already read, or a total that changed, starts the read over from the
+// newest (start is called before every pass, for the caller to begin its tally afresh); a list
+// still moving after operationsReadPasses passes is passing trouble, as an unreadable one is.
+func (e *Engine) readOperations(ctx context.Context, account int64, start func(), visit func([]probonus.Operation) bool) error {
+	for range operationsReadPasses {
+		start()
+		if moved, err := e.readOperationsOnce(ctx, account, visit); err != nil || !moved {
+			return err
 		}
 	}
+	return fmt.Errorf("reading the operations of account %d: the list moved while it was read, %d times running", account, operationsReadPasses)
+}
+
+// readOperationsOnce is one pass of readOperations; moved says the list moved under it.
+func (e *Engine) readOperationsOnce(ctx context.Context, account int64, visit func([]probonus.Operation) bool) (moved bool, err error) {
+	seen := make(map[string]bool)
+	first := -1
+	for offset := 0; ; {
+		ops, total, err := e.opt.Ledger.Operations(ctx, account, offset, operationsPageSize)
+		if err != nil {
+			return false, err
+		}
+		if first < 0 {
+			first = total
+		}
+		if total != first {
+			return true, nil
+		}
+		for _, o := range ops {
+			key := operationKey(o)
+			if seen[key] {
+				return true, nil
+			}
+			seen[key] = true
+		}
+		if !visit(ops) {
+			return false, nil
+		}
+		// By what the page held, not by what was asked: a server that caps the page size
+		// would otherwise have operations skipped.
+		offset += len(ops)
+		if len(ops) == 0 || offset >= total {
+			return false, nil
+		}
+	}
+}
+
+// operationKey names one operation of a list: its id, or, for an answer that carries none,
+// everything it shows.
+func operationKey(o probonus.Operation) string {
+	if o.ID > 0 {
+		return strconv.FormatInt(o.ID, 10)
+	}
+	return fmt.Sprintf("%s|%d|%s|%s", o.Type, o.Sum, o.CreatedAt.Format(time.RFC3339Nano), o.Reason)
 }
 
 // newestFirst reports whether no operation of ops is newer than the one before it.
@@ -217,15 +283,9 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 		return true
 	}
 	id := strconv.FormatInt(p.b.ID, 10)
-	const pageSize = 100
 	var posted int64
-	seq, found, newest := 0, 0, ""
-	for offset := 0; ; offset += pageSize {
-		ops, total, err := e.opt.Ledger.Operations(ctx, account, offset, pageSize)
-		if err != nil {
-			e.trouble(p, "reading the account's operations for the booking's markers", err, false)
-			return false
-		}
+	seq, found, newest, known := 0, 0, "", false
+	err := e.readOperations(ctx, account, func() { posted, seq, found, newest = 0, 0, 0, "" }, func(ops []probonus.Operation) bool {
 		for _, o := range ops {
 			m := markerRE.FindStringSubmatch(o.Reason)
 			if m == nil {
@@ -234,8 +294,8 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 			if newest == "" {
 				newest = m[0]
 				if !p.distrustCurrent && e.journalKnows(m, account) {
-					e.markCurrent(account)
-					return true
+					known = true
+					return false
 				}
 			}
 			if m[1] != id {
@@ -250,9 +310,15 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 				posted += o.Sum
 			}
 		}
-		if len(ops) == 0 || offset+len(ops) >= total {
-			break
-		}
+		return true
+	})
+	if err != nil {
+		e.trouble(p, "reading the account's operations for the booking's markers", err, false)
+		return false
+	}
+	if known {
+		e.markCurrent(account)
+		return true
 	}
 	if newest == "" {
 		e.markCurrent(account) // nothing of syncd's on the account at all

@@ -105,6 +105,7 @@ type Server struct {
 	capture       *hostile.Capture        // where Redirect points; started by the first one
 	unclear       map[string]*unclearRate // see CommitUnclearly
 	staleBy       map[int64]int64         // see ReportBalanceAbove
+	betweenPages  map[int64]int           // see OperationBetweenPages
 	latency       time.Duration
 	stats         Stats
 	admitted      []time.Time // arrival times inside the rate-limit window
@@ -662,6 +663,10 @@ func (s *Server) handleOperations(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusNotFound, "Счёт не найден")
 		return
 	}
+	if offset > 0 && s.betweenPages[id] > 0 {
+		s.betweenPages[id]--
+		s.recordLocked(s.accounts[id], probonus.OpDeposit, 100, "r_keeper: начисление по чеку")
+	}
 	mine := s.opsOf[id] // oldest first; the page is newest first
 	page := operationsPage{Items: []jsonOperation{}, Total: len(mine)}
 	for i := offset; i < len(mine) && i < offset+limit; i++ {
@@ -845,26 +850,45 @@ func (s *Server) handleOperation(kind string) http.HandlerFunc {
 			writeDetail(w, http.StatusBadRequest, "Недостаточно бонусов")
 			return
 		}
-		if kind == probonus.OpWithdraw {
-			a.Balance -= sum
-		} else {
-			a.Balance += sum
-		}
-		a.DiscountLevelName = levelFor(a.Balance)
-		op := probonus.Operation{
-			ID:        s.nextOpID,
-			AccountID: accountID,
-			Type:      kind,
-			Sum:       sum,
-			Reason:    *req.Reason,
-			CreatedAt: s.createdAt(),
-			Balance:   a.Balance,
-		}
-		s.nextOpID++
-		s.opsOf[accountID] = append(s.opsOf[accountID], len(s.ops))
-		s.ops = append(s.ops, op)
-		writeJSON(w, http.StatusOK, operationJSON(op))
+		writeJSON(w, http.StatusOK, operationJSON(s.recordLocked(a, kind, sum, *req.Reason)))
 	}
+}
+
+// recordLocked executes one operation on account a. Called under s.mu.
+func (s *Server) recordLocked(a *probonus.Account, kind string, sum int64, reason string) probonus.Operation {
+	if kind == probonus.OpWithdraw {
+		a.Balance -= sum
+	} else {
+		a.Balance += sum
+	}
+	a.DiscountLevelName = levelFor(a.Balance)
+	op := probonus.Operation{
+		ID:        s.nextOpID,
+		AccountID: a.ID,
+		Type:      kind,
+		Sum:       sum,
+		Reason:    reason,
+		CreatedAt: s.createdAt(),
+		Balance:   a.Balance,
+	}
+	s.nextOpID++
+	s.opsOf[a.ID] = append(s.opsOf[a.ID], len(s.ops))
+	s.ops = append(s.ops, op)
+	return op
+}
+
+// OperationBetweenPages makes the next n reads of a later page (offset > 0) of one account's
+// operations first record an operation of another system on it (r_keeper crediting the guest
+// one bonus for a restaurant bill), as if it was posted between a client's reads of two pages:
+// the list, newest first, shifts by one, and the last operation of the page read before comes
+// again at the top of the next. n ≤ 0 ends it.
+func (s *Server) OperationBetweenPages(accountID int64, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.betweenPages == nil {
+		s.betweenPages = make(map[int64]int)
+	}
+	s.betweenPages[accountID] = max(n, 0)
 }
 
 // createdAt is the current time as the wire carries it (whole seconds, RFC 3339), so what the

@@ -430,3 +430,45 @@ func TestFaultForManyRequestsIsOneEntry(t *testing.T) {
 		}
 	}
 }
+
+// OperationBetweenPages shifts the list under a reader: the first page is read as it was, the
+// next starts with the last operation of the first again, and the balance takes the operation.
+func TestOperationBetweenPages(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	id := s.AddAccount(probonus.Account{FirstName: "A"})
+	for i := range 3 {
+		if r := call(t, s, "POST", apiPrefix+"/operations/deposit", fmt.Sprintf(`{"accountId": %d, "sum": 100, "reason": "r%d"}`, id, i)); r.status != 200 {
+			t.Fatalf("deposit: %d %s", r.status, r.body)
+		}
+	}
+	s.OperationBetweenPages(id, 1)
+	page := func(offset int) (ids []int64, total int) {
+		var p struct {
+			Items []struct{ ID int64 } `json:"items"`
+			Total int                  `json:"total"`
+		}
+		r := call(t, s, "GET", fmt.Sprintf("%s/accounts/%d/operations?offset=%d&limit=2", apiPrefix, id, offset), "")
+		if err := json.Unmarshal([]byte(r.body), &p); err != nil {
+			t.Fatalf("%d %s: %v", r.status, r.body, err)
+		}
+		for _, it := range p.Items {
+			ids = append(ids, it.ID)
+		}
+		return ids, p.Total
+	}
+	first, total := page(0)
+	if len(first) != 2 || total != 3 {
+		t.Fatalf("first page %v of %d, want 2 of 3", first, total)
+	}
+	second, total := page(2)
+	if len(second) != 2 || total != 4 || second[0] != first[1] {
+		t.Fatalf("second page %v of %d, want 2 of 4 starting with %d again", second, total, first[1])
+	}
+	if again, _ := page(2); again[0] != second[0] {
+		t.Fatalf("a later read %v shifted again after the one operation asked for", again)
+	}
+	if a, _ := s.Account(id); a.Balance != 400 {
+		t.Fatalf("balance %d, want 400 with the restaurant's operation", a.Balance)
+	}
+}
