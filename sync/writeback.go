@@ -153,9 +153,9 @@ func lineOf(a probonus.Account) string {
 }
 
 // writeNotesLine reads the guest's notes, puts our line in and writes them back. The PUT's
-// answer shows the notes as stored: that verifies the write, and only an answer without notes
-// costs a read more. If staff saved the notes in between and our line is missing, it is done
-// once more.
+// answer shows the notes as stored: that verifies the write, and only an answer without notes,
+// or without our line, costs a read more. If staff saved the notes in between and our line is
+// missing, it is done once more.
 // writeLine writes line into the notes of a booking's guest and returns what was written with
 // the span the write took. A refusal (403: a read-only API v1 account) turns write-back off
 // for the process; any other failure is logged with retry, which says when the line comes again.
@@ -191,7 +191,11 @@ func (e *Engine) writeNotesLine(ctx context.Context, bookingID, guestID int64, l
 			return nil
 		}
 		notes = stored.Notes
-		if !stored.NotesShown {
+		if !stored.NotesShown || withLoyaltyLine(notes, line) != notes {
+			// The answer shows the guest right after our write, so notes without our line are
+			// not staff's later edit: a server that does not reload the field ("notes": null)
+			// or answers from a stale copy. Writing from them would drop staff lines or write
+			// twice; only Bnovo's own read says what is stored.
 			if notes, err = e.guestNotes(ctx, bookingID, guestID); err != nil {
 				return err
 			}

@@ -277,6 +277,7 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Guest not found.", nil)
 		return
 	}
+	before := guestsOf(rec.booking)[0]
 	c := *rec.booking.Customer // replace, never mutate: copies handed out earlier stay intact
 	for name, v := range changes {
 		switch name {
@@ -297,14 +298,19 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 	s.stats.GuestWrites++
 	s.changedLocked(bookingID)
 	guest := guestsOf(rec.booking)[0]
-	bare := s.bareGuestPuts
+	bare, shown := s.bareGuestPuts, s.guestPutNotes
 	s.mu.Unlock()
-	if bare {
-		g := guestJSON(guest)
+	g := guestJSON(guest)
+	switch {
+	case bare:
 		writeData(w, map[string]any{"id": g.ID, "name": g.Name, "surname": g.Surname, "phone": g.Phone, "email": g.Email})
-		return
+	case shown == notesNull:
+		writeData(w, map[string]any{"id": g.ID, "name": g.Name, "surname": g.Surname, "phone": g.Phone, "email": g.Email, "notes": nil})
+	case shown == notesAsBefore:
+		writeData(w, guestJSON(before))
+	default:
+		writeData(w, g)
 	}
-	writeData(w, guestJSON(guest))
 }
 
 var guestFields = map[string]bool{"name": true, "surname": true, "phone": true, "email": true, "notes": true}

@@ -97,7 +97,8 @@ type Server struct {
 	hangFor       time.Duration
 	latency       time.Duration
 	webhookURL    string
-	bareGuestPuts bool // see AnswerGuestWritesWithoutNotes
+	bareGuestPuts bool          // see AnswerGuestWritesWithoutNotes
+	guestPutNotes guestPutNotes // see AnswerGuestWritesWithNullNotes, AnswerGuestWritesAsBefore
 	stats         Stats
 	sortedCache   []int64                 // see sortedIDsLocked
 	listings      map[listKey][]int64     // see listingLocked
@@ -225,6 +226,37 @@ func (s *Server) AnswerGuestWritesWithoutNotes(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.bareGuestPuts = on
+}
+
+// guestPutNotes is what notes a successful guest PUT's answer shows (the write is stored in
+// every case).
+type guestPutNotes int
+
+const (
+	notesAsStored guestPutNotes = iota // the contract: the notes as the write left them
+	notesNull                          // "notes": null
+	notesAsBefore                      // the notes as they were before the write
+)
+
+// AnswerGuestWritesWithNullNotes makes a successful guest PUT answer the guest with
+// "notes": null (the write is still stored), as a server that does not reload the field might.
+func (s *Server) AnswerGuestWritesWithNullNotes(on bool) {
+	s.setGuestPutNotes(on, notesNull)
+}
+
+// AnswerGuestWritesAsBefore makes a successful guest PUT answer the guest as it was before the
+// write (the write is still stored), as a server answering from a stale copy might.
+func (s *Server) AnswerGuestWritesAsBefore(on bool) {
+	s.setGuestPutNotes(on, notesAsBefore)
+}
+
+func (s *Server) setGuestPutNotes(on bool, mode guestPutNotes) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.guestPutNotes = notesAsStored
+	if on {
+		s.guestPutNotes = mode
+	}
 }
 
 // ExpireTokens revokes every issued token, as when they expire: the next call answers 401.

@@ -440,6 +440,28 @@ func TestGuests(t *testing.T) {
 	}
 }
 
+// The guest-write answer switches change only the answer: the write is stored every time.
+func TestGuestWriteAnswers(t *testing.T) {
+	s := start(t, Options{})
+	token := login(t, s)
+	s.PutBooking(bnovo.Booking{ID: 5, Customer: &bnovo.Customer{ID: 77, Notes: "VIP"}})
+	s.AnswerGuestWritesWithNullNotes(true)
+	if a := send(t, s, "PUT", "/api/v1/bookings/5/guests/77", token, `{"notes": "VIP\nA"}`); a.status != 200 || !strings.Contains(a.body, `"notes":null`) {
+		t.Errorf("null notes: %d %s", a.status, a.body)
+	}
+	s.AnswerGuestWritesAsBefore(true)
+	if a := send(t, s, "PUT", "/api/v1/bookings/5/guests/77", token, `{"notes": "VIP\nB"}`); a.status != 200 || !strings.Contains(a.body, `"notes":"VIP\nA"`) {
+		t.Errorf("as before: %d %s", a.status, a.body)
+	}
+	s.AnswerGuestWritesAsBefore(false)
+	if a := send(t, s, "PUT", "/api/v1/bookings/5/guests/77", token, `{"notes": "VIP\nC"}`); a.status != 200 || !strings.Contains(a.body, `"notes":"VIP\nC"`) {
+		t.Errorf("as stored: %d %s", a.status, a.body)
+	}
+	if g := s.Guests(5); g[0].Notes != "VIP\nC" || s.Stats().GuestWrites != 3 {
+		t.Fatalf("stored %q after %d writes", g[0].Notes, s.Stats().GuestWrites)
+	}
+}
+
 func TestDataChangesBumpUpdateDate(t *testing.T) {
 	clk := simclock.New(time.Date(2026, 6, 1, 10, 0, 0, 0, msk))
 	s := start(t, Options{Now: clk.Now})
