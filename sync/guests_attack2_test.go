@@ -3,8 +3,10 @@ package sync
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/probonus"
 )
 
 // stayWithNotes is a paid, checked-out stay whose guest has staff notes.
@@ -52,5 +54,68 @@ func TestGuestWriteAnsweredWithTheOldNotesIsNotWrittenTwice(t *testing.T) {
 	}
 	if puts := h.bn.Stats().ByPath[guestPuts]; puts != 1 {
 		t.Fatalf("%d PUTs for one line: written twice", puts)
+	}
+}
+
+// replaceCustomer puts another guest record on the booking, as the desk choosing another
+// profile would: a new guest id, with its own notes.
+func (h *harness) replaceCustomer(booking, guestID int64, name, phone, email, notes string) {
+	h.t.Helper()
+	b, ok := h.bn.Booking(booking)
+	if !ok {
+		h.t.Fatalf("no booking %d", booking)
+	}
+	b.Customer = &bnovo.Customer{ID: guestID, Name: name, Phone: phone, Email: email, Notes: notes}
+	b.UpdateDate = time.Time{}
+	h.tick()
+	h.bn.PutBooking(b)
+}
+
+// The desk replaces an arriving booking's guest record by another profile of the same account
+// (the guest's second profile, a spouse with the family e-mail): the line shown to the first
+// profile is not in the new guest's notes, so the desk at check-in would see no card.
+func TestArrivalLineFollowsTheGuestRecordPutOnTheBooking(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 112500})
+	id := h.arriving("anna@example.ru", 0)
+	h.cycle()
+	if notes := h.bn.Guests(id)[0].Notes; !strings.Contains(notes, "ProBonus: карта ") {
+		t.Fatalf("first guest's notes %q", notes)
+	}
+	h.replaceCustomer(id, 777001, "Анна", "", "anna@example.ru", "VIP")
+	h.cycle()
+	g := h.bn.Guests(id)[0]
+	if g.ID != 777001 || !strings.HasPrefix(g.Notes, "VIP\nProBonus: карта ") || !strings.Contains(g.Notes, "баланс 1 125 бонусов") {
+		t.Fatalf("the guest now on the booking has notes %q: no card at check-in", g.Notes)
+	}
+	calls := h.notesCalls()
+	h.tick()
+	h.cycle()
+	if got := h.notesCalls(); got != calls {
+		t.Fatalf("an unchanged line cost %d guest calls", got-calls)
+	}
+}
+
+// The same on a credited stay: the desk puts the guest's other profile on the booking (same
+// phone, so the same account, and nothing to move). The line belongs in the notes of the guest
+// now on the booking; the one it was written for is no longer there.
+func TestCreditedStaysLineFollowsTheGuestRecordPutOnTheBooking(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true })
+	account := h.pb.AddAccount(member("Анна", []string{"79161234503"}, ""))
+	id := h.stayWithNotes("+79161234503", "Поздний заезд")
+	h.cycle()
+	h.wantOps(account, 1, 50000)
+	h.replaceCustomer(id, 777002, "Анна", "8 916 123-45-03", "", "VIP\r\n")
+	h.cycle()
+	h.wantOps(account, 1, 50000)
+	g := h.bn.Guests(id)[0]
+	if g.ID != 777002 || !strings.HasPrefix(g.Notes, "VIP\r\nProBonus: карта ") || !strings.Contains(g.Notes, "баланс 500 бонусов") {
+		t.Fatalf("the guest now on the booking has notes %q", g.Notes)
+	}
+	writes := h.bn.Stats().GuestWrites
+	h.tick()
+	h.cycle()
+	if got := h.bn.Stats().GuestWrites; got != writes {
+		t.Fatalf("the line was written again: %d writes", got-writes)
 	}
 }

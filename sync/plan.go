@@ -47,7 +47,10 @@ type plan struct {
 	retry           bool   // transient trouble: queue the booking for a later run
 	complete        bool   // nothing more to do once op (if any) is posted
 	created         bool   // the guest's account was created in this run
-	refused         error  // an API refused syncd's credentials or is unreachable: the run stops after this page
+	// guestChanged: another guest record is on the booking than when it was last planned. The
+	// line recorded as shown is in the former guest's notes, not in this one's.
+	guestChanged bool
+	refused      error // an API refused syncd's credentials or is unreachable: the run stops after this page
 
 	payments     []bnovo.Payment // the booking's payments, when planning read them
 	paymentsRead bool
@@ -68,6 +71,10 @@ func (e *Engine) newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
 	p.standing, p.standingRedeem = p.rec.Shortfall, p.rec.RedeemShortfall
 	p.rec.Number = b.Number
 	if b.Customer != nil {
+		if seen && p.rec.GuestID != 0 && p.rec.GuestID != b.Customer.ID {
+			p.guestChanged = true
+			p.rec.NotesLine = ""
+		}
 		p.rec.GuestID = b.Customer.ID
 	}
 	return p

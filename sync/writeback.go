@@ -20,7 +20,7 @@ const loyaltyPrefix = "ProBonus:"
 var ourLine = regexp.MustCompile(`^ProBonus: (?:карта [^,\r\n]+|счёт \d+), баланс -?\d{1,3}(?: \d{3})*(?:,\d{2})? бонусов(?:, уровень [^\r\n]+)?\r?\n?$`)
 
 // writeBacks writes the guest's loyalty line into Bnovo for bookings whose operations were
-// just posted or whose guest was just matched. Only stays within the lookback window are
+// just posted or whose guest was just matched or replaced by another guest record. Only stays within the lookback window are
 // written: the front desk reads recent guests, and a backfill of old stays should not spend the
 // Bnovo budget rewriting notes nobody reads. Trouble here never affects accrual: the line is
 // written again the next time the booking is processed.
@@ -36,7 +36,7 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 			break
 		}
 		posted := (p.op != nil && p.op.State == state.OpPosted) || (p.redeem != nil && p.redeem.posted)
-		if (!posted && len(p.matched) == 0) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
+		if (!posted && len(p.matched) == 0 && !p.guestChanged) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
 			continue
 		}
 		if p.redeem != nil && p.redeem.retry {
