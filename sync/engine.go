@@ -148,6 +148,8 @@ type Engine struct {
 	writeBackOff bool
 	// rulesNoted: the redemption rules were compared with the last run's (see noteRedemptionRules).
 	rulesNoted bool
+	// switchNoted: redemption being switched off, or on again, was noted (see noteRedemptionSwitch).
+	switchNoted bool
 	// noPaymentsTotalSaid: a booking answer without payments_total was warned about (see
 	// confirmPayments); guest groups plan concurrently.
 	noPaymentsTotalSaid atomic.Bool
@@ -614,6 +616,9 @@ func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
 	}
 	if err := e.retryRefused(); err != nil {
 		return fmt.Errorf("queueing bookings whose account refused credit: %w", err)
+	}
+	if err := e.noteRedemptionSwitch(); err != nil {
+		return fmt.Errorf("noting redemption switched off or on: %w", err)
 	}
 	if err := e.drainQueue(ctx, sum); err != nil {
 		return err

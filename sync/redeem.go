@@ -148,6 +148,84 @@ func (e *Engine) noteRedemptionRules() {
 	}
 }
 
+// cursorRedemptionOff is set by the first run with redemption off after runs with it on: the
+// changed stream's cursor then (RFC 3339; empty on a fresh state), where that run's changed
+// listing began. The first run with redemption on again clears it.
+const cursorRedemptionOff = "redemption_off"
+
+// noteRedemptionSwitch, once per process, keeps track of redemption switched off and on again.
+// A run with it off plans a booking's changes without its redemption and records the booking's
+// update_date as handled: a bonus payment refunded, or a stay cancelled, while redemption was
+// off would not be given back once it is on again, until the booking changed once more. So the
+// first run with it on again queues every booking with redemption history (an operation
+// journaled, or a shortfall standing) that changed since redemption was switched off, to be
+// judged under the rules now, as its next change would have it.
+func (e *Engine) noteRedemptionSwitch() error {
+	if e.switchNoted {
+		return nil
+	}
+	e.switchNoted = true
+	queued := 0
+	err := e.commit(func(tx *state.Tx) error {
+		off, wasOff := tx.Cursor(cursorRedemptionOff)
+		if !e.opt.Redemption.Enabled {
+			if _, wasOn := tx.Cursor(cursorRedemptionRules); wasOn && !wasOff {
+				changed, _ := tx.Cursor(cursorChanged)
+				return tx.SetCursor(cursorRedemptionOff, changed)
+			}
+			return nil
+		}
+		if !wasOff {
+			return nil
+		}
+		var since time.Time // as far back as that run's changed listing reached
+		if t, err := time.Parse(time.RFC3339Nano, off); err == nil {
+			since = t.Add(-e.opt.ChangedOverlap).AddDate(0, 0, -1)
+		}
+		history := make(map[int64]bool)
+		if err := tx.ForEachOp(func(op state.Op) error {
+			if op.Redemption {
+				history[op.BookingID] = true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		short, err := tx.RedeemShortfalls()
+		if err != nil {
+			return err
+		}
+		for _, b := range short {
+			history[b.ID] = true
+		}
+		for id := range history {
+			rec, ok, err := tx.Booking(id)
+			if err != nil {
+				return err
+			}
+			if !ok || (!rec.UpdateDate.IsZero() && rec.UpdateDate.Before(since)) {
+				continue
+			}
+			// Planned again even unchanged in Bnovo.
+			rec.UpdateDate = time.Time{}
+			delete(e.handled, id)
+			if err := tx.PutBooking(rec); err != nil {
+				return err
+			}
+			if err := e.enqueue(tx, id); err != nil {
+				return err
+			}
+			queued++
+		}
+		return tx.DeleteCursor(cursorRedemptionOff)
+	})
+	if err == nil && queued > 0 {
+		e.log.Warn().Int("bookings", queued).
+			Msg("redemption is on again: bookings with bonuses taken that changed while it was off are judged anew (a refund or cancellation meanwhile is given back)")
+	}
+	return err
+}
+
 // notBegun tells a booking whose stay has not begun and that has no redemption yet: its
 // payments are not read for redemption (most changes of a hotel's day are edits of future
 // bookings, and each read would spend Bnovo budget). A bonus paid ahead is taken when the stay
