@@ -40,6 +40,17 @@ func Phone(raw string) (digits string, ok bool) {
 	return digits, true
 }
 
+// HasExtension tells whether free text is a phone number with an extension ("доб. 101",
+// "ext. 5"): a switchboard, whose number (all ProBonus can hold) everyone behind it shares.
+func HasExtension(raw string) bool {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > maxRawPhone {
+		return false
+	}
+	number, err := phonenumbers.Parse(raw, defaultRegion)
+	return err == nil && number.GetExtension() != ""
+}
+
 // NonPersonal names the kind of a normalised number that the library classifies as one that
 // does not belong to one person (toll-free, shared-cost, premium-rate, UAN, voicemail), or ""
 // for mobile and fixed lines (and any number the library cannot place). Such numbers are the

@@ -83,6 +83,24 @@ func TestEmail(t *testing.T) {
 	}
 }
 
+func TestHasExtension(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"+7 (495) 123-45-67 доб. 101": true,
+		"8 495 123 45 67 ext. 102":    true,
+		"8(916)1234567доб.3":          true,
+		"+7 916 123 45 67 x5":         true,
+		"+7 (916) 123-45-67":          false,
+		"+79161234567x":               false,
+		"89161234567":                 false,
+		"":                            false,
+		"call me":                     false,
+	} {
+		if got := HasExtension(raw); got != want {
+			t.Errorf("HasExtension(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}
+
 func TestNonPersonal(t *testing.T) {
 	tests := []struct{ raw, want string }{
 		{"8 800 555-35-35", "toll-free"},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/contact"
 	"github.com/hotelsync/syncd/probonus"
 )
 
@@ -117,5 +118,27 @@ func TestCreditedStaysLineFollowsTheGuestRecordPutOnTheBooking(t *testing.T) {
 	h.cycle()
 	if got := h.bn.Stats().GuestWrites; got != writes {
 		t.Fatalf("the line was written again: %d writes", got-writes)
+	}
+}
+
+// Two colleagues give the office switchboard with their own extensions. The extension is all
+// that tells them apart, and ProBonus holds no extensions: the number is shared by everyone
+// behind that switchboard, so it never identifies a guest; each is told apart by the e-mail.
+func TestPhoneWithAnExtensionNeverIdentifiesAGuest(t *testing.T) {
+	h := newHarness(t, nil)
+	first := h.paidStay("Анна", "+7 (495) 123-45-67 доб. 101", "anna@corp.example.ru")
+	h.cycle()
+	second := h.paidStay("Борис", "8 495 123 45 67 ext. 102", "boris@corp.example.ru")
+	h.cycle()
+	a, b := h.record(first).AccountID, h.record(second).AccountID
+	if a == 0 || b == 0 || a == b {
+		t.Fatalf("colleagues credited to accounts %d and %d: one got the other's bonuses", a, b)
+	}
+	h.wantOps(a, 1, 50000)
+	h.wantOps(b, 1, 50000)
+	for _, acc := range h.pb.Accounts() {
+		if len(acc.Phones) != 0 {
+			t.Fatalf("account %d was given the switchboard's number %s", acc.ID, contact.MaskPhone(acc.Phones[0]))
+		}
 	}
 }

@@ -56,6 +56,10 @@ func guestOf(c *bnovo.Customer, ignored map[string]bool) guest {
 		switch kind := contact.NonPersonal(phone); {
 		case kind != "":
 			g.phoneSkipped = "a " + kind + " number, shared by many callers"
+		case contact.HasExtension(c.Phone):
+			// ProBonus holds the number without the extension, which alone tells apart the
+			// people behind one switchboard.
+			g.phoneSkipped = "a switchboard number with an extension, shared by everyone behind it"
 		case ignored[phone]:
 			g.phoneSkipped = "listed in probonus.ignore_phones"
 		case !probonus.AcceptsPhone(phone):
