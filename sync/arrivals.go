@@ -154,6 +154,7 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 	var past []int64
 	var learnt []learned
 	var stale []string // map keys whose cached answer the account no longer bears out
+	var gone []int64   // accounts ProBonus answered 404 for
 	written := map[int64]notesWrite{}
 	byID := map[int64]state.Arrival{}
 	for _, a := range list {
@@ -176,6 +177,16 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		account, ok, err := e.arrivalAccount(ctx, a, sum, &learnt)
 		if err == nil && ok {
 			acc, err = e.opt.Ledger.Account(ctx, account)
+			if probonus.IsNotFound(err) {
+				// Deleted, or merged into the guest's other account: forgotten, and the guest
+				// looked up again (spec §2), or the cached answer would cost the line at every
+				// cycle until the guest checks out.
+				learnt = e.forgetArrivalAccount(a, account, learnt)
+				gone = append(gone, account)
+				if account, ok, err = e.arrivalAccount(ctx, a, sum, &learnt); err == nil && ok {
+					acc, err = e.opt.Ledger.Account(ctx, account)
+				}
+			}
 		}
 		if err != nil {
 			if probonus.KindOf(err) == probonus.Permanent {
@@ -212,12 +223,17 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		written[a.BookingID] = w
 		byID[a.BookingID] = a
 	}
-	if len(past)+len(learnt)+len(stale)+len(written) == 0 {
+	if len(past)+len(gone)+len(learnt)+len(stale)+len(written) == 0 {
 		return
 	}
 	err := e.commit(func(tx *state.Tx) error {
 		for _, id := range past {
 			if err := tx.DeleteArrival(id); err != nil {
+				return err
+			}
+		}
+		for _, id := range gone {
+			if _, err := tx.ForgetAccount(id); err != nil {
 				return err
 			}
 		}
@@ -286,6 +302,21 @@ func (e *Engine) arrivalAccount(ctx context.Context, a state.Arrival, sum *Summa
 		*learnt = append(*learnt, learned{id.key, created.ID})
 	}
 	return created.ID, true, nil
+}
+
+// forgetArrivalAccount forgets an account ProBonus answered 404 for while refreshing the line of
+// arrival a: in this run's cache, for a's keys even where only the state knew them (so the guest
+// is looked up again at once), and among the answers learnt to persist.
+func (e *Engine) forgetArrivalAccount(a state.Arrival, account int64, learnt []learned) []learned {
+	e.forgetCached(account)
+	for _, key := range a.Keys {
+		if known, ok := e.knownAccount(key); ok && known == account {
+			e.cacheMatch(key, 0)
+		}
+	}
+	e.log.Warn().Int64("booking", a.BookingID).Int64("account", account).
+		Msg("ProBonus no longer has the arriving guest's account (deleted or merged): forgotten; the guest is looked up again")
+	return slices.DeleteFunc(learnt, func(l learned) bool { return l.account == account })
 }
 
 // guestFromKeys rebuilds the matching view of a guest from its account-map keys.

@@ -243,14 +243,7 @@ func (e *Engine) cachedAccount(key string) (int64, bool) {
 // this run's cache; the plan's forgotten list removes it from the state's map too, so the
 // guest is looked up again instead of every later stay failing the same way.
 func (e *Engine) forget(p *plan, account int64) {
-	e.accountsMu.Lock()
-	for k, id := range e.accounts {
-		if id == account {
-			e.accounts[k] = 0 // known gone: the state's entry must not answer either
-		}
-	}
-	delete(e.current, account)
-	e.accountsMu.Unlock()
+	e.forgetCached(account)
 	// A merge moved the account's operations (this booking's markers among them) into another
 	// account, below the newest ones there: no proof of currency tells of them (see
 	// checkNextMarker).
@@ -258,6 +251,18 @@ func (e *Engine) forget(p *plan, account int64) {
 	p.forgotten = append(p.forgotten, account)
 	e.log.Warn().Int64("booking", p.b.ID).Int64("account", account).
 		Msg("ProBonus no longer has the account (deleted or merged): forgotten; the guest is looked up again")
+}
+
+// forgetCached drops an account ProBonus answered 404 for from this run's cache (see forget).
+func (e *Engine) forgetCached(account int64) {
+	e.accountsMu.Lock()
+	defer e.accountsMu.Unlock()
+	for k, id := range e.accounts {
+		if id == account {
+			e.accounts[k] = 0 // known gone: the state's entry must not answer either
+		}
+	}
+	delete(e.current, account)
 }
 
 func newAccount(c *bnovo.Customer, g guest, group int64) probonus.NewAccount {
