@@ -17,9 +17,13 @@ import (
 // it stays open; with wait, resolveOpen waits for the earliest such moment first.
 func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error {
 	var open []state.Op
+	var latest map[int64]state.Op
 	if err := e.opt.DB.View(func(tx *state.Tx) error {
 		var err error
-		open, err = tx.OpenOps()
+		if open, err = tx.OpenOps(); err != nil || len(open) == 0 {
+			return err
+		}
+		latest, err = latestPosted(tx, open)
 		return err
 	}); err != nil {
 		return fmt.Errorf("reading open operations: %w", err)
@@ -37,7 +41,7 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 		// Judged before the lookup: an absence proves "not posted" only if the request could
 		// no longer be executing when the lookup began.
 		settled := e.settleWait(op) <= 0
-		found, ok, err := e.findMarker(ctx, op)
+		found, ok, err := e.findMarker(ctx, op, freshnessEvidence(op, latest))
 		if stop := stopping(err); stop != nil {
 			return stop // every other lookup would fail the same way
 		}
@@ -146,16 +150,53 @@ func (e *Engine) elapsed() time.Duration { return time.Since(e.created) }
 // cannot be older than its journal entry (a day's margin covers any clock skew).
 const markerHorizon = 24 * time.Hour
 
-func (e *Engine) findMarker(ctx context.Context, op state.Op) (probonus.Operation, bool, error) {
+// evidenceWindow bounds how long before an unclear operation was journaled another operation
+// of the journal's, posted on the same account, may have been posted to serve as the proof that
+// a list is fresh (see freshnessEvidence): well inside markerHorizon, so the search for the
+// marker reads as far back as that operation whenever it reads the list through to the horizon.
+const evidenceWindow = markerHorizon / 2
+
+// latestPosted is, for every account an open operation is on, the operation the journal holds
+// as posted there most recently.
+func latestPosted(tx *state.Tx, open []state.Op) (map[int64]state.Op, error) {
+	latest := make(map[int64]state.Op)
+	for _, op := range open {
+		latest[op.AccountID] = state.Op{}
+	}
+	err := tx.ForEachOp(func(op state.Op) error {
+		if last, ok := latest[op.AccountID]; ok && op.State == state.OpPosted && op.ResolvedAt.After(last.ResolvedAt) {
+			latest[op.AccountID] = op
+		}
+		return nil
+	})
+	return latest, err
+}
+
+// freshnessEvidence is the marker a list of op's account must show before op's absence from it
+// means anything: the latest operation the journal holds as posted on that account (not long
+// before op, see evidenceWindow), or "" when there is none to ask for.
+func freshnessEvidence(op state.Op, latest map[int64]state.Op) string {
+	last, ok := latest[op.AccountID]
+	if !ok || last.ResolvedAt.IsZero() || last.ResolvedAt.Before(op.IntendedAt.Add(-evidenceWindow)) {
+		return ""
+	}
+	return opMarker(last)
+}
+
+// findMarker searches op's account's operations for op's marker. A list that does not show
+// evidence (an operation known posted on the account, see freshnessEvidence) is a stale copy (a
+// caching proxy's) or a partial one: the marker's absence from it proves nothing, and is an error.
+func (e *Engine) findMarker(ctx context.Context, op state.Op, evidence string) (probonus.Operation, bool, error) {
 	marker := opMarker(op)
 	var found probonus.Operation
-	var ok bool
-	err := e.readOperations(ctx, op.AccountID, func() {}, func(ops []probonus.Operation) bool {
+	var ok, sawEvidence bool
+	err := e.readOperations(ctx, op.AccountID, func() { sawEvidence = false }, func(ops []probonus.Operation) bool {
 		for _, o := range ops {
 			if HasMarker(o.Reason, marker) {
 				found, ok = o, true
 				return false
 			}
+			sawEvidence = sawEvidence || (evidence != "" && HasMarker(o.Reason, evidence))
 		}
 		if len(ops) == 0 {
 			return true
@@ -172,6 +213,9 @@ func (e *Engine) findMarker(ctx context.Context, op state.Op) (probonus.Operatio
 		last := ops[len(ops)-1].CreatedAt
 		return last.IsZero() || !last.Before(intended.Add(-markerHorizon)) || !newestFirst(ops)
 	})
+	if err == nil && !ok && evidence != "" && !sawEvidence {
+		err = fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?) proves nothing about %s", op.AccountID, evidence, marker)
+	}
 	return found, ok, err
 }
 

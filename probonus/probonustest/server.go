@@ -106,6 +106,7 @@ type Server struct {
 	unclear       map[string]*unclearRate // see CommitUnclearly
 	staleBy       map[int64]int64         // see ReportBalanceAbove
 	betweenPages  map[int64]int           // see OperationBetweenPages
+	frozen        map[int64]int           // see StaleOperations: how many operations reads show
 	latency       time.Duration
 	stats         Stats
 	admitted      []time.Time // arrival times inside the rate-limit window
@@ -668,6 +669,9 @@ func (s *Server) handleOperations(w http.ResponseWriter, r *http.Request) {
 		s.recordLocked(s.accounts[id], probonus.OpDeposit, 100, "r_keeper: начисление по чеку")
 	}
 	mine := s.opsOf[id] // oldest first; the page is newest first
+	if n, stale := s.frozen[id]; stale {
+		mine = mine[:min(n, len(mine))]
+	}
 	page := operationsPage{Items: []jsonOperation{}, Total: len(mine)}
 	for i := offset; i < len(mine) && i < offset+limit; i++ {
 		page.Items = append(page.Items, operationJSON(s.ops[mine[len(mine)-1-i]]))
@@ -875,6 +879,22 @@ func (s *Server) recordLocked(a *probonus.Account, kind string, sum int64, reaso
 	s.opsOf[a.ID] = append(s.opsOf[a.ID], len(s.ops))
 	s.ops = append(s.ops, op)
 	return op
+}
+
+// StaleOperations makes reads of one account's operations answer the list as it stands now,
+// whatever is posted later, as a caching proxy in front of ProBonus serving a stored copy would
+// (operations are still executed, and the account shows its true balance); false ends it.
+func (s *Server) StaleOperations(accountID int64, stale bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !stale {
+		delete(s.frozen, accountID)
+		return
+	}
+	if s.frozen == nil {
+		s.frozen = make(map[int64]int)
+	}
+	s.frozen[accountID] = len(s.opsOf[accountID])
 }
 
 // OperationBetweenPages makes the next n reads of a later page (offset > 0) of one account's

@@ -472,3 +472,33 @@ func TestOperationBetweenPages(t *testing.T) {
 		t.Fatalf("balance %d, want 400 with the restaurant's operation", a.Balance)
 	}
 }
+
+// StaleOperations serves the list as it stood: later operations execute but are not listed
+// until it ends.
+func TestStaleOperations(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	id := s.AddAccount(probonus.Account{FirstName: "A"})
+	deposit := func() {
+		t.Helper()
+		if r := call(t, s, "POST", apiPrefix+"/operations/deposit", fmt.Sprintf(`{"accountId": %d, "sum": 100, "reason": "r"}`, id)); r.status != 200 {
+			t.Fatalf("deposit: %d %s", r.status, r.body)
+		}
+	}
+	list := func() string {
+		return call(t, s, "GET", fmt.Sprintf("%s/accounts/%d/operations", apiPrefix, id), "").body
+	}
+	deposit()
+	s.StaleOperations(id, true)
+	deposit()
+	if got := list(); !strings.Contains(got, `"total":1`) {
+		t.Fatalf("stale list %s, want the one operation posted before", got)
+	}
+	if a, _ := s.Account(id); a.Balance != 200 {
+		t.Fatalf("balance %d: the later deposit must still execute", a.Balance)
+	}
+	s.StaleOperations(id, false)
+	if got := list(); !strings.Contains(got, `"total":2`) {
+		t.Fatalf("list %s after the stale copy ended, want both operations", got)
+	}
+}
