@@ -66,6 +66,10 @@ type ProBonus struct {
 	// numbers), in any format a guest would type; validated and normalised into IgnoredPhones.
 	IgnorePhones  []string `yaml:"ignore_phones,omitempty"`
 	IgnoredPhones []string `yaml:"-"` // IgnorePhones as ProBonus digits, set by Validate
+	// IgnoreEmails are addresses that never identify a guest: placeholders the desk types when a
+	// guest gives none ("no@mail.ru"); validated and normalised into IgnoredEmails.
+	IgnoreEmails  []string `yaml:"ignore_emails,omitempty"`
+	IgnoredEmails []string `yaml:"-"` // IgnoreEmails normalised as guests' e-mails are, set by Validate
 }
 
 // CreatesAccounts resolves the CreateAccounts pointer: unset means the default, true.

@@ -251,6 +251,23 @@ func TestIgnorePhones(t *testing.T) {
 	}
 }
 
+// probonus.ignore_emails is normalised as guests' e-mails are; an entry that is not an address
+// is an error naming its index.
+func TestIgnoreEmails(t *testing.T) {
+	secretsEnv := envOf(map[string]string{EnvBnovoAPIKey: "env-key", EnvProBonusToken: "env-token"})
+	cfg, _, err := Load(writeConfig(t, minimalConfig+"  ignore_emails: [\" No@Mail.ru \"]\n", 0o600), secretsEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.ProBonus.IgnoredEmails; len(got) != 1 || got[0] != "no@mail.ru" {
+		t.Fatalf("IgnoredEmails = %v", got)
+	}
+	_, _, err = Load(writeConfig(t, minimalConfig+"  ignore_emails: [\"no@mail.ru\", \"нет\"]\n", 0o600), secretsEnv)
+	if err == nil || !strings.Contains(err.Error(), "probonus.ignore_emails[1]") {
+		t.Fatalf("err = %v, want one naming probonus.ignore_emails[1]", err)
+	}
+}
+
 func TestLoadRoundTrip(t *testing.T) {
 	cfg, _, err := Load(privateCopy(t, "testdata/valid-full.yml"), envOf(nil))
 	if err != nil {

@@ -32,6 +32,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	want.ProBonus.BaseURL, want.ProBonus.AccountGroupID, want.ProBonus.Token = "http://192.168.1.20:6896", 1, "example-token"
 	want.Accrual.SourcePercent = map[string]Percent{}
 	want.ProBonus.IgnorePhones = []string{}
+	want.ProBonus.IgnoreEmails = []string{}
 	want.Status.Socket = "/var/lib/syncd/syncd.sock"
 	want.Location, err = time.LoadLocation("Europe/Moscow")
 	if err != nil {

@@ -124,6 +124,15 @@ func (c *Config) Validate() error {
 		}
 		c.ProBonus.IgnoredPhones = append(c.ProBonus.IgnoredPhones, digits)
 	}
+	c.ProBonus.IgnoredEmails = nil
+	for i, raw := range c.ProBonus.IgnoreEmails {
+		email, ok := contact.Email(raw)
+		if !ok {
+			p.add(fmt.Sprintf("probonus.ignore_emails[%d]", i), "%q is not an e-mail address", raw)
+			continue
+		}
+		c.ProBonus.IgnoredEmails = append(c.ProBonus.IgnoredEmails, email)
+	}
 
 	c.validateAccrual(&p)
 

@@ -35,7 +35,7 @@ func (e *Engine) arriving(b bnovo.Booking, today time.Time) bool {
 }
 
 func (e *Engine) arrivalOf(b bnovo.Booking) state.Arrival {
-	g := guestOf(b.Customer, e.ignoredPhones)
+	g := e.guestOf(b.Customer)
 	return state.Arrival{
 		BookingID: b.ID, Number: b.Number, Day: e.day(b.Arrival), GuestID: b.Customer.ID,
 		Keys: g.keys, FirstName: strings.TrimSpace(b.Customer.Name), LastName: strings.TrimSpace(b.Customer.Surname),

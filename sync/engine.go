@@ -28,6 +28,9 @@ type Options struct {
 	// IgnorePhones are numbers (ProBonus digits, as contact.Phone gives them) that never
 	// identify a guest: the hotel's own, the OTAs' relay numbers (probonus.ignore_phones).
 	IgnorePhones []string
+	// IgnoreEmails are addresses (normalised, as contact.Email gives them) that never identify a
+	// guest: placeholders the desk types when a guest gives none (probonus.ignore_emails).
+	IgnoreEmails []string
 	WriteBack    bool       // write the guest's loyalty line into Bnovo notes (spec §3)
 	Redemption   Redemption // paying with bonuses (spec §7); off unless Enabled
 	Arrivals     Arrivals   // the line at check-in (spec §3); off when Days is 0
@@ -121,8 +124,8 @@ type Engine struct {
 	// in another: Bnovo's dates are then syncd's, and the changed listing needs no day of
 	// overlap (one whole day more of changes on every full cycle).
 	zoneAgrees bool
-	// ignoredPhones is Options.IgnorePhones as a set.
-	ignoredPhones map[string]bool
+	// ignoredPhones and ignoredEmails are Options.IgnorePhones and IgnoreEmails as sets.
+	ignoredPhones, ignoredEmails map[string]bool
 	// pmsCalls counts the Bnovo calls made through the engine (for progress estimates).
 	pmsCalls *int64
 	// handled holds bookings finished in the current run whose record does not keep the
@@ -215,6 +218,10 @@ func New(opt Options) (*Engine, error) {
 	for _, digits := range opt.IgnorePhones {
 		ignored[digits] = true
 	}
+	ignoredEmails := make(map[string]bool, len(opt.IgnoreEmails))
+	for _, email := range opt.IgnoreEmails {
+		ignoredEmails[email] = true
+	}
 	return &Engine{
 		opt:           opt,
 		pmsCalls:      &counted.calls,
@@ -224,6 +231,7 @@ func New(opt Options) (*Engine, error) {
 		accounts:      make(map[string]int64),
 		current:       make(map[int64]bool),
 		ignoredPhones: ignored,
+		ignoredEmails: ignoredEmails,
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/contact"
 	"github.com/hotelsync/syncd/probonus"
+	"github.com/hotelsync/syncd/state"
 )
 
 // stayWithNotes is a paid, checked-out stay whose guest has staff notes.
@@ -202,5 +203,32 @@ func TestArrivalLineAfterTheCachedAccountWasMerged(t *testing.T) {
 	}
 	if got := h.mapped("email:anna@example.ru"); got != survivor {
 		t.Fatalf("the e-mail maps to %d, want the surviving account %d", got, survivor)
+	}
+}
+
+// The desk types a placeholder when a guest gives no e-mail ("no@mail.ru"). Listed in
+// probonus.ignore_emails, it never identifies a guest: a new guest whose phone ProBonus does not
+// know yet gets an account of their own, instead of the bonuses of whoever first came with the
+// placeholder (whose account was created holding it).
+func TestPlaceholderEmailNeverIdentifiesAGuest(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.IgnoreEmails = []string{"no@mail.ru"} })
+	first := h.paidStay("Анна", "+79161234507", "No@Mail.ru")
+	h.cycle()
+	second := h.paidStay("Борис", "+79161234508", "no@mail.ru ")
+	nophone := h.paidStay("Вера", "", "no@mail.ru")
+	h.cycle()
+	a, b := h.record(first).AccountID, h.record(second).AccountID
+	if a == 0 || b == 0 || a == b {
+		t.Fatalf("guests credited to accounts %d and %d: one got the other's bonuses", a, b)
+	}
+	h.wantOps(a, 1, 50000)
+	h.wantOps(b, 1, 50000)
+	if r := h.parked()[state.ParkKeyBooking(nophone)]; !strings.Contains(r, "probonus.ignore_emails") {
+		t.Fatalf("a guest with only the placeholder parked with %q, want it named", r)
+	}
+	for _, acc := range h.pb.Accounts() {
+		if acc.Email != "" {
+			t.Fatalf("account %d was given the placeholder e-mail", acc.ID)
+		}
 	}
 }

@@ -27,6 +27,8 @@ type guest struct {
 	// phoneSkipped says why a valid phone does not identify the guest (a toll-free number, one
 	// listed in probonus.ignore_phones, one ProBonus would refuse); "" otherwise.
 	phoneSkipped string
+	// emailSkipped: the e-mail is a placeholder listed in probonus.ignore_emails.
+	emailSkipped bool
 	keys         []string
 }
 
@@ -45,9 +47,10 @@ func (g guest) identifiers() []identifier {
 	return out
 }
 
-// guestOf normalises a customer's contacts. ignored holds numbers (ProBonus digits) that never
-// identify a guest: the hotel's own, the OTAs' relay numbers (probonus.ignore_phones).
-func guestOf(c *bnovo.Customer, ignored map[string]bool) guest {
+// guestOf normalises a customer's contacts, leaving out those that never identify a guest: the
+// numbers and addresses of probonus.ignore_phones and ignore_emails, and the kinds of numbers
+// many people share.
+func (e *Engine) guestOf(c *bnovo.Customer) guest {
 	var g guest
 	if c == nil {
 		return g
@@ -60,7 +63,7 @@ func guestOf(c *bnovo.Customer, ignored map[string]bool) guest {
 			// ProBonus holds the number without the extension, which alone tells apart the
 			// people behind one switchboard.
 			g.phoneSkipped = "a switchboard number with an extension, shared by everyone behind it"
-		case ignored[phone]:
+		case e.ignoredPhones[phone]:
 			g.phoneSkipped = "listed in probonus.ignore_phones"
 		case !probonus.AcceptsPhone(phone):
 			g.phoneSkipped = "not a number ProBonus accepts (10 to 15 digits)"
@@ -69,6 +72,9 @@ func guestOf(c *bnovo.Customer, ignored map[string]bool) guest {
 		}
 	}
 	g.email, g.emailOK = contact.Email(c.Email)
+	if g.emailOK && e.ignoredEmails[g.email] {
+		g.email, g.emailOK, g.emailSkipped = "", false, true
+	}
 	for _, id := range g.identifiers() {
 		g.keys = append(g.keys, id.key)
 	}
@@ -96,6 +102,9 @@ func (e *Engine) match(ctx context.Context, c *bnovo.Customer, g guest, p *plan,
 		why := "the guest has no usable phone or e-mail"
 		if g.phoneSkipped != "" {
 			why = "the guest has no e-mail, and their phone is " + g.phoneSkipped
+		}
+		if g.emailSkipped {
+			why += " (their e-mail is a placeholder listed in probonus.ignore_emails)"
 		}
 		return 0, noAccount{why}
 	}

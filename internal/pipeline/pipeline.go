@@ -162,6 +162,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		AccountGroupID: cfg.ProBonus.AccountGroupID,
 		CreateAccounts: cfg.ProBonus.CreateAccounts == nil || *cfg.ProBonus.CreateAccounts,
 		IgnorePhones:   cfg.ProBonus.IgnoredPhones,
+		IgnoreEmails:   cfg.ProBonus.IgnoredEmails,
 		WriteBack:      true,
 		Redemption:     RedemptionFrom(cfg.Redemption),
 		Arrivals:       syncer.Arrivals{Days: cfg.Arrivals.Days, Enroll: cfg.Arrivals.Enroll},
