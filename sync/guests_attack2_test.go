@@ -232,3 +232,27 @@ func TestPlaceholderEmailNeverIdentifiesAGuest(t *testing.T) {
 		}
 	}
 }
+
+// With probonus.create_accounts false, a phone typo credited a member; staff fix the phone to
+// the guest's own number, which has no account. The guest is now known not to be that member:
+// an extra payment must not deposit more to the member (spec §2: nothing more is ever posted to
+// the old account), while a refund still takes back from the member what the stay put there.
+func TestNoMoreToTheWrongMemberWhenTheFixedPhoneHasNoAccount(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.CreateAccounts = false })
+	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234509"}, ""))
+	id := h.paidStay("Анна", "+79161234509", "") // the typo: Вадим's number
+	h.cycle()
+	h.wantOps(wrong, 1, 50000)
+
+	h.setGuest(id, "Анна", "+79161234510", "") // her own number: no account, none created
+	h.pay(id, bnovo.PaymentIn, 1000000, card)
+	h.cycle()
+	h.wantOps(wrong, 1, 50000)
+	if r := h.parked()[state.ParkKeyBooking(id)]; !strings.Contains(r, "no ProBonus account") {
+		t.Fatalf("parked with %q, want the guest's missing account named", r)
+	}
+
+	h.pay(id, bnovo.PaymentOut, 2000000, card) // everything refunded
+	h.cycle()
+	h.wantOps(wrong, 2, 0)
+}

@@ -47,6 +47,9 @@ type plan struct {
 	retry           bool   // transient trouble: queue the booking for a later run
 	complete        bool   // nothing more to do once op (if any) is posted
 	created         bool   // the guest's account was created in this run
+	// unenrolled: the guest's own contacts name no account (and none may be created), so the
+	// account the booking's bonuses are on is not theirs: no deposit goes there.
+	unenrolled noAccount
 	// guestChanged: another guest record is on the booking than when it was last planned. The
 	// line recorded as shown is in the former guest's notes, not in this one's.
 	guestChanged bool
@@ -197,7 +200,12 @@ func (e *Engine) decideAccount(ctx context.Context, p *plan, sum *Summary) (int6
 	var np noAccount
 	if errors.As(err, &np) && p.rec.AccountID != 0 {
 		// The contacts no longer name anyone (wiped or garbled), which is not a new guest:
-		// corrections stay with the account the bonuses are on.
+		// corrections stay with the account the bonuses are on. Contacts that do name a guest,
+		// one without an account (probonus.create_accounts false), say the guest is not that
+		// account's holder: what the stay put there may be taken back, nothing more given.
+		if len(p.guest.keys) > 0 {
+			p.unenrolled = np
+		}
 		return p.rec.AccountID, true
 	}
 	e.trouble(p, "matching the guest to a ProBonus account", err, errors.As(err, &np) || probonus.KindOf(err) == probonus.Permanent)
@@ -212,6 +220,9 @@ func (e *Engine) postFor(ctx context.Context, p *plan) {
 	case need == 0:
 		p.rec.Shortfall = p.rec.Stranded
 		p.complete = true
+	case need > 0 && p.unenrolled.why != "":
+		e.trouble(p, "matching the guest to a ProBonus account", noAccount{fmt.Sprintf(
+			"%s; account %d, where the stay's bonuses are, holds neither, so nothing more goes there", p.unenrolled.why, p.rec.AccountID)}, true)
 	case need > 0:
 		a, ok := e.accountToPost(ctx, p)
 		if !ok {
