@@ -113,6 +113,12 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 		if p.accrual.Target < p.rec.Posted && !e.paymentsConfirmedFor(ctx, p, "the withdrawal") {
 			return
 		}
+		// Fetched from the queue, the booking states its payments_total: checked at no cost, a
+		// stale list without a new payment is not taken for the booking handled at its new
+		// update_date (the bonuses that payment earns would never come).
+		if p.b.PaymentsTotal.Shown && !e.paymentsConfirmedFor(ctx, p, "the accrual") {
+			return
+		}
 	}
 	bnovoCtx := ctx
 	ctx = hand

@@ -322,6 +322,15 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 			}
 			p.payments, p.paymentsRead = payments, true
 		}
+		if p.b.PaymentsTotal.Shown {
+			// Fetched from the queue: checked at no cost (see plan), so a stale list without a
+			// new bonus payment is not taken for the booking handled.
+			if err := e.confirmPayments(ctx, p); err != nil {
+				rp.retry = true
+				e.unconfirmed(ctx, p, "the redemption", err)
+				return rp
+			}
+		}
 		take, err := e.opt.Redemption.ToTake(p.b, p.payments)
 		if err != nil {
 			rp.park = "redemption: " + err.Error()

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/state"
 )
 
 // A caching proxy in front of ProBonus serves the guest's operations list as it stood before
@@ -42,4 +45,63 @@ func TestStaleOperationsListNeverSettlesAnUnclearDepositAsNotPosted(t *testing.T
 	if rec := h.record(second); rec.Posted != 50000 || rec.Seq != 1 {
 		t.Fatalf("record %+v: want the deposit found as #1", rec)
 	}
+}
+
+// A webhook announces a stay's extra payment; the payments answer is a stale copy without it
+// (a caching proxy). The booking fetched from the queue states its payments_total beside it,
+// at no cost: a list that disagrees is not believed, or the stay would be taken as handled at
+// its new update_date and the guest would never get the bonuses the extra payment earns.
+func TestQueuedBookingWithStalePaymentsIsNotTakenAsHandled(t *testing.T) {
+	h := newHarness(t, nil)
+	id := h.paidStay("Анна", "+79161234567", "")
+	h.cycle()
+	h.wantPosted(id, 50000)
+
+	h.pay(id, bnovo.PaymentIn, 500000, card)
+	h.bn.StalePayments(id, 1)
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.Announce(100, id) }); err != nil {
+		t.Fatal(err)
+	}
+	before := h.routeCalls(bookingRoute)
+	sum, err := h.eng.Drain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Retrying != 1 || h.queueLen() != 1 {
+		t.Fatalf("summary %+v, queue %d: want the booking left queued while its payments disagree", sum, h.queueLen())
+	}
+	if n := h.routeCalls(bookingRoute) - before; n != 1 {
+		t.Fatalf("%d booking reads, want only the queue's fetch", n)
+	}
+
+	h.bn.StalePayments(id, -1)
+	h.cycle()
+	h.wantPosted(id, 75000)
+}
+
+// The same for a bonus payment: a stay in the house announced by a webhook, its payments answer
+// a stale copy without the new bonus payment. Believed, the booking would be handled with
+// nothing taken.
+func TestQueuedBookingWithStalePaymentsTakesTheBonusPaymentLater(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	account, id := h.annaInHouse(100000)
+	h.pay(id, bnovo.PaymentIn, 500000, card)
+	h.cycle()
+
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.bn.StalePayments(id, 1)
+	if err := h.db.Update(func(tx *state.Tx) error { return tx.Announce(100, id) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.queueLen(); n != 1 {
+		t.Fatalf("queue holds %d bookings, want the one whose payments disagree", n)
+	}
+
+	h.bn.StalePayments(id, -1)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+	h.wantBalance(account, 70000)
 }
