@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
+	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/contact"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/state"
@@ -255,4 +256,30 @@ func TestNoMoreToTheWrongMemberWhenTheFixedPhoneHasNoAccount(t *testing.T) {
 	h.pay(id, bnovo.PaymentOut, 2000000, card) // everything refunded
 	h.cycle()
 	h.wantOps(wrong, 2, 0)
+}
+
+// An in-house guest's stay was typed with a member's phone (a typo) and paid partly with
+// bonuses, taken from that member. Staff fix the phone to the guest's own number, which has no
+// account, and the guest pays more with bonuses: none of that may be taken from the member, who
+// is now known not to be the guest (a redemption shortfall for staff instead).
+func TestRedemptionTakesNothingMoreFromTheWrongMemberOnceThePhoneIsFixed(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234512"}, ""))
+	h.pb.SetBalance(wrong, 100000)
+	id := h.checkedOut("+79161234512", "", "") // the typo: Вадим's number
+	h.setStatus(id, bnovotest.StatusCheckedIn, bnovotest.StatusNames[bnovotest.StatusCheckedIn])
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+
+	h.setGuest(id, "Анна", "+79161234513", "") // her own number: no account
+	h.pay(id, bnovo.PaymentIn, 20000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+	if got := h.balance(wrong); got != 70000 {
+		t.Fatalf("the member's balance is %d, want 70000: more was taken from him", got)
+	}
+	if h.record(id).RedeemShortfall == 0 {
+		t.Fatal("no redemption shortfall recorded for the bonuses that could not be taken")
+	}
 }

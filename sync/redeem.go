@@ -376,6 +376,11 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		rp.retry = true
 		e.log.Warn().Int64("booking", p.b.ID).Err(err).Msg("looking up the guest's account for redemption failed; retrying next run")
 		return rp
+	case account == 0 && held != 0 && len(p.guest.keys) > 0 && rp.take > p.rec.Redeemed:
+		// The guest's own phone or e-mail names no account: they are not the holder of the
+		// one the bonuses were taken from (a typo fixed), so nothing more is taken there.
+		e.redemptionShortfall(p, rp, rp.take-p.rec.Redeemed, fmt.Sprintf("the guest's phone or e-mail names no ProBonus account, and account %d, from which bonuses were taken for this booking, holds neither: settle the payment with bonuses by hand", held))
+		return rp
 	case account == 0 && held != 0:
 		// The contacts name nobody now (wiped, garbled): not a new guest, corrections stay with
 		// the account the bonuses were taken from.
