@@ -51,6 +51,15 @@ func (e *Engine) post(ctx context.Context, op *state.Op) error {
 		post = e.opt.Ledger.Withdraw
 	}
 	res, err := post(context.WithoutCancel(ctx), op.AccountID, op.Sum, op.Reason)
+	if err == nil && res.Reason != "" && !HasMarker(res.Reason, opMarker(*op)) {
+		// The client checked account, sum and kind; the reason names another operation (a
+		// proxy replaying a stored answer): whether this one executed is not known.
+		err = fmt.Errorf("probonus answered with operation %d, whose reason does not carry %s: %w", res.ID, opMarker(*op), probonus.ErrUnexpectedAnswer)
+		op.State = state.OpUnknown
+		op.Err = err.Error()
+		e.log.Warn().Str("marker", opMarker(*op)).Err(err).Msg("operation outcome unclear; it will be looked up in the account's operations, never sent blindly again")
+		return err
+	}
 	switch {
 	case err == nil:
 		op.State = state.OpPosted

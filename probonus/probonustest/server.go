@@ -68,6 +68,7 @@ const (
 	faultHang
 	faultHostile
 	faultCommitThenHang
+	faultReplay
 )
 
 // faultRun is a fault for the next left requests: tests queue "every request from now on"
@@ -102,11 +103,12 @@ type Server struct {
 	nextOpID      int64
 	nextCard      int64
 	faults        map[string][]faultRun
-	capture       *hostile.Capture        // where Redirect points; started by the first one
-	unclear       map[string]*unclearRate // see CommitUnclearly
-	staleBy       map[int64]int64         // see ReportBalanceAbove
-	betweenPages  map[int64]int           // see OperationBetweenPages
-	frozen        map[int64]int           // see StaleOperations: how many operations reads show
+	capture       *hostile.Capture              // where Redirect points; started by the first one
+	unclear       map[string]*unclearRate       // see CommitUnclearly
+	staleBy       map[int64]int64               // see ReportBalanceAbove
+	betweenPages  map[int64]int                 // see OperationBetweenPages
+	frozen        map[int64]int                 // see StaleOperations: how many operations reads show
+	lastOp        map[string]probonus.Operation // see ReplayNext: the last operation each kind executed
 	latency       time.Duration
 	stats         Stats
 	admitted      []time.Time // arrival times inside the rate-limit window
@@ -222,6 +224,15 @@ func (s *Server) endpoint(name string, handle http.HandlerFunc) http.Handler {
 			dropConnection(w)
 		case faultHostile:
 			s.writeHostile(w, r, f, handle)
+		case faultReplay:
+			s.mu.Lock()
+			op, ok := s.lastOp[name]
+			s.mu.Unlock()
+			if !ok {
+				writeDetail(w, http.StatusInternalServerError, "Internal Server Error")
+				return
+			}
+			writeJSON(w, http.StatusOK, operationJSON(op))
 		case faultCommitThenHang:
 			done := httptest.NewRecorder()
 			handle(done, r)
@@ -344,6 +355,13 @@ func (s *Server) CommitThenFail(endpoint string, n int) {
 // without any response.
 func (s *Server) CommitThenDrop(endpoint string, n int) {
 	s.queueFault(endpoint, n, fault{kind: faultCommitThenDrop})
+}
+
+// ReplayNext makes the next n requests to endpoint ("deposit" or "withdraw") answer 200 with the
+// operation that endpoint last executed, without executing anything, as a proxy replaying a
+// stored answer would; with none executed yet they answer 500.
+func (s *Server) ReplayNext(endpoint string, n int) {
+	s.queueFault(endpoint, n, fault{kind: faultReplay})
 }
 
 // HangNext makes the next n requests to endpoint wait d, then execute and answer, whether or not
@@ -854,7 +872,12 @@ func (s *Server) handleOperation(kind string) http.HandlerFunc {
 			writeDetail(w, http.StatusBadRequest, "Недостаточно бонусов")
 			return
 		}
-		writeJSON(w, http.StatusOK, operationJSON(s.recordLocked(a, kind, sum, *req.Reason)))
+		op := s.recordLocked(a, kind, sum, *req.Reason)
+		if s.lastOp == nil {
+			s.lastOp = make(map[string]probonus.Operation)
+		}
+		s.lastOp[kind] = op
+		writeJSON(w, http.StatusOK, operationJSON(op))
 	}
 }
 

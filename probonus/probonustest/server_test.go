@@ -502,3 +502,27 @@ func TestStaleOperations(t *testing.T) {
 		t.Fatalf("list %s after the stale copy ended, want both operations", got)
 	}
 }
+
+// ReplayNext answers with the last executed operation and executes nothing.
+func TestReplayNext(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	id := s.AddAccount(probonus.Account{FirstName: "A"})
+	deposit := func(reason string) reply {
+		return call(t, s, "POST", apiPrefix+"/operations/deposit", fmt.Sprintf(`{"accountId": %d, "sum": 100, "reason": %q}`, id, reason))
+	}
+	s.ReplayNext("deposit", 1)
+	if r := deposit("first"); r.status != 500 {
+		t.Fatalf("a replay with nothing to replay answered %d %s, want 500", r.status, r.body)
+	}
+	if r := deposit("second"); r.status != 200 {
+		t.Fatalf("deposit: %d %s", r.status, r.body)
+	}
+	s.ReplayNext("deposit", 1)
+	if r := deposit("third"); r.status != 200 || !strings.Contains(r.body, `"reason":"second"`) {
+		t.Fatalf("replay answered %d %s, want the second deposit's answer", r.status, r.body)
+	}
+	if ops := s.Operations(id); len(ops) != 1 {
+		t.Fatalf("%d operations, want the one executed", len(ops))
+	}
+}
