@@ -201,7 +201,7 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 		if !ok {
 			continue
 		}
-		if via := e.answeredBy(guestFromKeys(a.Keys), account); via.key != "" && !holds(acc, via.value) {
+		if via := e.answeredBy(e.guestFromKeys(a.Keys), account); via.key != "" && !holds(acc, via.value) {
 			// The map's answer is stale (staff moved the phone or e-mail to another account):
 			// that card is someone else's. The answer is dropped; the next cycle asks again.
 			e.cacheMatch(via.key, 0)
@@ -273,7 +273,7 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 // arrivalAccount finds the arriving guest's account in the deciding order of matching, or
 // creates it when Enroll is on; ok is false when the guest gets no line (now).
 func (e *Engine) arrivalAccount(ctx context.Context, a state.Arrival, sum *Summary, learnt *[]learned) (int64, bool, error) {
-	g := guestFromKeys(a.Keys)
+	g := e.guestFromKeys(a.Keys)
 	if len(g.keys) == 0 {
 		return 0, false, nil
 	}
@@ -319,15 +319,19 @@ func (e *Engine) forgetArrivalAccount(a state.Arrival, account int64, learnt []l
 	return slices.DeleteFunc(learnt, func(l learned) bool { return l.account == account })
 }
 
-// guestFromKeys rebuilds the matching view of a guest from its account-map keys.
-func guestFromKeys(keys []string) guest {
+// guestFromKeys rebuilds the matching view of a guest from its account-map keys. Keys noted
+// before probonus.ignore_phones or ignore_emails listed them are left out: they no longer
+// identify anyone.
+func (e *Engine) guestFromKeys(keys []string) guest {
 	var g guest
 	for _, k := range keys {
+		phone, isPhone := strings.CutPrefix(k, "phone:")
+		email, isEmail := strings.CutPrefix(k, "email:")
 		switch {
-		case strings.HasPrefix(k, "phone:") && !g.phoneOK:
-			g.phone, g.phoneOK = strings.TrimPrefix(k, "phone:"), true
-		case strings.HasPrefix(k, "email:") && !g.emailOK:
-			g.email, g.emailOK = strings.TrimPrefix(k, "email:"), true
+		case isPhone && !g.phoneOK && !e.ignoredPhones[phone]:
+			g.phone, g.phoneOK = phone, true
+		case isEmail && !g.emailOK && !e.ignoredEmails[email]:
+			g.email, g.emailOK = email, true
 		default:
 			continue
 		}

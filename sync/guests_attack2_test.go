@@ -283,3 +283,27 @@ func TestRedemptionTakesNothingMoreFromTheWrongMemberOnceThePhoneIsFixed(t *test
 		t.Fatal("no redemption shortfall recorded for the bonuses that could not be taken")
 	}
 }
+
+// An arrival noted while the desk's placeholder e-mail still counted keeps its keys in the state.
+// Once probonus.ignore_emails lists the placeholder (the operator restarts syncd with it), the
+// arriving guest must not get the card of whoever holds the placeholder.
+func TestArrivalNotedBeforeAnIgnoredEmailWasListedGetsNoStrangersCard(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	id := h.arriving("no@mail.ru", 0)
+	b, _ := h.bn.Booking(id)
+	b.UpdateDate = time.Now().AddDate(0, 0, -5) // booked days ago: only the arrivals listing shows it
+	h.bn.PutBooking(b)
+	h.cycle() // noted; nobody holds the placeholder yet: no line
+	stranger := h.pb.AddAccount(member("Борис", []string{"79161234515"}, "no@mail.ru"))
+
+	h.opt.IgnoreEmails = []string{"no@mail.ru"}
+	var err error
+	if h.eng, err = New(h.opt); err != nil {
+		t.Fatal(err)
+	}
+	h.tick()
+	h.cycle()
+	if notes := h.bn.Guests(id)[0].Notes; strings.Contains(notes, mustAccount(t, h, stranger).Card()) {
+		t.Fatalf("the arriving guest got the card of the placeholder's holder: %q", notes)
+	}
+}
