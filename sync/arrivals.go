@@ -211,8 +211,8 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 			continue
 		}
 		line := lineOf(acc)
-		if line == lines[a.BookingID] {
-			continue // Bnovo already shows exactly this: no call spent
+		if line == lines[a.BookingID] || line == e.refusedLines[a.BookingID] {
+			continue // Bnovo already shows exactly this, or refused it: no call spent
 		}
 		w, ok := e.writeLine(ctx, a.BookingID, a.GuestID, line, "line at check-in failed; tried again next cycle")
 		if !ok {

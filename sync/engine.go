@@ -149,6 +149,10 @@ type Engine struct {
 	reads map[int64]recentRead
 	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
 	writeBackOff bool
+	// refusedLines holds, by booking, the guest line Bnovo refused for good (a 4xx: notes over
+	// the field's limit, the guest gone): lines at check-in and owed lines are not tried again,
+	// each try costing a read and a write, until the line or the booking changes.
+	refusedLines map[int64]string
 	// rulesNoted: the redemption rules were compared with the last run's (see noteRedemptionRules).
 	rulesNoted bool
 	// switchNoted: redemption being switched off, or on again, was noted (see noteRedemptionSwitch).
@@ -232,6 +236,7 @@ func New(opt Options) (*Engine, error) {
 		current:       make(map[int64]bool),
 		ignoredPhones: ignored,
 		ignoredEmails: ignoredEmails,
+		refusedLines:  make(map[int64]string),
 	}, nil
 }
 

@@ -307,3 +307,39 @@ func TestArrivalNotedBeforeAnIgnoredEmailWasListedGetsNoStrangersCard(t *testing
 		t.Fatalf("the arriving guest got the card of the placeholder's holder: %q", notes)
 	}
 }
+
+// Bnovo refuses an arriving guest's line for good (406: the notes would pass the field's
+// limit). Every cycle (every 5 minutes) tried the read and the write again: up to 576 calls a
+// day for one guest, out of a budget of a few thousand. A refused line is tried again only when
+// it changes (balance, level) or the booking does (staff shortened the notes).
+func TestArrivalLineBnovoRefusesIsNotRetriedEveryCycle(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	account := h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 112500})
+	h.bn.LimitNotes(40)
+	id := h.arriving("anna@example.ru", 0)
+	h.cycle()
+	calls := h.notesCalls()
+	if calls == 0 {
+		t.Fatal("the line was never tried")
+	}
+	for range 3 {
+		h.tick()
+		h.cycle()
+	}
+	if got := h.notesCalls(); got != calls {
+		t.Fatalf("a refused line cost %d more guest calls in 3 cycles", got-calls)
+	}
+
+	// Staff shorten the notes: the booking changes, and the line is tried (and fits) again.
+	b, _ := h.bn.Booking(id)
+	b.Customer.Notes = ""
+	b.UpdateDate = time.Time{}
+	h.tick()
+	h.bn.PutBooking(b)
+	h.bn.LimitNotes(0)
+	h.cycle()
+	if notes := h.bn.Guests(id)[0].Notes; !strings.Contains(notes, "ProBonus: карта ") {
+		t.Fatalf("notes %q after the booking changed", notes)
+	}
+	_ = account
+}

@@ -89,8 +89,8 @@ func (e *Engine) payOwedLines(ctx context.Context, sum *Summary) {
 		if err != nil {
 			continue
 		}
-		if line == rec.NotesLine {
-			dropped = append(dropped, l.BookingID)
+		if line == rec.NotesLine || line == e.refusedLines[l.BookingID] {
+			dropped = append(dropped, l.BookingID) // shown already, or refused by Bnovo for good
 			continue
 		}
 		w, ok := e.writeLine(ctx, l.BookingID, rec.GuestID, line, "deferred write-back failed; it stays owed")

@@ -68,6 +68,7 @@ type plan struct {
 // newPlan starts the plan of a changed booking from its state record (seen) or afresh.
 func (e *Engine) newPlan(b bnovo.Booking, rec state.Booking, seen bool) *plan {
 	p := &plan{b: b, rec: rec, seen: seen, guest: e.guestOf(b.Customer)}
+	delete(e.refusedLines, b.ID) // the booking changed: its notes may take the line now
 	if !seen {
 		p.rec = state.Booking{ID: b.ID}
 	}

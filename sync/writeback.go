@@ -162,14 +162,19 @@ func lineOf(a probonus.Account) string {
 func (e *Engine) writeLine(ctx context.Context, bookingID, guestID int64, line, retry string) (notesWrite, bool) {
 	from := e.now()
 	if err := e.writeNotesLine(ctx, bookingID, guestID, line); err != nil {
-		if bnovo.IsForbidden(err) {
+		switch {
+		case bnovo.IsForbidden(err):
 			e.writeBackOff = true
 			e.log.Warn().Err(err).Msg("Bnovo refused to write guest notes (a read-only API v1 account?): write-back is off until syncd restarts; accrual goes on")
-		} else {
+		case bnovo.KindOf(err) == bnovo.Permanent:
+			e.refusedLines[bookingID] = line
+			e.log.Warn().Int64("booking", bookingID).Err(err).Msg("Bnovo refused the guest line; it is tried again when the line or the booking changes")
+		default:
 			e.log.Warn().Int64("booking", bookingID).Err(err).Msg(retry)
 		}
 		return notesWrite{}, false
 	}
+	delete(e.refusedLines, bookingID)
 	return notesWrite{line: line, from: from, to: e.now()}, true
 }
 

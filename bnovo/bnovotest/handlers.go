@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hotelsync/syncd/bnovo"
 )
@@ -275,6 +276,13 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 	if !found || rec.raw != "" || rec.booking.Customer == nil || rec.booking.Customer.ID != guestID {
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, "Guest not found.", nil)
+		return
+	}
+	if notes, ok := changes["notes"]; ok && s.maxNotes > 0 && utf8.RuneCountInString(notes) > s.maxNotes {
+		limit := s.maxNotes
+		s.mu.Unlock()
+		writeError(w, http.StatusNotAcceptable, "The given data was invalid.",
+			map[string]string{"notes": "The notes may not be greater than " + strconv.Itoa(limit) + " characters."})
 		return
 	}
 	before := guestsOf(rec.booking)[0]

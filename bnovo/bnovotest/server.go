@@ -99,6 +99,7 @@ type Server struct {
 	webhookURL    string
 	bareGuestPuts bool          // see AnswerGuestWritesWithoutNotes
 	guestPutNotes guestPutNotes // see AnswerGuestWritesWithNullNotes, AnswerGuestWritesAsBefore
+	maxNotes      int           // see LimitNotes
 	stats         Stats
 	sortedCache   []int64                 // see sortedIDsLocked
 	listings      map[listKey][]int64     // see listingLocked
@@ -257,6 +258,14 @@ func (s *Server) setGuestPutNotes(on bool, mode guestPutNotes) {
 	if on {
 		s.guestPutNotes = mode
 	}
+}
+
+// LimitNotes makes a guest PUT whose notes are longer than n characters answer 406 (nothing is
+// stored), as the real API's field limit would; n ≤ 0 lifts the limit (the default).
+func (s *Server) LimitNotes(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxNotes = n
 }
 
 // ExpireTokens revokes every issued token, as when they expire: the next call answers 401.

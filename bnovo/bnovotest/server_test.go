@@ -462,6 +462,27 @@ func TestGuestWriteAnswers(t *testing.T) {
 	}
 }
 
+// LimitNotes refuses a guest write whose notes are too long with 406, storing nothing.
+func TestLimitNotes(t *testing.T) {
+	s := start(t, Options{})
+	token := login(t, s)
+	s.PutBooking(bnovo.Booking{ID: 5, Customer: &bnovo.Customer{ID: 77, Notes: "VIP"}})
+	s.LimitNotes(5)
+	if a := send(t, s, "PUT", "/api/v1/bookings/5/guests/77", token, `{"notes": "ПятьБ"}`); a.status != 200 {
+		t.Errorf("notes at the limit: %d %s", a.status, a.body)
+	}
+	if a := send(t, s, "PUT", "/api/v1/bookings/5/guests/77", token, `{"notes": "ШестьБ"}`); a.status != 406 || !strings.Contains(a.body, `"notes"`) {
+		t.Errorf("notes over the limit: %d %s", a.status, a.body)
+	}
+	s.LimitNotes(0)
+	if a := send(t, s, "PUT", "/api/v1/bookings/5/guests/77", token, `{"notes": "ШестьБ"}`); a.status != 200 {
+		t.Errorf("limit lifted: %d %s", a.status, a.body)
+	}
+	if g := s.Guests(5); g[0].Notes != "ШестьБ" || s.Stats().GuestWrites != 2 {
+		t.Fatalf("stored %q after %d writes", g[0].Notes, s.Stats().GuestWrites)
+	}
+}
+
 func TestDataChangesBumpUpdateDate(t *testing.T) {
 	clk := simclock.New(time.Date(2026, 6, 1, 10, 0, 0, 0, msk))
 	s := start(t, Options{Now: clk.Now})
