@@ -66,6 +66,21 @@ const (
 
 type problems struct{ list []Problem }
 
+// normalizedContacts is list normalised as guests' contacts are (normalize is contact.Phone or
+// contact.Email); an entry that is not one is a problem naming its index under key.
+func normalizedContacts(p *problems, key string, list []string, normalize func(string) (string, bool), what string) []string {
+	var out []string
+	for i, raw := range list {
+		v, ok := normalize(raw)
+		if !ok {
+			p.add(fmt.Sprintf("%s[%d]", key, i), "%q is not %s", raw, what)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 func (p *problems) add(key, format string, args ...any) {
 	p.list = append(p.list, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
 }
@@ -115,24 +130,8 @@ func (c *Config) Validate() error {
 		p.add("probonus.account_group_id", "required when probonus.create_accounts is true: the group new accounts are created in")
 	}
 	checkPositive(&p, "probonus.request_timeout", c.ProBonus.RequestTimeout)
-	c.ProBonus.IgnoredPhones = nil
-	for i, raw := range c.ProBonus.IgnorePhones {
-		digits, ok := contact.Phone(raw)
-		if !ok {
-			p.add(fmt.Sprintf("probonus.ignore_phones[%d]", i), "%q is not a valid phone number", raw)
-			continue
-		}
-		c.ProBonus.IgnoredPhones = append(c.ProBonus.IgnoredPhones, digits)
-	}
-	c.ProBonus.IgnoredEmails = nil
-	for i, raw := range c.ProBonus.IgnoreEmails {
-		email, ok := contact.Email(raw)
-		if !ok {
-			p.add(fmt.Sprintf("probonus.ignore_emails[%d]", i), "%q is not an e-mail address", raw)
-			continue
-		}
-		c.ProBonus.IgnoredEmails = append(c.ProBonus.IgnoredEmails, email)
-	}
+	c.ProBonus.IgnoredPhones = normalizedContacts(&p, "probonus.ignore_phones", c.ProBonus.IgnorePhones, contact.Phone, "a valid phone number")
+	c.ProBonus.IgnoredEmails = normalizedContacts(&p, "probonus.ignore_emails", c.ProBonus.IgnoreEmails, contact.Email, "an e-mail address")
 
 	c.validateAccrual(&p)
 

@@ -24,6 +24,18 @@ func (h *harness) stayWithNotes(phone, notes string) int64 {
 	return id
 }
 
+// wantOwnAccounts checks that two paid stays (500 bonuses each) were credited to two accounts,
+// one each.
+func (h *harness) wantOwnAccounts(first, second int64) {
+	h.t.Helper()
+	a, b := h.record(first).AccountID, h.record(second).AccountID
+	if a == 0 || b == 0 || a == b {
+		h.t.Fatalf("the stays were credited to accounts %d and %d: one guest got the other's bonuses", a, b)
+	}
+	h.wantOps(a, 1, 50000)
+	h.wantOps(b, 1, 50000)
+}
+
 // A PUT answered with "notes": null (a server that does not reload the field) says nothing of
 // what Bnovo stored: syncd must not take it for notes emptied meanwhile and write its line alone
 // over the staff's lines.
@@ -132,12 +144,7 @@ func TestPhoneWithAnExtensionNeverIdentifiesAGuest(t *testing.T) {
 	h.cycle()
 	second := h.paidStay("Борис", "8 495 123 45 67 ext. 102", "boris@corp.example.ru")
 	h.cycle()
-	a, b := h.record(first).AccountID, h.record(second).AccountID
-	if a == 0 || b == 0 || a == b {
-		t.Fatalf("colleagues credited to accounts %d and %d: one got the other's bonuses", a, b)
-	}
-	h.wantOps(a, 1, 50000)
-	h.wantOps(b, 1, 50000)
+	h.wantOwnAccounts(first, second)
 	for _, acc := range h.pb.Accounts() {
 		if len(acc.Phones) != 0 {
 			t.Fatalf("account %d was given the switchboard's number %s", acc.ID, contact.MaskPhone(acc.Phones[0]))
@@ -218,12 +225,7 @@ func TestPlaceholderEmailNeverIdentifiesAGuest(t *testing.T) {
 	second := h.paidStay("Борис", "+79161234508", "no@mail.ru ")
 	nophone := h.paidStay("Вера", "", "no@mail.ru")
 	h.cycle()
-	a, b := h.record(first).AccountID, h.record(second).AccountID
-	if a == 0 || b == 0 || a == b {
-		t.Fatalf("guests credited to accounts %d and %d: one got the other's bonuses", a, b)
-	}
-	h.wantOps(a, 1, 50000)
-	h.wantOps(b, 1, 50000)
+	h.wantOwnAccounts(first, second)
 	if r := h.parked()[state.ParkKeyBooking(nophone)]; !strings.Contains(r, "probonus.ignore_emails") {
 		t.Fatalf("a guest with only the placeholder parked with %q, want it named", r)
 	}
