@@ -609,14 +609,20 @@ var redemptionMarkerRE = regexp.MustCompile(`bnovo:(\d+)#r(\d+)`)
 // taken twice for one payment.
 func (e *Engine) adoptRedemptions(ctx context.Context, p *plan, account int64) error {
 	id := strconv.FormatInt(p.b.ID, 10)
+	journaled, err := e.journalPosted(p.b.ID, account, true)
+	if err != nil {
+		return err
+	}
 	var redeemed int64
 	seq, found := 0, 0
-	err := e.readOperations(ctx, account, func() { redeemed, seq, found = 0, 0, 0 }, func(ops []probonus.Operation) bool {
+	var shown map[string]bool
+	err = e.readOperations(ctx, account, func() { redeemed, seq, found, shown = 0, 0, 0, map[string]bool{} }, func(ops []probonus.Operation) bool {
 		for _, o := range ops {
 			m := redemptionMarkerRE.FindStringSubmatch(o.Reason)
 			if m == nil || m[1] != id {
 				continue
 			}
+			shown[m[0]] = true
 			n, _ := strconv.Atoi(m[2])
 			found++
 			seq = max(seq, n)
@@ -628,6 +634,9 @@ func (e *Engine) adoptRedemptions(ctx context.Context, p *plan, account int64) e
 		}
 		return true
 	})
+	if err == nil {
+		err = missingFrom(account, journaled, shown)
+	}
 	if err != nil {
 		return err
 	}

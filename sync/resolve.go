@@ -327,9 +327,15 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 		return true
 	}
 	id := strconv.FormatInt(p.b.ID, 10)
+	journaled, err := e.journalPosted(p.b.ID, account, false)
+	if err != nil {
+		e.trouble(p, "reading the journal", err, false)
+		return false
+	}
 	var posted int64
 	seq, found, newest, known := 0, 0, "", false
-	err := e.readOperations(ctx, account, func() { posted, seq, found, newest = 0, 0, 0, "" }, func(ops []probonus.Operation) bool {
+	var shown map[string]bool
+	err = e.readOperations(ctx, account, func() { posted, seq, found, newest, shown = 0, 0, 0, "", map[string]bool{} }, func(ops []probonus.Operation) bool {
 		for _, o := range ops {
 			m := markerRE.FindStringSubmatch(o.Reason)
 			if m == nil {
@@ -345,6 +351,7 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 			if m[1] != id {
 				continue
 			}
+			shown[m[0]] = true
 			n, _ := strconv.Atoi(m[2])
 			found++
 			seq = max(seq, n)
@@ -356,6 +363,9 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 		}
 		return true
 	})
+	if err == nil && !known {
+		err = missingFrom(account, journaled, shown)
+	}
 	if err != nil {
 		e.trouble(p, "reading the account's operations for the booking's markers", err, false)
 		return false
@@ -376,6 +386,35 @@ func (e *Engine) checkNextMarker(ctx context.Context, p *plan) bool {
 	}
 	p.rec.Seq = max(p.rec.Seq, seq)
 	return true
+}
+
+// journalPosted is the markers of the booking's operations of one sequence (redemptions or
+// accruals) that the journal holds as posted on account.
+func (e *Engine) journalPosted(bookingID, account int64, redemption bool) ([]string, error) {
+	var markers []string
+	err := e.opt.DB.View(func(tx *state.Tx) error {
+		ops, err := tx.OpsOf(bookingID)
+		for _, op := range ops {
+			if op.State == state.OpPosted && op.AccountID == account && op.Redemption == redemption {
+				markers = append(markers, opMarker(op))
+			}
+		}
+		return err
+	})
+	return markers, err
+}
+
+// missingFrom refuses an account's operations list, read in full to adopt a booking's
+// operations from it, that does not show one the journal holds as posted there: operations do
+// not vanish from an account, so it is a stale copy (a caching proxy's) or a partial one, and
+// adopting what it shows would take the booking's later operations for never made.
+func missingFrom(account int64, journaled []string, shown map[string]bool) error {
+	for _, m := range journaled {
+		if !shown[m] {
+			return fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?) is not adopted", account, m)
+		}
+	}
+	return nil
 }
 
 // journalKnows tells whether an accrual marker found on account is an operation the journal

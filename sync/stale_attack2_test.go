@@ -105,3 +105,61 @@ func TestQueuedBookingWithStalePaymentsTakesTheBonusPaymentLater(t *testing.T) {
 	h.wantRedeemed(id, 30000, 1)
 	h.wantBalance(account, 70000)
 }
+
+// The redemption's side of a stale operations list: the guest's bonus payment was taken (#r1),
+// refunded and given back (#r2) while a caching proxy kept serving the list as it stood after
+// #r1. A new bonus payment is then judged against that copy, which shows #r1 only: adopted as
+// "taken", it would give back part of the new payment instead of taking it. A list without an
+// operation the journal holds as posted for the booking proves nothing: nothing is written on it.
+func TestStaleOperationsListIsNotAdoptedOverTheJournal(t *testing.T) {
+	h := redemptionHarness(t, nil)
+	account, id := h.annaInHouse(100000)
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+	h.pb.StaleOperations(account, true)
+	h.pay(id, bnovo.PaymentOut, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 0, 2)
+
+	h.pay(id, bnovo.PaymentIn, 20000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 0, 2)
+	h.wantBalance(account, 100000)
+
+	h.pb.StaleOperations(account, false)
+	h.cycle()
+	h.wantRedeemed(id, 20000, 3)
+	h.wantBalance(account, 80000)
+}
+
+// The accrual's side: a stay credited (#1) and partly refunded (#2) on Анна's account while a
+// caching proxy kept the list as it stood after #1. The desk then puts another guest on the
+// booking, and the bonuses move: the old account's list is read in full for the booking's
+// operations. The stale copy shows #1 only; adopted, the move would withdraw the whole first
+// credit, the refund's part a second time.
+func TestStaleOperationsListIsNotAdoptedForAMove(t *testing.T) {
+	h := newHarness(t, nil)
+	anna := member("Анна", []string{"79161234567"}, "")
+	anna.Balance = 100000
+	x := h.pb.AddAccount(anna)
+	y := h.pb.AddAccount(member("Борис", []string{"79167654321"}, ""))
+	id := h.paidStay("Анна", "+79161234567", "")
+	h.cycle()
+	h.pb.StaleOperations(x, true)
+	h.pay(id, bnovo.PaymentOut, 200000, card) // 8 000 ₽ paid: 400 bonuses
+	h.cycle()
+	h.wantOps(x, 2, 40000)
+
+	h.setGuest(id, "Борис", "+79167654321", "")
+	h.cycle()
+	h.wantOps(x, 2, 40000)
+	h.wantOps(y, 0, 0)
+
+	h.pb.StaleOperations(x, false)
+	h.cycle()
+	h.cycle()
+	h.wantOps(x, 3, 0)
+	h.wantOps(y, 1, 40000)
+	h.wantPosted(id, 40000)
+}
