@@ -345,3 +345,21 @@ func TestArrivalLineBnovoRefusesIsNotRetriedEveryCycle(t *testing.T) {
 	}
 	_ = account
 }
+
+// A guest record put on a stay whose bonuses were all taken back (cancelled) gets no line: the
+// line is for credited stays, and each write costs two Bnovo calls.
+func TestGuestRecordPutOnACancelledStayGetsNoLine(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true })
+	account := h.pb.AddAccount(member("Анна", []string{"79161234516"}, ""))
+	id := h.stayWithNotes("+79161234516", "")
+	h.cycle()
+	h.setStatus(id, 2, "Отменен")
+	h.cycle()
+	h.wantOps(account, 2, 0)
+	writes := h.bn.Stats().GuestWrites
+	h.replaceCustomer(id, 777016, "Анна", "+79161234516", "", "VIP")
+	h.cycle()
+	if got := h.bn.Stats().GuestWrites; got != writes {
+		t.Fatalf("%d lines written into the notes of a guest put on a cancelled stay", got-writes)
+	}
+}

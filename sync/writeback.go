@@ -36,7 +36,10 @@ func (e *Engine) writeBacks(ctx context.Context, plans []*plan, sum *Summary) {
 			break
 		}
 		posted := (p.op != nil && p.op.State == state.OpPosted) || (p.redeem != nil && p.redeem.posted)
-		if (!posted && len(p.matched) == 0 && !p.guestChanged) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
+		// A guest record put on a stay that holds bonuses gets the line; one put on a cancelled
+		// or unpaid stay does not (the line is for credited stays, and arrivals get theirs).
+		heldFor := p.guestChanged && (p.rec.Posted > 0 || p.rec.Redeemed > 0)
+		if (!posted && len(p.matched) == 0 && !heldFor) || p.rec.AccountID == 0 || p.b.Customer == nil || p.b.Departure.Before(horizon) {
 			continue
 		}
 		if p.redeem != nil && p.redeem.retry {
