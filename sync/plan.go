@@ -291,8 +291,8 @@ func (e *Engine) postFor(ctx context.Context, p *plan) {
 
 // moveAway plans the first half of a move: the booking's bonuses leave the account they were
 // posted to, which no longer is its guest's. The deposit to the new account is planned the next
-// time (the booking is queued), from a posted total of 0. A withdrawal that falls short leaves
-// the bonuses stranded (a shortfall for staff) and the deposit goes ahead at once.
+// time (the booking is queued), from a posted total of 0. A withdrawal ProBonus refuses for a
+// short balance leaves the bonuses stranded (a shortfall for staff) and the deposit goes ahead.
 func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
 	from := p.rec.AccountID
 	if p.accrual.Target > 0 {
@@ -332,10 +332,10 @@ func (e *Engine) moveAway(ctx context.Context, p *plan, to int64) {
 		return // (what a restored state did not know is adopted first)
 	case p.rec.Posted <= 0:
 		// Nothing of the booking's is left there after all.
-	case old.Balance < p.rec.Posted:
-		e.shortfall(p, p.rec.Posted, old.Balance)
-		p.rec.Stranded += p.rec.Posted
 	default:
+		// Sent even when the balance read looks short: a deposit to the new account follows a
+		// move's shortfall, so only ProBonus refusing the withdrawal proves one (see
+		// refusedOperation), never a read that may be a stale copy.
 		p.op = &state.Op{AccountID: from, Kind: probonus.OpWithdraw, Sum: p.rec.Posted}
 		p.moving = true
 		p.complete = false // the deposit to the new account follows in the next plan

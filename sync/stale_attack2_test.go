@@ -163,3 +163,25 @@ func TestStaleOperationsListIsNotAdoptedForAMove(t *testing.T) {
 	h.wantOps(y, 1, 40000)
 	h.wantPosted(id, 40000)
 }
+
+// A move of a stay's bonuses to the booking's new guest, with the old account's balance read
+// from a stale copy taken before the stay was credited (a caching proxy): seen short, the
+// withdrawal would be taken for spent, the bonuses stranded on the old account and deposited to
+// the new one all the same: credited twice. Only ProBonus refusing the withdrawal proves a
+// move's shortfall, as a deposit elsewhere follows it.
+func TestMoveDoesNotTrustAShortBalanceRead(t *testing.T) {
+	h := newHarness(t, nil)
+	x := h.pb.AddAccount(member("Олег", []string{"79166666666"}, ""))
+	y := h.pb.AddAccount(member("Ирина", []string{"79167777777"}, ""))
+	id := h.paidStay("Олег", "+79166666666", "")
+	h.cycle()
+	h.pb.ReportBalanceAbove(x, -50000) // the balance as it was before the credit
+
+	h.setGuest(id, "Ирина", "+79167777777", "")
+	h.cycle()
+	h.wantOps(x, 2, 0)
+	h.wantOps(y, 1, 50000)
+	if rec := h.record(id); rec.AccountID != y || rec.Posted != 50000 || rec.Shortfall != 0 || rec.Stranded != 0 {
+		t.Fatalf("record %+v: want the bonuses moved to account %d, no shortfall", rec, y)
+	}
+}
