@@ -179,7 +179,9 @@ func (e *Engine) noteRedemptionSwitch() error {
 			return nil
 		}
 		var since time.Time // as far back as that run's changed listing reached
-		if t, err := time.Parse(time.RFC3339Nano, off); err == nil {
+		if t, err := time.Parse(time.RFC3339Nano, off); err == nil && !t.After(e.now()) {
+			// (A cursor in the future was written while the clock ran ahead: that run listed
+			// the whole lookback window, so every booking with history is queued.)
 			since = t.Add(-e.opt.ChangedOverlap).AddDate(0, 0, -1)
 		}
 		history := make(map[int64]bool)
