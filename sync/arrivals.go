@@ -198,20 +198,29 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 			e.log.Warn().Err(err).Msg("lines at check-in wait for the next cycle: reading ProBonus failed")
 			break
 		}
-		if !ok {
+		var line string
+		switch {
+		case !ok && (lines[a.BookingID] == "" || e.opt.Arrivals.Enroll || len(e.guestFromKeys(a.Keys).keys) == 0):
 			continue
+		case !ok:
+			// The guest's own phone or e-mail names no account now (a typo fixed): the line
+			// shown is another person's card and balance, which the desk must not see at
+			// check-in. It goes; the staff's lines stay.
+			line = ""
+		default:
+			if via := e.answeredBy(e.guestFromKeys(a.Keys), account); via.key != "" && !holds(acc, via.value) {
+				// The map's answer is stale (staff moved the phone or e-mail to another
+				// account): that card is someone else's. The answer is dropped; the next cycle
+				// asks again.
+				e.cacheMatch(via.key, 0)
+				stale = append(stale, via.key)
+				e.log.Warn().Int64("booking", a.BookingID).Int64("account", account).
+					Msg("the arriving guest's account no longer holds the phone or e-mail it was matched by (moved to another account?): no line now, looked up again next cycle")
+				continue
+			}
+			line = lineOf(acc)
 		}
-		if via := e.answeredBy(e.guestFromKeys(a.Keys), account); via.key != "" && !holds(acc, via.value) {
-			// The map's answer is stale (staff moved the phone or e-mail to another account):
-			// that card is someone else's. The answer is dropped; the next cycle asks again.
-			e.cacheMatch(via.key, 0)
-			stale = append(stale, via.key)
-			e.log.Warn().Int64("booking", a.BookingID).Int64("account", account).
-				Msg("the arriving guest's account no longer holds the phone or e-mail it was matched by (moved to another account?): no line now, looked up again next cycle")
-			continue
-		}
-		line := lineOf(acc)
-		if line == lines[a.BookingID] || line == e.refusedLines[a.BookingID] {
+		if refused, ok := e.refusedLines[a.BookingID]; line == lines[a.BookingID] || (ok && refused == line) {
 			continue // Bnovo already shows exactly this, or refused it: no call spent
 		}
 		w, ok := e.writeLine(ctx, a.BookingID, a.GuestID, line, "line at check-in failed; tried again next cycle")
@@ -219,7 +228,11 @@ func (e *Engine) refreshArrivals(ctx context.Context, sum *Summary) {
 			continue // a refusal also turned write-back off, which ends the loop
 		}
 		sum.WriteBacks++
-		sum.ArrivalLines++
+		if line == "" {
+			e.log.Info().Int64("booking", a.BookingID).Msg("the arriving guest's phone or e-mail names no ProBonus account now: the card shown in their notes was removed")
+		} else {
+			sum.ArrivalLines++
+		}
 		written[a.BookingID] = w
 		byID[a.BookingID] = a
 	}

@@ -363,3 +363,46 @@ func TestGuestRecordPutOnACancelledStayGetsNoLine(t *testing.T) {
 		t.Fatalf("%d lines written into the notes of a guest put on a cancelled stay", got-writes)
 	}
 }
+
+// An arriving guest typed with a member's phone (a typo) got the member's card in their notes;
+// staff fix the phone to the guest's own number, which has no account. The member's card and
+// balance must not stay in the guest's notes for the desk to see at check-in: syncd's line goes,
+// the staff's lines stay.
+func TestArrivalLineOfTheWrongMemberGoesWhenThePhoneIsFixed(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234517"}, ""))
+	id := h.arriving("", 0)
+	h.setGuest(id, "Анна", "+79161234517", "") // the typo: Вадим's number
+	h.cycle()
+	card := mustAccount(t, h, wrong).Card()
+	if notes := h.bn.Guests(id)[0].Notes; !strings.Contains(notes, card) {
+		t.Fatalf("notes %q: the typo's line was not written, the test proves nothing", notes)
+	}
+	h.setGuest(id, "Анна", "+79161234518", "") // her own number: no account
+	h.cycle()
+	if notes := h.bn.Guests(id)[0].Notes; notes != "Поздний заезд\r\n" {
+		t.Fatalf("notes %q, want the staff's line alone: the member's card stays for the desk to see", notes)
+	}
+	calls := h.notesCalls()
+	h.tick()
+	h.cycle()
+	if got := h.notesCalls(); got != calls {
+		t.Fatalf("%d more guest calls once the line was gone", got-calls)
+	}
+}
+
+func TestWithoutLoyaltyLine(t *testing.T) {
+	const ours = "ProBonus: карта 2000000000123, баланс 1 125 бонусов, уровень Серебро"
+	for notes, want := range map[string]string{
+		"":                         "",
+		ours:                       "",
+		"Поздний заезд\r\n" + ours: "Поздний заезд\r\n",
+		"a\r\n" + ours + "\r\nb":   "a\r\nb",
+		ours + "\nProBonus: гость просит\n": "ProBonus: гость просит\n",
+		"VIP": "VIP",
+	} {
+		if got := withoutLoyaltyLine(notes); got != want {
+			t.Errorf("withoutLoyaltyLine(%q) = %q, want %q", notes, got, want)
+		}
+	}
+}

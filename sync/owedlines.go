@@ -89,7 +89,7 @@ func (e *Engine) payOwedLines(ctx context.Context, sum *Summary) {
 		if err != nil {
 			continue
 		}
-		if line == rec.NotesLine || line == e.refusedLines[l.BookingID] {
+		if refused, ok := e.refusedLines[l.BookingID]; line == rec.NotesLine || (ok && refused == line) {
 			dropped = append(dropped, l.BookingID) // shown already, or refused by Bnovo for good
 			continue
 		}

@@ -187,7 +187,7 @@ func (e *Engine) writeNotesLine(ctx context.Context, bookingID, guestID int64, l
 		return err
 	}
 	for attempt := 0; attempt < 2; attempt++ {
-		updated := withLoyaltyLine(notes, line)
+		updated := notesWith(notes, line)
 		if updated == notes {
 			return nil
 		}
@@ -199,7 +199,7 @@ func (e *Engine) writeNotesLine(ctx context.Context, bookingID, guestID int64, l
 			return nil
 		}
 		notes = stored.Notes
-		if !stored.NotesShown || withLoyaltyLine(notes, line) != notes {
+		if !stored.NotesShown || notesWith(notes, line) != notes {
 			// The answer shows the guest right after our write, so notes without our line are
 			// not staff's later edit: a server that does not reload the field ("notes": null)
 			// or answers from a stale copy. Writing from them would drop staff lines or write
@@ -209,7 +209,7 @@ func (e *Engine) writeNotesLine(ctx context.Context, bookingID, guestID int64, l
 			}
 		}
 	}
-	if withLoyaltyLine(notes, line) == notes {
+	if notesWith(notes, line) == notes {
 		return nil
 	}
 	return fmt.Errorf("guest %d of booking %d: the notes keep changing while being written", guestID, bookingID)
@@ -230,6 +230,27 @@ func (e *Engine) guestNotes(ctx context.Context, bookingID, guestID int64) (stri
 		}
 	}
 	return "", fmt.Errorf("booking %d has no guest %d", bookingID, guestID)
+}
+
+// notesWith is notes showing line (see withLoyaltyLine), or none of syncd's lines when line is
+// "": the card shown is no longer the guest's.
+func notesWith(notes, line string) string {
+	if line == "" {
+		return withoutLoyaltyLine(notes)
+	}
+	return withLoyaltyLine(notes, line)
+}
+
+// withoutLoyaltyLine drops the notes' lines of ours (ourLine), each with its own line ending;
+// every other line is kept byte for byte.
+func withoutLoyaltyLine(notes string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(notes, "\n") {
+		if !ourLine.MatchString(l) {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }
 
 // withLoyaltyLine puts line in place of the notes' first line of ours (ourLine), drops any
