@@ -2,6 +2,7 @@ package sync
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -405,4 +406,58 @@ func TestWithoutLoyaltyLine(t *testing.T) {
 			t.Errorf("withoutLoyaltyLine(%q) = %q, want %q", notes, got, want)
 		}
 	}
+}
+
+// A hotel far east of syncd's host (Kamchatka, +12, while the host runs in UTC): just after
+// midnight there it is still the day before in UTC. Arrivals are decided in the hotel's day:
+// today's and tomorrow's (up to 23:30) get the line, the day after's does not.
+func TestArrivalsAreDecidedInTheHotelsDay(t *testing.T) {
+	zone := mustZone("Asia/Kamchatka")
+	y, m, d := time.Now().In(zone).Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, zone)
+	var engineNow atomic.Int64
+	engineNow.Store(midnight.Add(40 * time.Minute).UnixNano())
+	h := newHarness(t, func(o *Options) {
+		o.WriteBack, o.Arrivals, o.Location = true, Arrivals{Days: 1}, zone
+		o.Now = func() time.Time { return time.Unix(0, engineNow.Load()).UTC() }
+	})
+	h.clock.Set(midnight.Add(30 * time.Minute))
+	h.bn.Close()
+	h.bn = bnovotest.NewServer(bnovotest.Options{Location: zone, Now: h.simNow, Windows: []bnovotest.Window{{Limit: 100000, Per: time.Second}}})
+	t.Cleanup(h.bn.Close)
+	pms, err := bnovo.New(bnovo.Config{BaseURL: h.bn.URL, AccountID: 1, APIKey: "test-key", Location: zone, Retry: fastRetry, RequestTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.opt.PMS = pms
+	if h.eng, err = New(h.opt); err != nil {
+		t.Fatal(err)
+	}
+	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 112500})
+	at := func(arrival time.Time) int64 {
+		id := h.arriving("anna@example.ru", 0)
+		b, _ := h.bn.Booking(id)
+		b.Arrival, b.Departure, b.UpdateDate = arrival, arrival.AddDate(0, 0, 2), time.Time{}
+		h.tick()
+		h.bn.PutBooking(b)
+		return id
+	}
+	today := at(midnight.Add(20 * time.Minute))                                  // 00:20 today (yesterday in UTC)
+	tomorrow := at(midnight.AddDate(0, 0, 1).Add(23*time.Hour + 30*time.Minute)) // 23:30 tomorrow
+	dayAfter := at(midnight.AddDate(0, 0, 2).Add(30 * time.Minute))              // 00:30 the day after
+	h.cycle()
+	for id, want := range map[int64]bool{today: true, tomorrow: true, dayAfter: false} {
+		if got := strings.Contains(h.bn.Guests(id)[0].Notes, "ProBonus: карта "); got != want {
+			t.Errorf("booking %d arriving %s: line %v, want %v", id, mustBooking(t, h, id).Arrival.In(zone).Format(time.DateTime), got, want)
+		}
+	}
+}
+
+func mustBooking(t *testing.T, h *harness, id int64) bnovo.Booking {
+	t.Helper()
+	b, ok := h.bn.Booking(id)
+	if !ok {
+		t.Fatalf("no booking %d", id)
+	}
+	return b
 }
