@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
@@ -554,6 +555,10 @@ func (e *Engine) sendRedemption(ctx context.Context, p *plan) {
 		rp.retry = true
 	case op.Kind == probonus.OpWithdraw && errors.As(err, &pe) && pe.Status == 400:
 		e.redemptionShortfall(p, rp, op.Sum, "ProBonus refused the withdrawal (balance short): "+err.Error())
+	case errors.As(err, &pe) && pe.Status == 400:
+		// Bonuses given back refused: the account's state (blocked), not the booking's fault.
+		// Tried again daily, as a refused credit is: a cancelled booking seldom changes again.
+		rp.park = refusedPrefix + "giving back " + opMarker(*op) + ": " + err.Error()
 	case probonus.KindOf(err) == probonus.Permanent:
 		rp.park = "posting redemption " + opMarker(*op) + ": " + err.Error()
 	default:
@@ -584,11 +589,18 @@ func (e *Engine) finishRedemption(tx *state.Tx, p *plan, sum *Summary) error {
 		return e.enqueue(tx, p.b.ID)
 	case rp.park != "":
 		sum.Parked++
-		e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Str("reason", rp.park).Msg("booking parked for redemption; fix it in Bnovo, it is retried when the booking changes")
+		if strings.HasPrefix(rp.park, refusedPrefix) {
+			// Retried daily (see retryRefused): planned again then, even unchanged in Bnovo.
+			p.rec.UpdateDate = time.Time{}
+			delete(e.handled, p.b.ID)
+			e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Str("reason", rp.park).Msg("booking parked for redemption: its ProBonus account refuses it for now; retried daily and when the booking changes")
+		} else {
+			e.log.Warn().Int64("booking", p.b.ID).Str("number", p.b.Number).Str("reason", rp.park).Msg("booking parked for redemption; fix it in Bnovo, it is retried when the booking changes")
+		}
 		if err := tx.PutBooking(p.rec); err != nil {
 			return err
 		}
-		return tx.Park(state.Parked{Key: state.ParkKeyBooking(p.b.ID), BookingID: p.b.ID, Reason: rp.park})
+		return tx.Park(state.Parked{Key: state.ParkKeyBooking(p.b.ID), BookingID: p.b.ID, Reason: rp.park, Last: e.now()})
 	case rp.shortfall != "":
 		p.rec.RedeemShortfall = rp.take - p.rec.Redeemed
 		if p.rec.RedeemShortfall > p.standingRedeem {

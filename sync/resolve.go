@@ -214,7 +214,7 @@ func (e *Engine) findMarker(ctx context.Context, op state.Op, evidence string) (
 		return last.IsZero() || !last.Before(intended.Add(-markerHorizon)) || !newestFirst(ops)
 	})
 	if err == nil && !ok && evidence != "" && !sawEvidence {
-		err = fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?) proves nothing about %s", op.AccountID, evidence, marker)
+		err = fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?), or an operation deleted by hand in ProBonus, proves nothing about %s", op.AccountID, evidence, marker)
 	}
 	return found, ok, err
 }
@@ -411,7 +411,7 @@ func (e *Engine) journalPosted(bookingID, account int64, redemption bool) ([]str
 func missingFrom(account int64, journaled []string, shown map[string]bool) error {
 	for _, m := range journaled {
 		if !shown[m] {
-			return fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?) is not adopted", account, m)
+			return fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?), or an operation deleted by hand in ProBonus: nothing is adopted from it", account, m)
 		}
 	}
 	return nil
