@@ -448,16 +448,8 @@ func TestArrivalsAreDecidedInTheHotelsDay(t *testing.T) {
 	h.cycle()
 	for id, want := range map[int64]bool{today: true, tomorrow: true, dayAfter: false} {
 		if got := strings.Contains(h.bn.Guests(id)[0].Notes, "ProBonus: карта "); got != want {
-			t.Errorf("booking %d arriving %s: line %v, want %v", id, mustBooking(t, h, id).Arrival.In(zone).Format(time.DateTime), got, want)
+			b, _ := h.bn.Booking(id)
+			t.Errorf("booking %d arriving %s: line %v, want %v", id, b.Arrival.In(zone).Format(time.DateTime), got, want)
 		}
 	}
-}
-
-func mustBooking(t *testing.T, h *harness, id int64) bnovo.Booking {
-	t.Helper()
-	b, ok := h.bn.Booking(id)
-	if !ok {
-		t.Fatalf("no booking %d", id)
-	}
-	return b
 }
