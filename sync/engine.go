@@ -147,6 +147,9 @@ type Engine struct {
 	// (see done), across runs: a webhook repeating the id of such a booking, unchanged, costs
 	// the one fetch that shows it unchanged and nothing more (spec §8).
 	reads map[int64]recentRead
+	// catchingUp: the run started with a changed cursor older than catchUpAfter, before any
+	// cycle of this process advanced it (caughtUp; see restored.go).
+	catchingUp, caughtUp bool
 	// writeBackOff is set by the first 403 on a write: a read-only (v1) Bnovo account.
 	writeBackOff bool
 	// refusedLines holds, by booking, the guest line Bnovo refused for good (a 4xx: notes over
@@ -443,6 +446,7 @@ func (e *Engine) Cycle(ctx context.Context) (Summary, error) {
 	}); err != nil {
 		return sum, fmt.Errorf("advancing cursors: %w", err)
 	}
+	e.caughtUp = true
 	if err := e.settle(ctx, &sum); err != nil {
 		return sum, err
 	}
@@ -621,6 +625,7 @@ func (e *Engine) prologue(ctx context.Context, sum *Summary) error {
 	if err := e.opt.DB.CheckFile(); err != nil {
 		return err
 	}
+	e.noteCatchUp()
 	e.handled = make(map[int64]time.Time)
 	e.requeued = make(map[int64]bool)
 	e.queueTrouble = false

@@ -453,3 +453,59 @@ func TestArrivalsAreDecidedInTheHotelsDay(t *testing.T) {
 		}
 	}
 }
+
+// A backup is restored after a stay was credited (to the member a phone typo named) and the
+// typo fixed: the restored state knows neither the credit nor the match, and the guest's
+// contacts now name another account. Deciding the account anew must not credit the stay a second
+// time there: the card syncd showed in the guest's notes names the account the credit went to,
+// whose markers are read; the bonuses move (withdrawn there, deposited to the guest's account).
+func TestRestoredBackupFindsTheCreditOfAGuestWhoseContactsChanged(t *testing.T) {
+	var shift atomic.Int64
+	h := newHarness(t, func(o *Options) {
+		o.WriteBack = true
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	})
+	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234521"}, ""))
+	right := h.pb.AddAccount(member("Анна", []string{"79161234522"}, ""))
+	h.cycle() // the backup is of a state in use: it has its cursors
+	saved := h.backup()
+
+	id := h.stayWithNotes("+79161234521", "Поздний заезд") // the typo: Вадим's number
+	h.cycle()
+	h.wantOps(wrong, 1, 50000)
+	h.setGuest(id, "Анна", "+79161234522", "")
+
+	shift.Store(int64(2 * time.Hour)) // the restore comes a while later
+	h.restore(saved)
+	h.cycle()
+	h.cycle()
+	h.wantPosted(id, 50000)
+	h.wantOps(wrong, 2, 0)
+	h.wantOps(right, 1, 50000)
+}
+
+// What the restored-backup check costs: nothing in a process that has caught up, however long
+// its schedule's interval (an hourly schedule leaves the cursor an hour old at every cycle), nor
+// after a short restart: a stay's first credit reads the guest once, for its write-back.
+func TestRestoredBackupCheckCostsNoGuestReadWhenCaughtUp(t *testing.T) {
+	var shift atomic.Int64
+	h := newHarness(t, func(o *Options) {
+		o.WriteBack = true
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	})
+	h.pb.AddAccount(member("Анна", []string{"79161234523"}, ""))
+	h.cycle()
+	for i, restart := range []bool{false, true} {
+		shift.Add(int64(time.Hour))
+		if restart {
+			shift.Add(int64(-50 * time.Minute)) // back ten minutes after the last cycle
+			h.restore(h.backup()) // a new process on the same state
+		}
+		h.stayWithNotes("+79161234523", "")
+		before := h.bn.Stats().ByPath[guestReads]
+		h.cycle()
+		if reads := h.bn.Stats().ByPath[guestReads] - before; reads != 1 {
+			t.Fatalf("case %d (restart %v): %d guest reads for one first credit, want 1 (its write-back)", i, restart, reads)
+		}
+	}
+}

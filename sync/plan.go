@@ -136,7 +136,7 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 		return // credits a restored state did not know, found just now (see creditedBefore)
 	}
 	account, ok := e.decideAccount(ctx, p, sum)
-	if !ok {
+	if !ok || !e.adoptShownCredit(bnovoCtx, ctx, p, account) {
 		return
 	}
 	if from := p.rec.AccountID; from != 0 && from != account {
