@@ -499,7 +499,7 @@ func TestRestoredBackupCheckCostsNoGuestReadWhenCaughtUp(t *testing.T) {
 		shift.Add(int64(time.Hour))
 		if restart {
 			shift.Add(int64(-50 * time.Minute)) // back ten minutes after the last cycle
-			h.restore(h.backup()) // a new process on the same state
+			h.restore(h.backup())               // a new process on the same state
 		}
 		h.stayWithNotes("+79161234523", "")
 		before := h.bn.Stats().ByPath[guestReads]
