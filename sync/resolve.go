@@ -41,7 +41,7 @@ func (e *Engine) resolveOpen(ctx context.Context, sum *Summary, wait bool) error
 		// Judged before the lookup: an absence proves "not posted" only if the request could
 		// no longer be executing when the lookup began.
 		settled := e.settleWait(op) <= 0
-		found, ok, err := e.findMarker(ctx, op, freshnessEvidence(op, latest))
+		found, ok, err := e.findMarker(ctx, op, latest[op.AccountID])
 		if stop := stopping(err); stop != nil {
 			return stop // every other lookup would fail the same way
 		}
@@ -151,13 +151,14 @@ func (e *Engine) elapsed() time.Duration { return time.Since(e.created) }
 const markerHorizon = 24 * time.Hour
 
 // evidenceWindow bounds how long before an unclear operation was journaled another operation
-// of the journal's, posted on the same account, may have been posted to serve as the proof that
-// a list is fresh (see freshnessEvidence): well inside markerHorizon, so the search for the
-// marker reads as far back as that operation whenever it reads the list through to the horizon.
+// of the journal's, posted on the same account, may have been posted to prove a list fresh even
+// when the search for the marker stops at markerHorizon: well inside it, so the search reads as
+// far back as that operation. An older one proves it only when the search reads the whole list.
 const evidenceWindow = markerHorizon / 2
 
 // latestPosted is, for every account an open operation is on, the operation the journal holds
-// as posted there most recently.
+// as posted there most recently (the zero Op when there is none): what a fresh list of that
+// account's operations shows (see findMarker).
 func latestPosted(tx *state.Tx, open []state.Op) (map[int64]state.Op, error) {
 	latest := make(map[int64]state.Op)
 	for _, op := range open {
@@ -172,31 +173,25 @@ func latestPosted(tx *state.Tx, open []state.Op) (map[int64]state.Op, error) {
 	return latest, err
 }
 
-// freshnessEvidence is the marker a list of op's account must show before op's absence from it
-// means anything: the latest operation the journal holds as posted on that account (not long
-// before op, see evidenceWindow), or "" when there is none to ask for.
-func freshnessEvidence(op state.Op, latest map[int64]state.Op) string {
-	last, ok := latest[op.AccountID]
-	if !ok || last.ResolvedAt.IsZero() || last.ResolvedAt.Before(op.IntendedAt.Add(-evidenceWindow)) {
-		return ""
-	}
-	return opMarker(last)
-}
-
-// findMarker searches op's account's operations for op's marker. A list that does not show
-// evidence (an operation known posted on the account, see freshnessEvidence) is a stale copy (a
-// caching proxy's) or a partial one: the marker's absence from it proves nothing, and is an error.
-func (e *Engine) findMarker(ctx context.Context, op state.Op, evidence string) (probonus.Operation, bool, error) {
+// findMarker searches op's account's operations for op's marker. evidence is the operation the
+// journal holds as posted on the account most recently (zero: none). A list that does not show
+// it is a stale copy (a caching proxy's) or a partial one: the marker's absence from it proves
+// nothing, and is an error — unless the search stopped at the horizon, short of evidence's time.
+func (e *Engine) findMarker(ctx context.Context, op state.Op, evidence state.Op) (probonus.Operation, bool, error) {
 	marker := opMarker(op)
+	want := ""
+	if evidence.State == state.OpPosted && !evidence.ResolvedAt.IsZero() {
+		want = opMarker(evidence)
+	}
 	var found probonus.Operation
-	var ok, sawEvidence bool
-	err := e.readOperations(ctx, op.AccountID, func() { sawEvidence = false }, func(ops []probonus.Operation) bool {
+	var ok, sawEvidence, horizon bool
+	err := e.readOperations(ctx, op.AccountID, func() { sawEvidence, horizon = false, false }, func(ops []probonus.Operation) bool {
 		for _, o := range ops {
 			if HasMarker(o.Reason, marker) {
 				found, ok = o, true
 				return false
 			}
-			sawEvidence = sawEvidence || (evidence != "" && HasMarker(o.Reason, evidence))
+			sawEvidence = sawEvidence || (want != "" && HasMarker(o.Reason, want))
 		}
 		if len(ops) == 0 {
 			return true
@@ -211,10 +206,12 @@ func (e *Engine) findMarker(ctx context.Context, op state.Op, evidence string) (
 		// says: on a page in another order, its last operation being old proves nothing about
 		// the pages after it.
 		last := ops[len(ops)-1].CreatedAt
-		return last.IsZero() || !last.Before(intended.Add(-markerHorizon)) || !newestFirst(ops)
+		horizon = !last.IsZero() && last.Before(intended.Add(-markerHorizon)) && newestFirst(ops)
+		return !horizon
 	})
-	if err == nil && !ok && evidence != "" && !sawEvidence {
-		err = fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?), or an operation deleted by hand in ProBonus, proves nothing about %s", op.AccountID, evidence, marker)
+	recent := !evidence.ResolvedAt.Before(op.IntendedAt.Add(-evidenceWindow))
+	if err == nil && !ok && want != "" && !sawEvidence && (!horizon || recent) {
+		err = fmt.Errorf("account %d's operations do not show %s, which the journal holds as posted there: a stale or partial list (a caching proxy?), or an operation deleted by hand in ProBonus, proves nothing about %s", op.AccountID, want, marker)
 	}
 	return found, ok, err
 }

@@ -3,7 +3,9 @@ package sync
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/state"
@@ -183,5 +185,40 @@ func TestMoveDoesNotTrustAShortBalanceRead(t *testing.T) {
 	h.wantOps(y, 1, 50000)
 	if rec := h.record(id); rec.AccountID != y || rec.Posted != 50000 || rec.Shortfall != 0 || rec.Stranded != 0 {
 		t.Fatalf("record %+v: want the bonuses moved to account %d, no shortfall", rec, y)
+	}
+}
+
+// The same stale list, the guest's first stay credited two days before the second: an
+// operation that old still proves a list fresh when the search for the marker reads the whole
+// list (a guest with a short history), not only when it was posted within the last hours.
+func TestStaleOperationsListNeverSettlesAfterAnOlderCredit(t *testing.T) {
+	var behind atomic.Int64
+	h := newHarness(t, func(o *Options) {
+		o.Now = func() time.Time { return time.Now().Add(-time.Duration(behind.Load())) }
+	})
+	acct := h.pb.AddAccount(member("Анна", []string{"79161234567"}, ""))
+	h.pb.StaleOperations(acct, true)
+	first := h.paidStay("Анна", "+79161234567", "")
+	b, _ := h.bn.Booking(first) // departed four days ago, credited two days ago
+	b.Arrival, b.Departure, b.UpdateDate = b.Arrival.AddDate(0, 0, -3), b.Departure.AddDate(0, 0, -3), time.Time{}
+	h.bn.PutBooking(b)
+	behind.Store(int64(48 * time.Hour))
+	h.cycle()
+	h.wantPosted(first, 50000)
+	behind.Store(0)
+
+	second := h.paidStay("Анна", "+79161234567", "")
+	h.pb.CommitThenFail("deposit", 1)
+	if _, err := h.eng.Cycle(context.Background()); err == nil {
+		t.Fatal("cycle: no error, want the deposit left unsettled")
+	}
+	if _, ops := h.posted(second); ops != 1 {
+		t.Fatalf("%d operations for the second stay, want the one committed deposit", ops)
+	}
+	h.pb.StaleOperations(acct, false)
+	h.cycle()
+	h.wantPosted(second, 50000)
+	if _, ops := h.posted(second); ops != 1 {
+		t.Fatalf("%d operations for the second stay once the list is fresh, want 1", ops)
 	}
 }
