@@ -80,7 +80,7 @@ func (e *Engine) adoptShownCredit(bnovoCtx, ctx context.Context, p *plan, decide
 func (e *Engine) shownAccount(bnovoCtx, ctx context.Context, b bnovo.Booking) (int64, error) {
 	notes, err := e.guestNotes(bnovoCtx, b.ID, b.Customer.ID)
 	if err != nil {
-		if kind := bnovo.KindOf(err); kind == 0 || kind == bnovo.Permanent {
+		if kind := bnovo.KindOf(err); bnovoCtx.Err() == nil && (kind == 0 || kind == bnovo.Permanent) {
 			return 0, nil // no such guest, notes not shown: nothing to learn, nothing to wait for
 		}
 		return 0, err
