@@ -644,7 +644,8 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 
 // ReportBalanceAbove makes reads of one account show a balance kopecks above the real one, as
 // a read answered just before the guest spent bonuses elsewhere would: the withdrawal that
-// trusts it is then refused with 400 for a short balance. 0 ends it.
+// trusts it is then refused with 400 for a short balance. Negative kopecks show it below, as a
+// stale copy from before a credit would. 0 ends it.
 func (s *Server) ReportBalanceAbove(accountID, kopecks int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -526,3 +526,22 @@ func TestReplayNext(t *testing.T) {
 		t.Fatalf("%d operations, want the one executed", len(ops))
 	}
 }
+
+// ReportBalanceAbove shows the balance off by what was asked, above or below, on reads only.
+func TestReportBalanceAbove(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	id := s.AddAccount(probonus.Account{FirstName: "A", Balance: 50000})
+	read := func() string { return call(t, s, "GET", fmt.Sprintf("%s/accounts/%d", apiPrefix, id), "").body }
+	s.ReportBalanceAbove(id, -50000)
+	if got := read(); !strings.Contains(got, `"balance":0`) {
+		t.Fatalf("read %s, want the balance shown 500 bonuses below", got)
+	}
+	s.ReportBalanceAbove(id, 10000)
+	if got := read(); !strings.Contains(got, `"balance":60000`) {
+		t.Fatalf("read %s, want the balance shown 100 bonuses above", got)
+	}
+	if a, _ := s.Account(id); a.Balance != 50000 {
+		t.Fatalf("balance %d: the real one must not change", a.Balance)
+	}
+}
