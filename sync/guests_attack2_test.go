@@ -509,3 +509,31 @@ func TestRestoredBackupCheckCostsNoGuestReadWhenCaughtUp(t *testing.T) {
 		}
 	}
 }
+
+// The same restore, but the stay was also cancelled before it: it earns nothing now, and its
+// credit, on the account the notes show, is withdrawn there rather than left with the member.
+func TestRestoredBackupWithdrawsTheCreditOfACancelledStayWhoseGuestChanged(t *testing.T) {
+	var shift atomic.Int64
+	h := newHarness(t, func(o *Options) {
+		o.WriteBack = true
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	})
+	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234524"}, ""))
+	right := h.pb.AddAccount(member("Анна", []string{"79161234525"}, ""))
+	h.cycle()
+	saved := h.backup()
+
+	id := h.stayWithNotes("+79161234524", "") // the typo: Вадим's number
+	h.cycle()
+	h.wantOps(wrong, 1, 50000)
+	h.setGuest(id, "Анна", "+79161234525", "")
+	h.setStatus(id, 2, "Отменен")
+
+	shift.Store(int64(2 * time.Hour))
+	h.restore(saved)
+	h.cycle()
+	h.cycle()
+	h.wantPosted(id, 0)
+	h.wantOps(wrong, 2, 0)
+	h.wantOps(right, 0, 0)
+}

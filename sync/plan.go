@@ -123,7 +123,7 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 	}
 	bnovoCtx := ctx
 	ctx = hand
-	if p.accrual.Target == 0 && p.rec.Posted == 0 && !e.creditedBefore(ctx, p) {
+	if p.accrual.Target == 0 && p.rec.Posted == 0 && !e.creditedBefore(bnovoCtx, ctx, p) {
 		// Nothing posted and nothing to post: the booking needs no account.
 		p.rec.Shortfall = p.rec.Stranded
 		p.complete = true
@@ -168,8 +168,9 @@ func (e *Engine) plan(ctx, hand context.Context, p *plan, sum *Summary) {
 // stays are seen in the house, before they earn) or not. Its guest's account is looked up
 // (never created) and searched by marker (see checkNextMarker: one read per account per
 // process while the state is current); what is found is adopted, for the usual withdrawal.
-// Trouble leaves the booking queued.
-func (e *Engine) creditedBefore(ctx context.Context, p *plan) bool {
+// Trouble leaves the booking queued. The guest's contacts may lead elsewhere than the credit
+// went: while catching up, the account the guest's notes show is searched too (see restored.go).
+func (e *Engine) creditedBefore(bnovoCtx, ctx context.Context, p *plan) bool {
 	if p.b.Customer == nil || len(p.guest.keys) == 0 {
 		return false
 	}
@@ -182,7 +183,7 @@ func (e *Engine) creditedBefore(ctx context.Context, p *plan) bool {
 		e.trouble(p, "looking up the guest's account for operations a lost state did not know", err, false)
 		return true
 	case !found:
-		return false
+		return !e.adoptShownCredit(bnovoCtx, ctx, p, 0) || p.rec.Posted != 0
 	}
 	known := p.rec.AccountID
 	p.rec.AccountID, p.identified = account, account
@@ -191,7 +192,7 @@ func (e *Engine) creditedBefore(ctx context.Context, p *plan) bool {
 	}
 	if p.rec.Posted == 0 {
 		p.rec.AccountID = known // nothing of this booking's there: it keeps needing no account
-		return false
+		return !e.adoptShownCredit(bnovoCtx, ctx, p, account) || p.rec.Posted != 0
 	}
 	return true
 }

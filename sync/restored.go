@@ -47,15 +47,16 @@ func (e *Engine) noteCatchUp() {
 // (group 2).
 var shownCard = regexp.MustCompile(`^ProBonus: (?:карта ([^,\r\n]+)|счёт (\d+)), `)
 
-// adoptShownCredit runs before a stay the state knows no operation of is first credited on
-// decided, in a run catching up: when the guest's notes show a line of syncd's naming another
-// account, that account's operations are read for the stay's markers, and what is found is
-// adopted there (the bonuses then move to decided, as for any guest change). False when the
-// plan cannot go on now (it is queued).
+// adoptShownCredit runs, in a run catching up, before a stay the state knows no operation of is
+// first credited on decided, or taken to need no account (cancelled; decided 0 when the guest's
+// contacts name none): when the guest's notes show a line of syncd's naming another account,
+// that account's operations are read for the stay's markers, and what is found is adopted
+// there (the bonuses then move to decided, or are withdrawn, as for any guest change). False
+// when the plan cannot go on now (it is queued).
 func (e *Engine) adoptShownCredit(bnovoCtx, ctx context.Context, p *plan, decided int64) bool {
-	if !e.catchingUp || !e.opt.WriteBack || p.rec.Seq != 0 || p.rec.AccountID != 0 || p.accrual.Target <= 0 ||
-		p.b.Customer == nil || p.b.Departure.Before(e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays)) {
-		return true // no line can name an account syncd credited for this stay
+	if !e.catchingUp || !e.opt.WriteBack || p.rec.Seq != 0 || p.rec.AccountID != 0 || p.b.Customer == nil ||
+		p.b.Arrival.After(e.now()) || p.b.Departure.Before(e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays)) {
+		return true // no line can name an account syncd credited for this stay (one to come, or old)
 	}
 	shown, err := e.shownAccount(bnovoCtx, ctx, p.b)
 	if err != nil {
