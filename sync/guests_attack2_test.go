@@ -537,3 +537,36 @@ func TestRestoredBackupWithdrawsTheCreditOfACancelledStayWhoseGuestChanged(t *te
 	h.wantOps(wrong, 2, 0)
 	h.wantOps(right, 0, 0)
 }
+
+// The same for bonuses paid with: an in-house stay typed with a member's phone had bonuses taken
+// from the member; the typo is fixed and the stay cancelled before an older backup is restored.
+// The bonuses go back to the member they were taken from, found by the card the notes show.
+func TestRestoredBackupReturnsBonusesTakenFromTheAccountTheNotesShow(t *testing.T) {
+	var shift atomic.Int64
+	h := redemptionHarness(t, func(o *Options) {
+		o.WriteBack = true
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	})
+	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234526"}, ""))
+	h.pb.SetBalance(wrong, 100000)
+	h.pb.AddAccount(member("Анна", []string{"79161234527"}, ""))
+	h.cycle()
+	saved := h.backup()
+
+	id := h.checkedOut("+79161234526", "", "") // the typo: Вадим's number
+	h.setStatus(id, bnovotest.StatusCheckedIn, bnovotest.StatusNames[bnovotest.StatusCheckedIn])
+	h.pay(id, bnovo.PaymentIn, 30000, bonusPay)
+	h.cycle()
+	h.wantRedeemed(id, 30000, 1)
+	h.setGuest(id, "Анна", "+79161234527", "")
+	h.setStatus(id, 2, "Отменен")
+
+	shift.Store(int64(2 * time.Hour))
+	h.restore(saved)
+	h.cycle()
+	h.cycle()
+	h.wantRedeemed(id, 0, 2)
+	if got := h.balance(wrong); got != 100000 {
+		t.Fatalf("the member's balance is %d, want 100000: the bonuses taken from him did not come back", got)
+	}
+}

@@ -361,6 +361,11 @@ func (e *Engine) planRedemption(ctx context.Context, p *plan) *redeemPlan {
 		if err == nil && account != 0 {
 			err = e.adoptRedemptions(ctx, p, account)
 		}
+		if err == nil && p.rec.Redeemed == 0 {
+			// The guest's contacts may lead elsewhere than the bonuses were taken from (see
+			// restored.go).
+			account, err = e.adoptShownRedemptions(ctx, p, account)
+		}
 		switch {
 		case err != nil:
 			rp.retry = true

@@ -54,9 +54,8 @@ var shownCard = regexp.MustCompile(`^ProBonus: (?:карта ([^,\r\n]+)|счё�
 // there (the bonuses then move to decided, or are withdrawn, as for any guest change). False
 // when the plan cannot go on now (it is queued).
 func (e *Engine) adoptShownCredit(bnovoCtx, ctx context.Context, p *plan, decided int64) bool {
-	if !e.catchingUp || !e.opt.WriteBack || p.rec.Seq != 0 || p.rec.AccountID != 0 || p.b.Customer == nil ||
-		p.b.Arrival.After(e.now()) || p.b.Departure.Before(e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays)) {
-		return true // no line can name an account syncd credited for this stay (one to come, or old)
+	if p.rec.Seq != 0 || p.rec.AccountID != 0 || !e.mayShowAccount(p) {
+		return true
 	}
 	shown, err := e.shownAccount(bnovoCtx, ctx, p.b)
 	if err != nil {
@@ -74,6 +73,31 @@ func (e *Engine) adoptShownCredit(bnovoCtx, ctx context.Context, p *plan, decide
 		p.rec.AccountID = 0 // nothing of this stay's there (the line was another stay's)
 	}
 	return true
+}
+
+// mayShowAccount tells whether, in a run catching up, a line of syncd's in the booking's guest's
+// notes may name an account syncd posted to for it: not for a stay still to come, nor one older
+// than the lookback window (lines are written only within it).
+func (e *Engine) mayShowAccount(p *plan) bool {
+	return e.catchingUp && e.opt.WriteBack && p.b.Customer != nil && !p.b.Arrival.After(e.now()) &&
+		!p.b.Departure.Before(e.day(e.now()).AddDate(0, 0, -e.opt.LookbackDays))
+}
+
+// adoptShownRedemptions is adoptShownCredit for bonuses taken (redemption markers), when the
+// account the guest's contacts name (decided, 0 for none) held none of the booking's: it
+// returns the account they are found on, else decided.
+func (e *Engine) adoptShownRedemptions(ctx context.Context, p *plan, decided int64) (int64, error) {
+	if p.rec.RedeemSeq != 0 || !e.mayShowAccount(p) {
+		return decided, nil
+	}
+	shown, err := e.shownAccount(ctx, ctx, p.b)
+	if err != nil || shown == 0 || shown == decided {
+		return decided, err
+	}
+	if err := e.adoptRedemptions(ctx, p, shown); err != nil || p.rec.Redeemed == 0 {
+		return decided, err
+	}
+	return shown, nil
 }
 
 // shownAccount is the account a line of syncd's in the booking's guest's notes names, 0 when
