@@ -37,6 +37,20 @@ func (h *harness) wantOwnAccounts(first, second int64) {
 	h.wantOps(b, 1, 50000)
 }
 
+// wantNoNotesCalls runs cycles more cycles and checks they cost no guest read or write: what
+// says what should cost none.
+func (h *harness) wantNoNotesCalls(cycles int, what string) {
+	h.t.Helper()
+	calls := h.notesCalls()
+	for range cycles {
+		h.tick()
+		h.cycle()
+	}
+	if got := h.notesCalls(); got != calls {
+		h.t.Fatalf("%s cost %d guest calls in %d cycles", what, got-calls, cycles)
+	}
+}
+
 // A PUT answered with "notes": null (a server that does not reload the field) says nothing of
 // what Bnovo stored: syncd must not take it for notes emptied meanwhile and write its line alone
 // over the staff's lines.
@@ -104,12 +118,7 @@ func TestArrivalLineFollowsTheGuestRecordPutOnTheBooking(t *testing.T) {
 	if g.ID != 777001 || !strings.HasPrefix(g.Notes, "VIP\nProBonus: карта ") || !strings.Contains(g.Notes, "баланс 1 125 бонусов") {
 		t.Fatalf("the guest now on the booking has notes %q: no card at check-in", g.Notes)
 	}
-	calls := h.notesCalls()
-	h.tick()
-	h.cycle()
-	if got := h.notesCalls(); got != calls {
-		t.Fatalf("an unchanged line cost %d guest calls", got-calls)
-	}
+	h.wantNoNotesCalls(1, "an unchanged line")
 }
 
 // The same on a credited stay: the desk puts the guest's other profile on the booking (same
@@ -321,17 +330,10 @@ func TestArrivalLineBnovoRefusesIsNotRetriedEveryCycle(t *testing.T) {
 	h.bn.LimitNotes(40)
 	id := h.arriving("anna@example.ru", 0)
 	h.cycle()
-	calls := h.notesCalls()
-	if calls == 0 {
+	if h.notesCalls() == 0 {
 		t.Fatal("the line was never tried")
 	}
-	for range 3 {
-		h.tick()
-		h.cycle()
-	}
-	if got := h.notesCalls(); got != calls {
-		t.Fatalf("a refused line cost %d more guest calls in 3 cycles", got-calls)
-	}
+	h.wantNoNotesCalls(3, "a refused line")
 
 	// Staff shorten the notes: the booking changes, and the line is tried (and fits) again.
 	b, _ := h.bn.Booking(id)
@@ -384,12 +386,7 @@ func TestArrivalLineOfTheWrongMemberGoesWhenThePhoneIsFixed(t *testing.T) {
 	if notes := h.bn.Guests(id)[0].Notes; notes != "Поздний заезд\r\n" {
 		t.Fatalf("notes %q, want the staff's line alone: the member's card stays for the desk to see", notes)
 	}
-	calls := h.notesCalls()
-	h.tick()
-	h.cycle()
-	if got := h.notesCalls(); got != calls {
-		t.Fatalf("%d more guest calls once the line was gone", got-calls)
-	}
+	h.wantNoNotesCalls(1, "the line once gone")
 }
 
 func TestWithoutLoyaltyLine(t *testing.T) {
@@ -454,29 +451,39 @@ func TestArrivalsAreDecidedInTheHotelsDay(t *testing.T) {
 	}
 }
 
+// restoreRig makes a harness (with write-back) whose state is backed up after one cycle (the
+// backup of a state in use has its cursors); restoreLater restores that backup two hours later
+// by syncd's clock, so the new process catches up.
+func restoreRig(t *testing.T, newH func(*testing.T, func(*Options)) *harness) (*harness, func()) {
+	var shift atomic.Int64
+	h := newH(t, func(o *Options) {
+		o.WriteBack = true
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	})
+	h.cycle()
+	saved := h.backup()
+	return h, func() {
+		shift.Store(int64(2 * time.Hour))
+		h.restore(saved)
+	}
+}
+
 // A backup is restored after a stay was credited (to the member a phone typo named) and the
 // typo fixed: the restored state knows neither the credit nor the match, and the guest's
 // contacts now name another account. Deciding the account anew must not credit the stay a second
 // time there: the card syncd showed in the guest's notes names the account the credit went to,
 // whose markers are read; the bonuses move (withdrawn there, deposited to the guest's account).
 func TestRestoredBackupFindsTheCreditOfAGuestWhoseContactsChanged(t *testing.T) {
-	var shift atomic.Int64
-	h := newHarness(t, func(o *Options) {
-		o.WriteBack = true
-		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
-	})
+	h, restoreLater := restoreRig(t, newHarness)
 	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234521"}, ""))
 	right := h.pb.AddAccount(member("Анна", []string{"79161234522"}, ""))
-	h.cycle() // the backup is of a state in use: it has its cursors
-	saved := h.backup()
 
 	id := h.stayWithNotes("+79161234521", "Поздний заезд") // the typo: Вадим's number
 	h.cycle()
 	h.wantOps(wrong, 1, 50000)
 	h.setGuest(id, "Анна", "+79161234522", "")
 
-	shift.Store(int64(2 * time.Hour)) // the restore comes a while later
-	h.restore(saved)
+	restoreLater()
 	h.cycle()
 	h.cycle()
 	h.wantPosted(id, 50000)
@@ -513,15 +520,9 @@ func TestRestoredBackupCheckCostsNoGuestReadWhenCaughtUp(t *testing.T) {
 // The same restore, but the stay was also cancelled before it: it earns nothing now, and its
 // credit, on the account the notes show, is withdrawn there rather than left with the member.
 func TestRestoredBackupWithdrawsTheCreditOfACancelledStayWhoseGuestChanged(t *testing.T) {
-	var shift atomic.Int64
-	h := newHarness(t, func(o *Options) {
-		o.WriteBack = true
-		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
-	})
+	h, restoreLater := restoreRig(t, newHarness)
 	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234524"}, ""))
 	right := h.pb.AddAccount(member("Анна", []string{"79161234525"}, ""))
-	h.cycle()
-	saved := h.backup()
 
 	id := h.stayWithNotes("+79161234524", "") // the typo: Вадим's number
 	h.cycle()
@@ -529,8 +530,7 @@ func TestRestoredBackupWithdrawsTheCreditOfACancelledStayWhoseGuestChanged(t *te
 	h.setGuest(id, "Анна", "+79161234525", "")
 	h.setStatus(id, 2, "Отменен")
 
-	shift.Store(int64(2 * time.Hour))
-	h.restore(saved)
+	restoreLater()
 	h.cycle()
 	h.cycle()
 	h.wantPosted(id, 0)
@@ -542,16 +542,10 @@ func TestRestoredBackupWithdrawsTheCreditOfACancelledStayWhoseGuestChanged(t *te
 // from the member; the typo is fixed and the stay cancelled before an older backup is restored.
 // The bonuses go back to the member they were taken from, found by the card the notes show.
 func TestRestoredBackupReturnsBonusesTakenFromTheAccountTheNotesShow(t *testing.T) {
-	var shift atomic.Int64
-	h := redemptionHarness(t, func(o *Options) {
-		o.WriteBack = true
-		o.Now = func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
-	})
+	h, restoreLater := restoreRig(t, redemptionHarness)
 	wrong := h.pb.AddAccount(member("Вадим", []string{"79161234526"}, ""))
 	h.pb.SetBalance(wrong, 100000)
 	h.pb.AddAccount(member("Анна", []string{"79161234527"}, ""))
-	h.cycle()
-	saved := h.backup()
 
 	id := h.checkedOut("+79161234526", "", "") // the typo: Вадим's number
 	h.setStatus(id, bnovotest.StatusCheckedIn, bnovotest.StatusNames[bnovotest.StatusCheckedIn])
@@ -561,8 +555,7 @@ func TestRestoredBackupReturnsBonusesTakenFromTheAccountTheNotesShow(t *testing.
 	h.setGuest(id, "Анна", "+79161234527", "")
 	h.setStatus(id, 2, "Отменен")
 
-	shift.Store(int64(2 * time.Hour))
-	h.restore(saved)
+	restoreLater()
 	h.cycle()
 	h.cycle()
 	h.wantRedeemed(id, 0, 2)
