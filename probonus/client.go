@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hotelsync/syncd/contact"
 	"github.com/hotelsync/syncd/internal/netfail"
 	"github.com/hotelsync/syncd/retry"
 )
@@ -381,7 +382,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 			Op:     op,
 			Status: resp.StatusCode,
 			Kind:   kindOfReply(resp.StatusCode, data),
-			Detail: c.redact(errorDetail(data)),
+			Detail: c.redact(errorDetail([]byte(maskQuery(string(data), query)))),
 			Sent:   true,
 		}
 		if e.Kind == RateLimited || resp.StatusCode == http.StatusServiceUnavailable {
@@ -403,7 +404,7 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 	if err := decode(data); err != nil {
 		var ua *unexpectedAnswer
 		if errors.As(err, &ua) {
-			return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Detail: c.redact(ua.reason), Err: ErrUnexpectedAnswer}
+			return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Detail: maskQuery(c.redact(ua.reason), query), Err: ErrUnexpectedAnswer}
 		}
 		return &Error{Op: op, Status: resp.StatusCode, Kind: Permanent, Sent: true, Err: err}
 	}
@@ -444,6 +445,26 @@ func (c *Client) redact(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, c.token, "[token]")
+}
+
+// maskQuery masks the query's values (a lookup's phone or e-mail) where s quotes them, as typed
+// or URL-encoded: a proxy's error page often quotes the URL it failed on, and errors are logged.
+func maskQuery(s string, query url.Values) string {
+	for _, values := range query {
+		for _, v := range values {
+			if v == "" {
+				continue
+			}
+			masked := contact.MaskPhone(v)
+			if strings.Contains(v, "@") {
+				masked = contact.MaskEmail(v)
+			}
+			for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+				s = strings.ReplaceAll(s, form, masked)
+			}
+		}
+	}
+	return s
 }
 
 // sendTrace records how far a request got. Hooks run on the transport's goroutines, hence atomics.

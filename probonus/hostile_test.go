@@ -222,3 +222,23 @@ func TestDepositAnswerForAnotherOperationIsOutcomeUnknown(t *testing.T) {
 		})
 	}
 }
+
+// A proxy's error page quoting the URL it failed on quotes the guest's phone or e-mail a lookup
+// carries in its query: the error, which is logged and may become a parked reason, shows them
+// masked.
+func TestErrorPageQuotingTheLookupMasksTheIdentifier(t *testing.T) {
+	srv, c := newPair(t, probonustest.Options{}, func(cfg *probonus.Config) {
+		cfg.Retry = retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, MaxElapsed: 30 * time.Millisecond}
+	})
+	for _, id := range []string{"79161234567", "anna.petrova+hotel@example.ru"} {
+		srv.HostileNext("find", 100000, hostile.URLErrorPage)
+		_, err := c.FindAccount(t.Context(), id)
+		if err == nil || probonus.KindOf(err) != probonus.Transient {
+			t.Fatalf("an error page: %v, want a Transient error", err)
+		}
+		if msg := err.Error(); strings.Contains(msg, "petrova") || strings.Contains(msg, "9161234567") || !strings.Contains(msg, "502") {
+			t.Fatalf("the error shows the identifier looked up: %s", msg)
+		}
+		srv.HostileNext("find", 0, 0)
+	}
+}

@@ -6,9 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/contact"
+	"github.com/hotelsync/syncd/internal/hostile"
+	"github.com/hotelsync/syncd/internal/testlog"
 	"github.com/hotelsync/syncd/probonus"
 	"github.com/hotelsync/syncd/state"
 )
@@ -561,5 +565,25 @@ func TestRestoredBackupReturnsBonusesTakenFromTheAccountTheNotesShow(t *testing.
 	h.wantRedeemed(id, 0, 2)
 	if got := h.balance(wrong); got != 100000 {
 		t.Fatalf("the member's balance is %d, want 100000: the bonuses taken from him did not come back", got)
+	}
+}
+
+// A caching proxy in front of ProBonus answers the guest's lookup with its error page, which
+// quotes the URL asked for, the guest's phone with it. The run's warnings (and any reason kept
+// for staff) show it masked.
+func TestProxyErrorPageQuotingTheLookupKeepsThePhoneOutOfTheLogs(t *testing.T) {
+	logs := &testlog.Buffer{}
+	h := newHarness(t, func(o *Options) { o.Logger = zerolog.New(logs).Level(zerolog.WarnLevel) })
+	id := h.paidStay("Анна", "+7 916 123-45-28", "")
+	h.pb.HostileNext("find", 100000, hostile.URLErrorPage)
+	h.cycle()
+	h.wantPosted(id, 0)
+	if out := logs.String(); !strings.Contains(out, "could not be retrieved") || strings.Contains(out, "9161234528") {
+		t.Fatalf("the logs show the guest's phone (or not the proxy's page at all):\n%s", out)
+	}
+	for _, reason := range h.parked() {
+		if strings.Contains(reason, "9161234528") {
+			t.Fatalf("a parked reason shows the guest's phone: %s", reason)
+		}
 	}
 }

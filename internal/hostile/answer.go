@@ -1,6 +1,9 @@
 package hostile
 
-import "net/http"
+import (
+	"html"
+	"net/http"
+)
 
 // Answer is an answer a simulator can give instead of the API's. Each simulator says which
 // apply to it; Write gives those whose form is the same for both APIs.
@@ -29,6 +32,9 @@ const (
 	// EmptyPage (ProBonus "operations") is a page with no items and the account's true total, as
 	// a backend that lost its rows would answer.
 	EmptyPage
+	// URLErrorPage is 502 with a text/html page quoting the URL asked for, query string and all,
+	// as a caching proxy (Squid's "The requested URL could not be retrieved") answers.
+	URLErrorPage
 )
 
 // Write gives answer a when its form does not depend on the API, redirecting to c, and reports
@@ -50,6 +56,13 @@ func Write(w http.ResponseWriter, r *http.Request, a Answer, c *Capture) bool {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center>" +
 			"<hr><center>nginx</center></body></html>\n"))
+	case URLErrorPage:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html><head><title>ERROR: The requested URL could not be retrieved</title></head><body>" +
+			"<h2>The requested URL could not be retrieved</h2><p>While trying to retrieve the URL: <a href=\"http://" +
+			html.EscapeString(r.Host+r.URL.RequestURI()) + "\">http://" + html.EscapeString(r.Host+r.URL.RequestURI()) +
+			"</a></p><p>The following error was encountered: Connection to upstream failed.</p></body></html>\n"))
 	case Redirect:
 		c.Redirect(w, r)
 	default:
