@@ -215,6 +215,14 @@ func (c *Client) CreateAccount(ctx context.Context, a NewAccount) (Account, erro
 		created, err = decodeAccountAnswer(body)
 		return err
 	})
+	if e, ok := errors.AsType[*Error](err); ok {
+		// A refusal often quotes the identifier taken; errors are logged.
+		values := append([]string{a.Email}, a.Phones...)
+		for _, id := range a.Identifiers {
+			values = append(values, id.Value)
+		}
+		e.Detail = maskValues(e.Detail, values)
+	}
 	return created, err
 }
 
@@ -451,17 +459,23 @@ func (c *Client) redact(s string) string {
 // or URL-encoded: a proxy's error page often quotes the URL it failed on, and errors are logged.
 func maskQuery(s string, query url.Values) string {
 	for _, values := range query {
-		for _, v := range values {
-			if v == "" {
-				continue
-			}
-			masked := contact.MaskPhone(v)
-			if strings.Contains(v, "@") {
-				masked = contact.MaskEmail(v)
-			}
-			for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
-				s = strings.ReplaceAll(s, form, masked)
-			}
+		s = maskValues(s, values)
+	}
+	return s
+}
+
+// maskValues masks the guest's phones and e-mails values where s quotes them (see maskQuery).
+func maskValues(s string, values []string) string {
+	for _, v := range values {
+		if v == "" {
+			continue
+		}
+		masked := contact.MaskPhone(v)
+		if strings.Contains(v, "@") {
+			masked = contact.MaskEmail(v)
+		}
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+			s = strings.ReplaceAll(s, form, masked)
 		}
 	}
 	return s

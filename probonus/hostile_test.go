@@ -242,3 +242,25 @@ func TestErrorPageQuotingTheLookupMasksTheIdentifier(t *testing.T) {
 		srv.HostileNext("find", 0, 0)
 	}
 }
+
+// A refusal of an account's creation that names the identifier taken (FastAPI apps often quote
+// the value) names it masked in the error, which syncd logs.
+func TestCreationRefusalQuotingTheIdentifierMasksIt(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"detail":"Идентификатор 79160000001 уже привязан к счёту 7; e-mail ivan.petrov@example.ru занят"}`)
+	}))
+	defer ts.Close()
+	c, err := probonus.New(probonus.Config{BaseURL: ts.URL, Token: "test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateAccount(t.Context(), probonus.NewAccount{FirstName: "Иван", Phones: []string{"79160000001"}, Email: "ivan.petrov@example.ru"})
+	if err == nil || probonus.KindOf(err) != probonus.Permanent {
+		t.Fatalf("a refusal: %v, want a Permanent error", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "9160000001") || strings.Contains(msg, "petrov") || !strings.Contains(msg, "уже привязан") {
+		t.Fatalf("the error shows the guest's identifiers (or not the refusal): %s", msg)
+	}
+}
