@@ -587,3 +587,26 @@ func TestProxyErrorPageQuotingTheLookupKeepsThePhoneOutOfTheLogs(t *testing.T) {
 		}
 	}
 }
+
+// The restored-backup check reads the account-id form of the line too (a card ProBonus sends
+// that breaks the line's form is shown as "счёт N").
+func TestRestoredBackupFindsTheCreditShownByAccountID(t *testing.T) {
+	h, restoreLater := restoreRig(t, newHarness)
+	odd := member("Вадим", []string{"79161234528"}, "")
+	odd.Identifiers = []probonus.Identifier{{TypeID: probonus.IdentifierCard, Value: "12, 34"}}
+	wrong := h.pb.AddAccount(odd)
+	right := h.pb.AddAccount(member("Анна", []string{"79161234529"}, ""))
+
+	id := h.stayWithNotes("+79161234528", "")
+	h.cycle()
+	if notes := h.bn.Guests(id)[0].Notes; !strings.HasPrefix(notes, "ProBonus: счёт "+itoa(wrong)+", ") {
+		t.Fatalf("notes %q: not the account-id form, the test proves nothing", notes)
+	}
+	h.setGuest(id, "Анна", "+79161234529", "")
+	restoreLater()
+	h.cycle()
+	h.cycle()
+	h.wantPosted(id, 50000)
+	h.wantOps(wrong, 2, 0)
+	h.wantOps(right, 1, 50000)
+}
