@@ -610,3 +610,27 @@ func TestRestoredBackupFindsTheCreditShownByAccountID(t *testing.T) {
 	h.wantOps(wrong, 2, 0)
 	h.wantOps(right, 1, 50000)
 }
+
+// Two guests on one booking: a companion shares the room, listed before the main guest (the order
+// is not guaranteed). The main guest is matched and credited; the line goes into the main
+// guest's notes, never the companion's, at check-in and after the stay.
+func TestCompanionOnTheBookingNeverGetsTheLine(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.WriteBack = true; o.Arrivals = Arrivals{Days: 1} })
+	anna := h.pb.AddAccount(member("Анна", []string{"79161234530"}, ""))
+	h.pb.AddAccount(member("Борис", []string{"79161234531"}, ""))
+	arriving := h.arriving("", 0)
+	h.setGuest(arriving, "Анна", "+79161234530", "")
+	stay := h.stayWithNotes("+79161234530", "")
+	for _, id := range []int64{arriving, stay} {
+		h.bn.AddCompanion(id, bnovo.Guest{ID: 900000 + id, Name: "Борис", Phone: "+79161234531", Notes: "спутник"}, true)
+	}
+	h.cycle()
+	h.wantOps(anna, 1, 50000)
+	for id, staff := range map[int64]string{arriving: "Поздний заезд\r\n", stay: ""} {
+		guests := h.bn.Guests(id)
+		want := staff + "ProBonus: карта " + mustAccount(t, h, anna).Card() + ", "
+		if len(guests) != 2 || guests[0].Notes != "спутник" || !strings.HasPrefix(guests[1].Notes, want) {
+			t.Fatalf("booking %d guests %+v: want Анна's card after her own notes, and the companion's untouched", id, guests)
+		}
+	}
+}

@@ -160,7 +160,8 @@ func (s *Server) Payments(bookingID int64) []bnovo.Payment {
 }
 
 // Guests returns a booking's guest records as GET .../guests serves them: the main guest (the
-// customer, with the customer's id and notes) first; none when the booking has no customer.
+// customer, with the customer's id and notes) first, then its companions (see AddCompanion);
+// none when the booking has no customer.
 func (s *Server) Guests(bookingID int64) []bnovo.Guest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,7 +169,43 @@ func (s *Server) Guests(bookingID int64) []bnovo.Guest {
 	if !ok || rec.raw != "" {
 		return nil
 	}
-	return guestsOf(rec.booking)
+	return s.guestsLocked(rec.booking)
+}
+
+// companions are a booking's other guests (a second adult in the room), and whether the answer
+// lists them before the main guest.
+type companions struct {
+	guests []bnovo.Guest
+	first  bool
+}
+
+// AddCompanion adds another guest record to a booking (a second guest in the room), listed by
+// GET .../guests after the main guest, or before it when first is set (the order is not
+// guaranteed by the contract); a PUT to its id writes its own fields. The booking's update_date
+// is left alone.
+func (s *Server) AddCompanion(bookingID int64, g bnovo.Guest, first bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.companions == nil {
+		s.companions = make(map[int64]companions)
+	}
+	c := s.companions[bookingID]
+	c.guests = append(c.guests, g)
+	c.first = c.first || first
+	s.companions[bookingID] = c
+}
+
+// guestsLocked lists a booking's guest records as served: the main guest and its companions.
+func (s *Server) guestsLocked(b bnovo.Booking) []bnovo.Guest {
+	main := guestsOf(b)
+	c, ok := s.companions[b.ID]
+	if !ok || len(main) == 0 {
+		return main
+	}
+	if c.first {
+		return append(slices.Clone(c.guests), main...)
+	}
+	return append(main, c.guests...)
 }
 
 // BookingIDs returns the ids of all stored records, raw ones included, in ascending order.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -221,7 +222,7 @@ func (s *Server) handleGuests(w http.ResponseWriter, r *http.Request) {
 	rec, found := s.bookings[id]
 	var guests []bnovo.Guest
 	if found && rec.raw == "" {
-		guests = guestsOf(rec.booking)
+		guests = s.guestsLocked(rec.booking)
 	}
 	s.mu.Unlock()
 	if !found {
@@ -273,6 +274,11 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	rec, found := s.bookings[bookingID]
+	if found && rec.raw == "" && rec.booking.Customer != nil && rec.booking.Customer.ID != guestID {
+		if s.updateCompanionLocked(w, bookingID, guestID, changes) {
+			return
+		}
+	}
 	if !found || rec.raw != "" || rec.booking.Customer == nil || rec.booking.Customer.ID != guestID {
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, "Guest not found.", nil)
@@ -319,6 +325,39 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeData(w, g)
 	}
+}
+
+// updateCompanionLocked writes changes into a companion of the booking (see AddCompanion) and
+// answers, unlocking s; false (s still locked) when guestID is none of its companions.
+func (s *Server) updateCompanionLocked(w http.ResponseWriter, bookingID, guestID int64, changes map[string]string) bool {
+	c := s.companions[bookingID]
+	for i, g := range c.guests {
+		if g.ID != guestID {
+			continue
+		}
+		for name, v := range changes {
+			switch name {
+			case "name":
+				g.Name = v
+			case "surname":
+				g.Surname = v
+			case "phone":
+				g.Phone = v
+			case "email":
+				g.Email = v
+			case "notes":
+				g.Notes = v
+			}
+		}
+		c.guests = slices.Clone(c.guests)
+		c.guests[i] = g
+		s.companions[bookingID] = c
+		s.stats.GuestWrites++
+		s.mu.Unlock()
+		writeData(w, guestJSON(g))
+		return true
+	}
+	return false
 }
 
 var guestFields = map[string]bool{"name": true, "surname": true, "phone": true, "email": true, "notes": true}

@@ -97,9 +97,10 @@ type Server struct {
 	hangFor       time.Duration
 	latency       time.Duration
 	webhookURL    string
-	bareGuestPuts bool          // see AnswerGuestWritesWithoutNotes
-	guestPutNotes guestPutNotes // see AnswerGuestWritesWithNullNotes, AnswerGuestWritesAsBefore
-	maxNotes      int           // see LimitNotes
+	bareGuestPuts bool                 // see AnswerGuestWritesWithoutNotes
+	guestPutNotes guestPutNotes        // see AnswerGuestWritesWithNullNotes, AnswerGuestWritesAsBefore
+	maxNotes      int                  // see LimitNotes
+	companions    map[int64]companions // by booking id, see AddCompanion
 	stats         Stats
 	sortedCache   []int64                 // see sortedIDsLocked
 	listings      map[listKey][]int64     // see listingLocked

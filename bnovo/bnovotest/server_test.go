@@ -483,6 +483,29 @@ func TestLimitNotes(t *testing.T) {
 	}
 }
 
+// A booking's companions are listed with its main guest (before it when asked) and written
+// apart from it.
+func TestCompanions(t *testing.T) {
+	s := start(t, Options{})
+	token := login(t, s)
+	s.PutBooking(bnovo.Booking{ID: 5, Customer: &bnovo.Customer{ID: 77, Notes: "VIP"}})
+	s.AddCompanion(5, bnovo.Guest{ID: 78, Name: "Борис", Notes: "спутник"}, false)
+	if g := s.Guests(5); len(g) != 2 || g[0].ID != 77 || g[1].ID != 78 {
+		t.Fatalf("Guests(5) = %+v", g)
+	}
+	if a := send(t, s, "PUT", "/api/v1/bookings/5/guests/78", token, `{"notes": "спутник, поздний заезд"}`); a.status != 200 || !strings.Contains(a.body, `"id":78`) {
+		t.Errorf("companion write: %d %s", a.status, a.body)
+	}
+	s.AddCompanion(5, bnovo.Guest{ID: 79}, true)
+	g := s.Guests(5)
+	if len(g) != 3 || g[2].ID != 77 || g[0].Notes != "спутник, поздний заезд" || g[2].Notes != "VIP" {
+		t.Fatalf("Guests(5) = %+v: want the companions first, the main guest's notes untouched", g)
+	}
+	if a := send(t, s, "GET", "/api/v1/bookings/5/guests", token, ""); !strings.Contains(a.body, `"guests":[{"id":78`) {
+		t.Errorf("guests: %s", a.body)
+	}
+}
+
 func TestDataChangesBumpUpdateDate(t *testing.T) {
 	clk := simclock.New(time.Date(2026, 6, 1, 10, 0, 0, 0, msk))
 	s := start(t, Options{Now: clk.Now})
