@@ -110,6 +110,12 @@ func (e *Engine) listArrivals(ctx context.Context, today time.Time) error {
 		return nil
 	}
 	q := bnovo.ListQuery{DataType: bnovo.ByArrival, From: today, To: today.AddDate(0, 0, e.opt.Arrivals.Days)}
+	if !e.zoneAgrees {
+		// Bnovo lists by the date in its own hotel zone, which may not be timezone's (see
+		// warnZone): a day more on each side covers any zone, and trackArrivals keeps only the
+		// arrivals in the window by our dates.
+		q.From, q.To = q.From.AddDate(0, 0, -1), q.To.AddDate(0, 0, 1)
+	}
 	if err := e.opt.PMS.ListBookings(ctx, q, 0, func(p bnovo.Page) error { return e.trackArrivals(p.Bookings) }); err != nil {
 		return fmt.Errorf("listing arrivals %s..%s: %w", q.From.Format(time.DateOnly), q.To.Format(time.DateOnly), err)
 	}

@@ -634,3 +634,31 @@ func TestCompanionOnTheBookingNeverGetsTheLine(t *testing.T) {
 		}
 	}
 }
+
+// Bnovo's hotel zone (São Paulo, −03) lies west of timezone (Moscow): a guest arriving at 02:00
+// Moscow time arrives at 20:00 the day before in Bnovo's dates, so a listing of arrivals from
+// today by Bnovo's dates misses them. Booked weeks ago, nothing else lists them: the arrivals
+// listing reaches a day further on each side while Bnovo's zone is not proven to be ours.
+func TestArrivalsListingCoversBnovosZone(t *testing.T) {
+	y, m, d := time.Now().In(moscow).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, moscow)
+	var engineNow atomic.Int64
+	engineNow.Store(today.Add(time.Hour).UnixNano()) // 01:00 in Moscow, 19:00 the day before in São Paulo
+	h := newHarness(t, func(o *Options) {
+		o.WriteBack, o.Arrivals = true, Arrivals{Days: 1}
+		o.Now = func() time.Time { return time.Unix(0, engineNow.Load()) }
+	})
+	h.clock.Set(today.Add(50 * time.Minute))
+	h.bnovoIn(mustZone("America/Sao_Paulo"))
+	h.pb.AddAccount(probonus.Account{FirstName: "Анна", Email: "anna@example.ru", AccountGroupID: 1, Balance: 112500})
+	id := h.arriving("anna@example.ru", 0)
+	b, _ := h.bn.Booking(id)
+	b.Arrival, b.Departure = today.Add(2*time.Hour), today.AddDate(0, 0, 2)
+	b.UpdateDate = today.AddDate(0, 0, -40) // booked long ago: the changed listing does not show it
+	b.CreateDate = b.UpdateDate
+	h.bn.PutBooking(b)
+	h.cycle()
+	if notes := h.bn.Guests(id)[0].Notes; !strings.Contains(notes, "ProBonus: карта ") {
+		t.Fatalf("the guest arriving at 02:00 today got no line: %q", notes)
+	}
+}
