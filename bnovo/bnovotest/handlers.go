@@ -293,20 +293,7 @@ func (s *Server) handleUpdateGuest(w http.ResponseWriter, r *http.Request) {
 	}
 	before := guestsOf(rec.booking)[0]
 	c := *rec.booking.Customer // replace, never mutate: copies handed out earlier stay intact
-	for name, v := range changes {
-		switch name {
-		case "name":
-			c.Name = v
-		case "surname":
-			c.Surname = v
-		case "phone":
-			c.Phone = v
-		case "email":
-			c.Email = v
-		case "notes":
-			c.Notes = v
-		}
-	}
+	setGuestFields(changes, &c.Name, &c.Surname, &c.Phone, &c.Email, &c.Notes)
 	rec.booking.Customer = &c
 	rec.booking.UpdateDate = s.stamp()
 	s.stats.GuestWrites++
@@ -335,20 +322,7 @@ func (s *Server) updateCompanionLocked(w http.ResponseWriter, bookingID, guestID
 		if g.ID != guestID {
 			continue
 		}
-		for name, v := range changes {
-			switch name {
-			case "name":
-				g.Name = v
-			case "surname":
-				g.Surname = v
-			case "phone":
-				g.Phone = v
-			case "email":
-				g.Email = v
-			case "notes":
-				g.Notes = v
-			}
-		}
+		setGuestFields(changes, &g.Name, &g.Surname, &g.Phone, &g.Email, &g.Notes)
 		c.guests = slices.Clone(c.guests)
 		c.guests[i] = g
 		s.companions[bookingID] = c
@@ -358,6 +332,16 @@ func (s *Server) updateCompanionLocked(w http.ResponseWriter, bookingID, guestID
 		return true
 	}
 	return false
+}
+
+// setGuestFields applies a guest PUT's changes to a guest's fields.
+func setGuestFields(changes map[string]string, name, surname, phone, email, notes *string) {
+	fields := map[string]*string{"name": name, "surname": surname, "phone": phone, "email": email, "notes": notes}
+	for field, v := range changes {
+		if dst, ok := fields[field]; ok {
+			*dst = v
+		}
+	}
 }
 
 var guestFields = map[string]bool{"name": true, "surname": true, "phone": true, "email": true, "notes": true}
