@@ -128,7 +128,10 @@ func FuzzOperationsAnswer(f *testing.F) {
 			if o.CreatedAt.IsZero() {
 				t.Fatalf("operation %d accepted without createdAt", o.ID)
 			}
-			wire = append(wire, wireOperation{ID: o.ID, AccountID: o.AccountID, Type: o.Type, Sum: moneyToWire(o.Sum),
+			if o.ID <= 0 || o.Sum <= 0 || o.Type == "" {
+				t.Fatalf("operation accepted without an id, a positive sum or a kind: %+v", o)
+			}
+			wire = append(wire, wireOperation{ID: o.ID, AccountID: o.AccountID, Type: o.Type, Sum: new(moneyToWire(o.Sum)),
 				Reason: o.Reason, CreatedAt: o.CreatedAt.Format(time.RFC3339Nano), Balance: moneyToWire(o.Balance)})
 		}
 		again, err := json.Marshal(map[string]any{"items": wire, "total": total})

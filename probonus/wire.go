@@ -179,16 +179,21 @@ type wireOperationRequest struct {
 }
 
 type wireOperation struct {
-	ID        int64     `json:"id"`
-	AccountID int64     `json:"accountId"`
-	Type      string    `json:"type"`
-	Sum       wireMoney `json:"sum"`
-	Reason    string    `json:"reason"`
-	CreatedAt string    `json:"createdAt"`
-	Balance   wireMoney `json:"balance"`
+	ID        int64      `json:"id"`
+	AccountID int64      `json:"accountId"`
+	Type      string     `json:"type"`
+	Sum       *wireMoney `json:"sum"` // nil when absent or null: no sum is not a sum of 0
+	Reason    string     `json:"reason"`
+	CreatedAt string     `json:"createdAt"`
+	Balance   wireMoney  `json:"balance"`
 }
 
 func (w wireOperation) operation() (Operation, error) {
+	// Operations move money one way each (the kind says which): a sum that is not positive is
+	// not one, and counted it would make a booking's posted total look short.
+	if w.Sum == nil || *w.Sum <= 0 {
+		return Operation{}, fmt.Errorf("operation %d has no positive sum", w.ID)
+	}
 	created, err := parseCreatedAt(w.CreatedAt)
 	if err != nil {
 		return Operation{}, fmt.Errorf("operation %d: %w", w.ID, err)
@@ -434,7 +439,17 @@ func decodeOperationsAnswer(body []byte) ([]Operation, int, error) {
 		return nil, 0, unexpected("total %d is below the %d items listed", *page.Total, len(*page.Items))
 	}
 	ops := make([]Operation, 0, len(*page.Items))
-	for _, w := range *page.Items {
+	for i, w := range *page.Items {
+		// Without its id, kind or sum an operation cannot be counted: adopted from the list as a
+		// deposit of 0 it would have syncd deposit the booking's bonuses again.
+		switch {
+		case w.ID <= 0:
+			return nil, 0, unexpected("operation %d of the page has no id", i+1)
+		case w.Type == "":
+			return nil, 0, unexpected("operation %d has no type", w.ID)
+		case w.Sum == nil || *w.Sum <= 0:
+			return nil, 0, unexpected("operation %d has no positive sum", w.ID)
+		}
 		o, err := w.operation()
 		if err != nil {
 			return nil, 0, err

@@ -99,3 +99,29 @@ func TestAccountFromWire(t *testing.T) {
 		t.Fatalf("account %+v", a)
 	}
 }
+
+// An operation listed without its sum or kind is not one syncd can count: read as 0 (or as a
+// deposit) it would make a booking's posted total look short when its bonuses are adopted from
+// the list, and the difference would be deposited a second time.
+func TestListedOperationWithoutSumOrKindIsRefused(t *testing.T) {
+	const good = `"id": 7, "accountId": 12, "reason": "x (bnovo:1#1)", "createdAt": "2026-06-24T12:06:01+03:00", "balance": 100`
+	for name, item := range map[string]string{
+		"sum absent":   `{` + good + `, "type": "deposit"}`,
+		"sum null":     `{` + good + `, "type": "deposit", "sum": null}`,
+		"sum negative": `{` + good + `, "type": "deposit", "sum": -100}`,
+		"sum zero":     `{` + good + `, "type": "deposit", "sum": 0}`,
+		"type absent":  `{` + good + `, "sum": 100}`,
+		"type empty":   `{` + good + `, "sum": 100, "type": ""}`,
+		"type null":    `{` + good + `, "sum": 100, "type": null}`,
+		"id absent":    `{"accountId": 12, "reason": "x", "createdAt": "2026-06-24T12:06:01+03:00", "type": "deposit", "sum": 100}`,
+	} {
+		ops, _, err := decodeOperationsAnswer([]byte(`{"items": [` + item + `], "total": 1}`))
+		if err == nil {
+			t.Errorf("%s: accepted as %+v", name, ops)
+		}
+	}
+	ops, _, err := decodeOperationsAnswer([]byte(`{"items": [{` + good + `, "type": "withdraw", "sum": 100}], "total": 1}`))
+	if err != nil || len(ops) != 1 || ops[0].Sum != 100 || ops[0].Type != OpWithdraw {
+		t.Fatalf("a complete operation: %+v, %v", ops, err)
+	}
+}
