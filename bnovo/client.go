@@ -368,9 +368,7 @@ func classifyForRetry(err error) (bool, time.Duration) {
 		return false, 0 // asking again would be redirected again
 	}
 	switch e.Kind {
-	case Transient:
-		return true, 0
-	case RateLimited:
+	case Transient, RateLimited:
 		return true, e.RetryAfter
 	default:
 		return false, 0
@@ -481,9 +479,9 @@ func (c *Client) send(ctx context.Context, auth bool, method, path string, query
 	}
 	c.log.Debug().Str("method", method).Str("path", path).Int("status", resp.StatusCode).
 		Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("bnovo request")
-	if resp.StatusCode == http.StatusTooManyRequests && c.limiter != nil {
-		// Someone else's traffic filled a window syncd cannot see: every worker waits, not
-		// only this call's retry.
+	if saysWhenToComeBack(resp.StatusCode) && c.limiter != nil {
+		// Someone else's traffic filled a window syncd cannot see, or Bnovo is down for a
+		// while: every worker waits, not only this call's retry, as every call sent is spent.
 		if after := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
 			c.limiter.Block(auth, time.Now().Add(min(after, c.maxRetryAfter())))
 		}
@@ -509,10 +507,16 @@ func (c *Client) origin() string { return strings.TrimSuffix(c.apiURL, APIPrefix
 
 func (c *Client) httpError(op string, r reply, kind ErrorKind) *Error {
 	e := &Error{Op: op, Status: r.status, Kind: kind, Message: c.scrub(serverMessage(r.body), r.token)}
-	if r.status == http.StatusTooManyRequests {
+	if saysWhenToComeBack(r.status) {
 		e.RetryAfter = parseRetryAfter(r.header.Get("Retry-After"), time.Now())
 	}
 	return e
+}
+
+// saysWhenToComeBack reports a status whose Retry-After is honoured: a 429, and a 503 (a
+// maintenance window) that gives one.
+func saysWhenToComeBack(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
 }
 
 // scrub keeps credentials out of messages even if a server echoes them back.

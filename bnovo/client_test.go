@@ -880,3 +880,33 @@ func TestLimiterWaitDoesNotUseUpRetries(t *testing.T) {
 		t.Fatalf("two 500s, each retry after a budget wait longer than MaxElapsed: %v", err)
 	}
 }
+
+// A 503 that says when to come back (maintenance) is waited out like a 429's Retry-After, by
+// every worker: Bnovo counts each call it receives, so retrying on the short exponential
+// schedule would spend the budget on answers known in advance to be 503s.
+func TestUnavailableWithRetryAfterIsWaitedOutByEveryWorker(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{})
+	putStays(srv, 100, 1, june24)
+	lim := &countingLimiter{}
+	const retryAfterCap = 150 * time.Millisecond
+	c := newClient(t, srv, func(c *bnovo.Config) {
+		c.Limiter = lim
+		c.Retry = retry.Policy{Initial: time.Millisecond, Max: 2 * time.Millisecond, MaxElapsed: 3 * time.Second, MaxRetryAfter: retryAfterCap}
+	})
+	if err := c.Login(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNextWithRetryAfter(1, http.StatusServiceUnavailable, "120")
+	start := time.Now()
+	if _, err := c.Booking(t.Context(), 100); err != nil {
+		t.Fatalf("one 503 with Retry-After, then served: %v", err)
+	}
+	if took := time.Since(start); took < retryAfterCap {
+		t.Errorf("retried after %v: want the capped Retry-After of %v", took, retryAfterCap)
+	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if len(lim.blocks) != 1 || lim.blocks[0].Before(start.Add(retryAfterCap)) || lim.blocks[0].After(time.Now().Add(retryAfterCap)) {
+		t.Errorf("shared limiter blocked until %v: want one block for the capped Retry-After", lim.blocks)
+	}
+}

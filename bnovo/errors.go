@@ -57,7 +57,7 @@ type Error struct {
 	Status     int    // HTTP status, 0 for transport errors
 	Kind       ErrorKind
 	Message    string        // server's message, verbatim
-	RetryAfter time.Duration // from Retry-After on 429, 0 if absent
+	RetryAfter time.Duration // from Retry-After on 429 or 503, 0 if absent
 	Err        error         // underlying transport error, if any
 }
 

@@ -93,6 +93,7 @@ type Server struct {
 	authArrivals  []time.Time
 	failNext      int
 	failStatus    int
+	failAfter     string // Retry-After sent with the failures, "" for none
 	hangNext      int
 	hangFor       time.Duration
 	latency       time.Duration
@@ -204,7 +205,15 @@ func (s *Server) Stats() Stats {
 func (s *Server) FailNext(n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failNext, s.failStatus = n, status
+	s.failNext, s.failStatus, s.failAfter = n, status, ""
+}
+
+// FailNextWithRetryAfter is FailNext with a Retry-After header on each failure (delay-seconds
+// or an HTTP date, sent as given), as a 503 during maintenance says when to come back.
+func (s *Server) FailNextWithRetryAfter(n int, status int, retryAfter string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext, s.failStatus, s.failAfter = n, status, retryAfter
 }
 
 // SetLatency makes every request, logins included, wait d before it is handled.
@@ -323,8 +332,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if !isAuth && s.failNext > 0 {
 		s.failNext--
-		status := s.failStatus
+		status, after := s.failStatus, s.failAfter
 		s.mu.Unlock()
+		if after != "" {
+			w.Header().Set("Retry-After", after)
+		}
 		http.Error(w, "simulated failure: "+http.StatusText(status), status)
 		return
 	}
