@@ -140,15 +140,17 @@ func (c *Config) Validate() error {
 	c.validateArrivals(&p)
 	c.validateRedemption(&p)
 
-	if strings.TrimSpace(c.State.Path) == "" {
-		p.add("state.path", "required: where the state file lives")
-	}
+	statePathOK := c.validateStatePath(&p)
 	checkPositive(&p, "state.lock_timeout", c.State.LockTimeout)
 
 	c.validateWebhook(&p)
 
-	if c.Status.Socket == "" && strings.TrimSpace(c.State.Path) != "" {
+	if c.Status.Socket == "" && statePathOK {
 		c.Status.Socket = filepath.Join(filepath.Dir(c.State.Path), stateDirSocketName)
+	}
+	if c.Status.Socket != "" && !filepath.IsAbs(c.Status.Socket) {
+		// The daemon and -status would look for it in their own working directories.
+		p.add("status.socket", "must be an absolute path like /run/syncd/status.sock, got %q", c.Status.Socket)
 	}
 	if len(c.Status.Socket) > maxUnixSocketPath {
 		p.add("status.socket", "%q is longer than the %d bytes a unix socket path may have", c.Status.Socket, maxUnixSocketPath)
@@ -267,18 +269,53 @@ func (c *Config) validateRedemption(p *problems) {
 	}
 }
 
+// validateStatePath reports whether state.path is usable as the base of status.socket.
+func (c *Config) validateStatePath(p *problems) bool {
+	path := c.State.Path
+	switch {
+	case strings.TrimSpace(path) == "":
+		p.add("state.path", "required: where the state file lives")
+		return false
+	case !filepath.IsAbs(path):
+		// systemd starts the daemon in /, an operator's -once or cron job elsewhere: a relative
+		// path gives them two state files, two locks and two journals, and both may post a stay.
+		p.add("state.path", "must be an absolute path like /var/lib/syncd/state.db, got %q", path)
+		return false
+	}
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		p.add("state.path", "%q is a directory: name the state file in it, like %s", path, filepath.Join(path, stateFileName))
+		return false
+	}
+	return true
+}
+
 func (c *Config) validateSchedule(p *problems) {
 	spec := strings.TrimSpace(c.Schedule)
+	var schedule cron.Schedule
 	switch {
 	case spec == "":
 		p.add("schedule", "required: a cron expression like */5 * * * *")
 	case strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ="):
 		p.add("schedule", "set the time zone with the timezone key, not in the schedule")
 	default:
-		if _, err := cron.ParseStandard(spec); err != nil {
+		parsed, err := cron.ParseStandard(spec)
+		if err != nil {
 			p.add("schedule", "%q is not a 5-field cron expression like */5 * * * *: %v", c.Schedule, err)
+			break
 		}
+		schedule = parsed
 	}
+	defer func() {
+		loc := c.Location
+		if loc == nil {
+			loc = time.UTC // the timezone problem is reported on its own key
+		}
+		// cron accepts a day that never comes (30 February) and then never runs the job: the
+		// daemon would do its start-up cycle and no other, silently.
+		if schedule != nil && schedule.Next(time.Now().In(loc)).IsZero() {
+			p.add("schedule", "%q never fires (no such day in the next five years): check the day and month fields", c.Schedule)
+		}
+	}()
 
 	switch zone := strings.TrimSpace(c.Timezone); zone {
 	case "":
