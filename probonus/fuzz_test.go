@@ -128,7 +128,7 @@ func FuzzOperationsAnswer(f *testing.F) {
 			if o.CreatedAt.IsZero() {
 				t.Fatalf("operation %d accepted without createdAt", o.ID)
 			}
-			if o.ID <= 0 || o.Sum <= 0 || o.Type == "" {
+			if o.ID <= 0 || o.Sum <= 0 || (o.Type != OpDeposit && o.Type != OpWithdraw) {
 				t.Fatalf("operation accepted without an id, a positive sum or a kind: %+v", o)
 			}
 			wire = append(wire, wireOperation{ID: o.ID, AccountID: o.AccountID, Type: o.Type, Sum: new(moneyToWire(o.Sum)),

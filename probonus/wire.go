@@ -440,13 +440,15 @@ func decodeOperationsAnswer(body []byte) ([]Operation, int, error) {
 	}
 	ops := make([]Operation, 0, len(*page.Items))
 	for i, w := range *page.Items {
-		// Without its id, kind or sum an operation cannot be counted: adopted from the list as a
+		// Without its id, a known kind or its sum an operation cannot be counted: adopted from the list as a
 		// deposit of 0 it would have syncd deposit the booking's bonuses again.
 		switch {
 		case w.ID <= 0:
 			return nil, 0, unexpected("operation %d of the page has no id", i+1)
-		case w.Type == "":
-			return nil, 0, unexpected("operation %d has no type", w.ID)
+		case w.Type != OpDeposit && w.Type != OpWithdraw:
+			// A kind not known here (a spelling the real API uses, "withdrawal") counted as a
+			// deposit would turn a withdrawal into a credit: the list is refused, loudly.
+			return nil, 0, unexpected("operation %d is of an unknown type %q", w.ID, truncate(w.Type, 20))
 		case w.Sum == nil || *w.Sum <= 0:
 			return nil, 0, unexpected("operation %d has no positive sum", w.ID)
 		}

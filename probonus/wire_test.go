@@ -106,14 +106,16 @@ func TestAccountFromWire(t *testing.T) {
 func TestListedOperationWithoutSumOrKindIsRefused(t *testing.T) {
 	const good = `"id": 7, "accountId": 12, "reason": "x (bnovo:1#1)", "createdAt": "2026-06-24T12:06:01+03:00", "balance": 100`
 	for name, item := range map[string]string{
-		"sum absent":   `{` + good + `, "type": "deposit"}`,
-		"sum null":     `{` + good + `, "type": "deposit", "sum": null}`,
-		"sum negative": `{` + good + `, "type": "deposit", "sum": -100}`,
-		"sum zero":     `{` + good + `, "type": "deposit", "sum": 0}`,
-		"type absent":  `{` + good + `, "sum": 100}`,
-		"type empty":   `{` + good + `, "sum": 100, "type": ""}`,
-		"type null":    `{` + good + `, "sum": 100, "type": null}`,
-		"id absent":    `{"accountId": 12, "reason": "x", "createdAt": "2026-06-24T12:06:01+03:00", "type": "deposit", "sum": 100}`,
+		"sum absent":       `{` + good + `, "type": "deposit"}`,
+		"sum null":         `{` + good + `, "type": "deposit", "sum": null}`,
+		"sum negative":     `{` + good + `, "type": "deposit", "sum": -100}`,
+		"sum zero":         `{` + good + `, "type": "deposit", "sum": 0}`,
+		"type absent":      `{` + good + `, "sum": 100}`,
+		"type empty":       `{` + good + `, "sum": 100, "type": ""}`,
+		"type null":        `{` + good + `, "sum": 100, "type": null}`,
+		"type unknown":     `{` + good + `, "sum": 100, "type": "withdrawal"}`,
+		"type in capitals": `{` + good + `, "sum": 100, "type": "DEPOSIT"}`,
+		"id absent":        `{"accountId": 12, "reason": "x", "createdAt": "2026-06-24T12:06:01+03:00", "type": "deposit", "sum": 100}`,
 	} {
 		ops, _, err := decodeOperationsAnswer([]byte(`{"items": [` + item + `], "total": 1}`))
 		if err == nil {
