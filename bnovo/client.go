@@ -77,7 +77,7 @@ type Client struct {
 
 	mu           sync.Mutex
 	token        string
-	tokenExpires time.Time
+	tokenRenewAt time.Time // the token is used until then, and renewed after
 	storeChecked bool
 }
 
@@ -577,7 +577,7 @@ func (c *Client) validToken(ctx context.Context) (string, error) {
 func (c *Client) cachedToken() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.token != "" && time.Until(c.tokenExpires) > tokenRenewMargin {
+	if c.token != "" && time.Now().Before(c.tokenRenewAt) {
 		return c.token
 	}
 	return ""
@@ -599,13 +599,14 @@ func (c *Client) storedToken() string {
 	if token == "" || time.Until(expires) <= tokenRenewMargin {
 		return ""
 	}
-	c.setToken(token, expires)
+	// The stored token's lifetime is unknown: the whole margin applies.
+	c.setToken(token, expires.Add(-tokenRenewMargin))
 	return token
 }
 
-func (c *Client) setToken(token string, expires time.Time) {
+func (c *Client) setToken(token string, renewAt time.Time) {
 	c.mu.Lock()
-	c.token, c.tokenExpires = token, expires
+	c.token, c.tokenRenewAt = token, renewAt
 	c.mu.Unlock()
 }
 
@@ -613,7 +614,7 @@ func (c *Client) setToken(token string, expires time.Time) {
 func (c *Client) dropToken(token string) {
 	c.mu.Lock()
 	if c.token == token {
-		c.token, c.tokenExpires = "", time.Time{}
+		c.token, c.tokenRenewAt = "", time.Time{}
 	}
 	c.storeChecked = true // the store holds the same refused token
 	c.mu.Unlock()
@@ -647,7 +648,9 @@ func (c *Client) login(ctx context.Context) (string, error) {
 		ttl = defaultTokenTTL
 	}
 	expires := time.Now().Add(ttl)
-	c.setToken(token, expires)
+	// A lifetime shorter than the margin would have the token renewed before every call, a
+	// login each: such a token is renewed in its last quarter instead.
+	c.setToken(token, expires.Add(-min(tokenRenewMargin, ttl/4)))
 	if c.tokens != nil {
 		if err := c.tokens.SaveToken(token, expires); err != nil {
 			c.log.Warn().Err(err).Msg("bnovo: cannot persist the token; a restart will log in again")

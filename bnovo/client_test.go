@@ -910,3 +910,19 @@ func TestUnavailableWithRetryAfterIsWaitedOutByEveryWorker(t *testing.T) {
 		t.Errorf("shared limiter blocked until %v: want one block for the capped Retry-After", lim.blocks)
 	}
 }
+
+// A token whose whole lifetime is shorter than the renewal margin is still used until close to
+// its end: renewed before every call, each call cost a login (a scarce auth call) besides itself.
+func TestShortLivedTokenIsUsedForMoreThanOneCall(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{TokenTTL: 2 * time.Minute})
+	putStays(srv, 100, 1, june24)
+	c := newClient(t, srv, nil)
+	for range 4 {
+		if _, err := c.Booking(t.Context(), 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := srv.Stats().AuthCalls; got != 1 {
+		t.Fatalf("4 calls with a 2-minute token logged in %d times, want 1", got)
+	}
+}
