@@ -354,6 +354,10 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 // cannot reach now.
 const unreachableGrace = 30 * time.Second
 
+// unannouncedTooManyHold is how long a 429 without a usable Retry-After holds every call: the
+// shortest of Bnovo's windows (30/10s), the least that lets a full window pass.
+const unannouncedTooManyHold = 10 * time.Second
+
 // maxRetryAfter caps how long a 429 blocks the budget, as the retry policy caps its wait.
 func (c *Client) maxRetryAfter() time.Duration {
 	if c.retryPolicy.MaxRetryAfter > 0 {
@@ -482,7 +486,11 @@ func (c *Client) send(ctx context.Context, auth bool, method, path string, query
 	if saysWhenToComeBack(resp.StatusCode) && c.limiter != nil {
 		// Someone else's traffic filled a window syncd cannot see, or Bnovo is down for a
 		// while: every worker waits, not only this call's retry, as every call sent is spent.
-		if after := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
+		after := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		if after <= 0 && resp.StatusCode == http.StatusTooManyRequests {
+			after = unannouncedTooManyHold
+		}
+		if after > 0 {
 			c.limiter.Block(auth, time.Now().Add(min(after, c.maxRetryAfter())))
 		}
 	}

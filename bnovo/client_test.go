@@ -926,3 +926,25 @@ func TestShortLivedTokenIsUsedForMoreThanOneCall(t *testing.T) {
 		t.Fatalf("4 calls with a 2-minute token logged in %d times, want 1", got)
 	}
 }
+
+// A 429 without Retry-After (Bnovo may not send one) still holds every worker for a while: the
+// other workers' calls would each be spent on a 429 too, and a refused call counts in the window.
+func TestTooManyWithoutRetryAfterBlocksTheSharedLimiter(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{})
+	putStays(srv, 100, 1, june24)
+	lim := &countingLimiter{}
+	c := newClient(t, srv, func(c *bnovo.Config) { c.Limiter = lim })
+	if err := c.Login(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext(1, http.StatusTooManyRequests)
+	start := time.Now()
+	if _, err := c.Booking(t.Context(), 100); err != nil {
+		t.Fatalf("one 429 without Retry-After, then served: %v", err)
+	}
+	lim.mu.Lock()
+	defer lim.mu.Unlock()
+	if len(lim.blocks) != 1 || !lim.blocks[0].After(start) {
+		t.Errorf("shared limiter blocked until %v: want one block after a 429 without Retry-After", lim.blocks)
+	}
+}
