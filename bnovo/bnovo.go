@@ -101,6 +101,10 @@ type Guest struct {
 type ListQuery struct {
 	DataType DataType
 	From, To time.Time
+	// ResumeTotal is meta.total as it stood when a listing resumed at a saved offset was left
+	// (0 = unknown). A different total now means offsets shifted meanwhile, which could skip
+	// bookings before the offset: the listing then restarts from offset 0.
+	ResumeTotal int
 }
 
 // Page is one page of a listing as delivered to the caller. Bookings holds the readable bookings
@@ -108,7 +112,7 @@ type ListQuery struct {
 // be decoded (the rest of the page is still delivered).
 type Page struct {
 	Offset   int // offset this page was requested at
-	Next     int // offset of the next page (Offset + records on the page)
+	Next     int // offset of the next page (Offset + records on the page; 0 when the listing restarts)
 	Total    int // meta.total as reported with this page
 	Bookings []Booking
 	Bad      []BadRecord

@@ -225,8 +225,12 @@ func (c *Client) ListBookings(ctx context.Context, q ListQuery, startOffset int,
 		badSeen:   make(map[[sha256.Size]byte]struct{}),
 	}
 	offset := max(startOffset, 0)
+	knownTotal := -1
+	if offset > 0 && q.ResumeTotal > 0 {
+		knownTotal = q.ResumeTotal
+	}
 	for restarts := 0; ; restarts++ {
-		reason, err := c.listPass(ctx, q, offset, l, fn)
+		reason, err := c.listPass(ctx, q, offset, knownTotal, l, fn)
 		if err != nil || reason == "" {
 			return err
 		}
@@ -236,7 +240,7 @@ func (c *Client) ListBookings(ctx context.Context, q ListQuery, startOffset int,
 		}
 		c.log.Info().Str("data_type", string(q.DataType)).Str("reason", reason).Int("restart", restarts+1).
 			Msg("bnovo listing changed while paging, restarting from offset 0")
-		offset = 0
+		offset, knownTotal = 0, -1
 	}
 }
 
@@ -249,10 +253,9 @@ type listing struct {
 }
 
 // listPass pages from offset to the end. It returns a non-empty reason when the listing must be
-// restarted.
-func (c *Client) listPass(ctx context.Context, q ListQuery, offset int, l *listing, fn func(Page) error) (string, error) {
+// restarted. total is meta.total as known before the pass (-1 when unknown).
+func (c *Client) listPass(ctx context.Context, q ListQuery, offset, total int, l *listing, fn func(Page) error) (string, error) {
 	seenThisPass := make(map[int64]struct{})
-	total := -1
 	for {
 		raw, pageTotal, err := c.fetchPage(ctx, q, offset)
 		if err != nil {
@@ -294,6 +297,11 @@ func (c *Client) listPass(ctx context.Context, q ListQuery, offset int, l *listi
 		if len(raw) == 0 && offset < pageTotal && restart == "" {
 			// An empty page short of the total would otherwise page forever at one offset.
 			restart = fmt.Sprintf("empty page at offset %d of %d", offset, pageTotal)
+		}
+		if restart != "" {
+			// The next page asked for is at offset 0: a caller saving Next to resume from
+			// must not resume past bookings the shift moved before this page.
+			page.Next = 0
 		}
 		if err := fn(page); err != nil {
 			return "", err

@@ -948,3 +948,28 @@ func TestTooManyWithoutRetryAfterBlocksTheSharedLimiter(t *testing.T) {
 		t.Errorf("shared limiter blocked until %v: want one block after a 429 without Retry-After", lim.blocks)
 	}
 }
+
+// A listing resumed at a saved offset whose total differs from the one saved has shifted: it
+// restarts from offset 0 (the restarting page says Next 0) and so delivers the booking that the
+// shift moved before the offset.
+func TestResumedListingRestartsWhenTheTotalChangedSinceItWasLeft(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{})
+	putStays(srv, 100, 120, june24)
+	c := newClient(t, srv, nil)
+	q := june
+	q.ResumeTotal = 121 // one booking before offset 50 has left the range since
+	var nexts []int
+	delivered := map[int64]bool{}
+	if err := c.ListBookings(t.Context(), q, 50, func(p bnovo.Page) error {
+		nexts = append(nexts, p.Next)
+		for _, b := range p.Bookings {
+			delivered[b.ID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(delivered) != 120 || nexts[0] != 0 {
+		t.Fatalf("delivered %d of 120 bookings, pages' Next %v: want all, the first page saying Next 0", len(delivered), nexts)
+	}
+}

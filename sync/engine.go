@@ -484,13 +484,17 @@ func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages in
 		return sum, false, err
 	}
 	key := BackfillCursor(from, to)
-	offset := 0
+	offset, total := 0, 0
 	finished := false
 	if err := e.opt.DB.View(func(tx *state.Tx) error {
 		v, ok := tx.Cursor(key)
 		finished = ok && v == backfillDone
 		if ok && !finished {
-			_, err := fmt.Sscanf(v, "%d", &offset)
+			// "offset/total"; an older syncd saved the offset alone.
+			n, err := fmt.Sscanf(v, "%d/%d", &offset, &total)
+			if n >= 1 {
+				return nil
+			}
 			return err
 		}
 		return nil
@@ -504,12 +508,14 @@ func (e *Engine) BackfillPages(ctx context.Context, from, to time.Time, pages in
 	if offset > 0 {
 		e.log.Info().Str("range", from.Format(time.DateOnly)+":"+to.Format(time.DateOnly)).Int("offset", offset).Msg("backfill resumes")
 	}
-	q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: from, To: to}
+	q := bnovo.ListQuery{DataType: bnovo.ByDeparture, From: from, To: to, ResumeTotal: total}
 	progress := e.newProgress(key, offset)
 	taken := 0
 	err = e.listing(ctx, key, q, offset, func(tx *state.Tx, p bnovo.Page) error {
 		progress.page(p)
-		return tx.SetCursor(key, fmt.Sprint(p.Next))
+		// The total goes with the offset: a listing that has shrunk by the time the backfill
+		// resumes has shifted, and resuming at the offset would skip bookings.
+		return tx.SetCursor(key, fmt.Sprintf("%d/%d", p.Next, p.Total))
 	}, &sum, func(p bnovo.Page) bool {
 		taken++
 		return pages == 0 || taken < pages || p.Next >= p.Total
