@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -971,5 +972,39 @@ func TestResumedListingRestartsWhenTheTotalChangedSinceItWasLeft(t *testing.T) {
 	}
 	if len(delivered) != 120 || nexts[0] != 0 {
 		t.Fatalf("delivered %d of 120 bookings, pages' Next %v: want all, the first page saying Next 0", len(delivered), nexts)
+	}
+}
+
+// A login answer carrying a token whose expires_in is not a JSON integer (a string, a float,
+// null) still logs in: the token is there, and a lifetime guessed wrong costs one re-auth on a
+// 401. Refused, every retry spent another login of the ten a minute, and none ever succeeded.
+func TestLoginWithAnUnreadableLifetimeUsesTheToken(t *testing.T) {
+	for _, expires := range []string{`"86400"`, `86400.0`, `null`, `"soon"`, `{}`} {
+		var logins atomic.Int32
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/api/v1/auth" {
+				logins.Add(1)
+				fmt.Fprintf(w, `{"data": {"access_token": "tok-1", "token_type": "bearer", "expires_in": %s}}`, expires)
+				return
+			}
+			if r.Header.Get("Authorization") != "Bearer tok-1" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprint(w, `{"data": {"guests": []}}`)
+		}))
+		c, err := bnovo.New(bnovo.Config{BaseURL: ts.URL, AccountID: 7, APIKey: "k", Logger: zerolog.Nop(), Retry: fastRetry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := c.Guests(t.Context(), 1); err != nil {
+				t.Errorf("expires_in %s: %v", expires, err)
+			}
+		}
+		if n := logins.Load(); n != 1 {
+			t.Errorf("expires_in %s: %d logins for two calls, want 1", expires, n)
+		}
+		ts.Close()
 	}
 }

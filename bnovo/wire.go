@@ -60,7 +60,9 @@ type wireAuthRequest struct {
 type wireAuthResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"` // seconds
+	// ExpiresIn is seconds. Read apart (see decodeAuthAnswer): an unreadable lifetime must not
+	// cost a login that gave a token.
+	ExpiresIn json.RawMessage `json:"expires_in"`
 }
 
 // wireErrorBody is the JSON error body; 500s may instead be plain text.
@@ -644,10 +646,13 @@ func decodeAuthAnswer(body []byte) (string, time.Duration, error) {
 	if w.AccessToken == "" {
 		return "", 0, unexpected("no access_token")
 	}
-	if w.ExpiresIn <= 0 || w.ExpiresIn > int64(365*24*time.Hour/time.Second) {
+	// A lifetime that is not a whole number of seconds (a float, text, an object) is taken as
+	// not given: a wrong guess costs one re-auth on a 401, refusing the answer a login per retry.
+	var secs wireInt
+	if len(w.ExpiresIn) == 0 || secs.UnmarshalJSON(w.ExpiresIn) != nil || secs <= 0 || int64(secs) > int64(365*24*time.Hour/time.Second) {
 		return w.AccessToken, 0, nil
 	}
-	return w.AccessToken, time.Duration(w.ExpiresIn) * time.Second, nil
+	return w.AccessToken, time.Duration(secs) * time.Second, nil
 }
 
 // isAPIError reports an error body of the API's own shape: {"message": ..., "errors": ...}.
