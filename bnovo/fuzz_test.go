@@ -223,3 +223,53 @@ func FuzzParseKopecks(f *testing.F) {
 		}
 	})
 }
+
+func FuzzAuthAnswer(f *testing.F) {
+	addSeeds(f,
+		`{"data": {"access_token": "eyJ.a.b", "token_type": "bearer", "expires_in": 86400}}`,
+		`{"data": {"access_token": "t", "expires_in": "86400"}}`, `{"data": {"access_token": "t", "expires_in": 86400.5}}`,
+		`{"data": {"access_token": "t", "expires_in": -5}}`, `{"data": {"access_token": ""}}`, `{"data": {"access_token": 5}}`,
+		`{"data": {}}`, `{"message": "Unauthenticated."}`, `{"success": false}`, `<html></html>`, `null`,
+	)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		token, ttl, err := decodeAuthAnswer(body)
+		if err != nil {
+			if !errors.Is(err, ErrUnexpectedAnswer) {
+				t.Fatalf("a login answer refused with %v: every refusal must be an unexpected answer (Transient)", err)
+			}
+			return
+		}
+		if token == "" || ttl < 0 || ttl > 365*24*time.Hour {
+			t.Fatalf("accepted token %q with lifetime %v", token, ttl)
+		}
+		again, err := json.Marshal(map[string]any{"data": map[string]any{"access_token": token, "expires_in": int64(ttl / time.Second)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token2, ttl2, err := decodeAuthAnswer(again)
+		if err != nil || token2 != token || ttl2 != ttl {
+			t.Fatalf("round trip: %q %v %v, want %q %v", token2, ttl2, err, token, ttl)
+		}
+	})
+}
+
+func FuzzGuestAnswer(f *testing.F) {
+	addSeeds(f,
+		`{"data": {"id": 9912345, "name": "Анна", "phone": "+7 916 123-45-67", "notes": "ProBonus: карта 1, баланс 5 бонусов, уровень Серебро"}}`,
+		`{"data": {"id": "9912345", "notes": null}}`, `{"data": {"id": 9912345}}`, `{"data": {"id": 1}}`,
+		`{"data": {"id": 9912345, "notes": {}}}`, `{"data": {}}`, `{"message": "Forbidden"}`, `[]`,
+	)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		const want = 9912345
+		g, err := decodeGuestAnswer(body, want)
+		if err != nil {
+			return
+		}
+		if g.ID != want {
+			t.Fatalf("asked to update guest %d, accepted guest %d", want, g.ID)
+		}
+		if !g.NotesShown && g.Notes != "" {
+			t.Fatalf("notes %q accepted from an answer that did not show them", g.Notes)
+		}
+	})
+}

@@ -150,3 +150,53 @@ func FuzzOperationsAnswer(f *testing.F) {
 		}
 	})
 }
+
+func FuzzOperationAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"id": 90211, "accountId": 12, "type": "deposit", "sum": 112500, "reason": "x (bnovo:1#1)", "createdAt": "2026-06-24T12:06:01+03:00", "balance": 225000}`,
+		`{"id": 90211, "sum": 112500, "createdAt": "2026-06-24T12:06:01Z"}`,
+		`{"id": 90211, "accountId": 13, "type": "deposit", "sum": 112500, "createdAt": "2026-06-24T12:06:01Z"}`,
+		`{"id": 90211, "type": "withdraw", "sum": 112500, "createdAt": "2026-06-24T12:06:01Z"}`,
+		`{"id": 0, "sum": 112500}`, `{"id": 1, "sum": null}`, `{}`, `{"detail": "Недостаточно бонусов"}`, ``, `<html></html>`,
+	} {
+		f.Add([]byte(s))
+	}
+	sent := wireOperationRequest{AccountID: 12, Sum: moneyToWire(112500), Reason: "x (bnovo:1#1)"}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		o, err := decodeOperationAnswer(body, OpDeposit, sent)
+		if err != nil {
+			// The server said 2xx: the deposit may be executed, so every refusal must leave its
+			// outcome to be looked up, never read as "not posted".
+			if !errors.Is(err, ErrUnexpectedAnswer) {
+				t.Fatalf("refused with %v: want an unexpected answer", err)
+			}
+			return
+		}
+		if o.ID <= 0 || o.Sum != 112500 || (o.AccountID != 0 && o.AccountID != 12) || (o.Type != "" && o.Type != OpDeposit) || o.CreatedAt.IsZero() {
+			t.Fatalf("accepted %+v as the answer to a deposit of 112500 on account 12", o)
+		}
+	})
+}
+
+func FuzzDirectoryAnswer(f *testing.F) {
+	for _, s := range []string{
+		`[{"id": 1, "name": "Карта"}, {"id": 2, "name": "Телефон"}, {"id": 3, "name": "E-mail"}]`,
+		`[]`, `[{"id": "1"}]`, `{"items": []}`, `{"detail": "Not authenticated"}`, `null`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		entries, err := decodeDirectoryAnswer(body)
+		if err != nil {
+			return
+		}
+		again, err := json.Marshal(entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := decodeDirectoryAnswer(again)
+		if err != nil || len(back) != len(entries) {
+			t.Fatalf("round trip: %d entries, %v", len(back), err)
+		}
+	})
+}
