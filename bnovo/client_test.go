@@ -1008,3 +1008,36 @@ func TestLoginWithAnUnreadableLifetimeUsesTheToken(t *testing.T) {
 		ts.Close()
 	}
 }
+
+// Tokens revoked in the middle of a run while several workers call at once cost one login, not
+// one per worker, and the fresh token stored is the one every worker then uses.
+func TestConcurrent401sLogInOnce(t *testing.T) {
+	srv := newServer(t, bnovotest.Options{})
+	putStays(srv, 100, 1, june24)
+	store := &memTokens{}
+	c := newClient(t, srv, func(c *bnovo.Config) { c.Tokens = store })
+	if err := c.Login(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.ExpireTokens()
+	srv.SetLatency(20 * time.Millisecond) // the workers' calls overlap
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if _, err := c.Booking(t.Context(), 100); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := srv.Stats().AuthCalls; got != 2 {
+		t.Fatalf("six workers refused at once logged in %d times after the first login, want 1", got-1)
+	}
+	calls := srv.Stats().Calls
+	if _, err := c.Booking(t.Context(), 100); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Stats().Calls != calls+1 || srv.Stats().AuthCalls != 2 || store.saves != 2 {
+		t.Fatalf("after the re-login: %d calls for one booking, %d logins, %d tokens saved", srv.Stats().Calls-calls, srv.Stats().AuthCalls, store.saves)
+	}
+}
