@@ -78,7 +78,7 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 	// than queued behind it.
 	cycle := cron.NewChain(cron.SkipIfStillRunning(cronLogger{a.log}), cron.Recover(cronLogger{a.log})).
 		Then(cron.FuncJob(func() { d.cycle(ctx) }))
-	c.Schedule(schedule, cycle)
+	entry := scheduleCycles(c, schedule, cycle)
 	c.Start()
 	// A fresh daemon syncs (and finds a wrong URL or key) at once, not at the first tick.
 	var firstCycle gosync.WaitGroup
@@ -86,6 +86,13 @@ func runDaemon(ctx context.Context, f flags, stdout io.Writer, getenv func(strin
 	var workers gosync.WaitGroup
 	workers.Go(func() { d.backfills(ctx) })
 	workers.Go(func() { d.drains(ctx) })
+	workers.Go(func() {
+		watchWallClock(ctx, clockCheckEvery, clockStepThreshold, readClock, func(step time.Duration) {
+			a.log.Warn().Str("step", step.Round(time.Second).String()).
+				Msg("the wall clock stepped: the next cycle is scheduled from the new time")
+			entry.reschedule()
+		})
+	})
 	// Bookings queued before a restart (a webhook received just before it, or passing trouble)
 	// need not wait for the first scheduled cycle.
 	d.kickDrain()
