@@ -159,7 +159,7 @@ func TestDryRunOnce(t *testing.T) {
 		t.Errorf("no budget lines:\n%s", stdout)
 	}
 
-	if len(storedBnovoToken(t, r.state)) == 0 {
+	if len(storedBnovoToken(t, r)) == 0 {
 		t.Error("a dry run did not keep the Bnovo access token it got")
 	}
 	db, err := state.Open(r.state, state.Options{LockTimeout: time.Second})

@@ -13,6 +13,7 @@ import (
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
 	"github.com/hotelsync/syncd/contact"
+	"github.com/hotelsync/syncd/internal/pipeline"
 	"github.com/hotelsync/syncd/state"
 )
 
@@ -212,7 +213,7 @@ func TestFaultyRunsLogNoSecretsOrContacts(t *testing.T) {
 		if !strings.Contains(stdout+stderr, wantInOutput) {
 			t.Errorf("%s: the fault did not show (no %q in the output)\n%s%s", name, wantInOutput, stdout, stderr)
 		}
-		f.secrets = append(f.secrets, storedBnovoToken(t, r.state)...)
+		f.secrets = append(f.secrets, storedBnovoToken(t, r)...)
 	}
 
 	r.bn.FailNext(2, 502)
@@ -255,14 +256,14 @@ func TestFaultyRunsLogNoSecretsOrContacts(t *testing.T) {
 }
 
 // storedBnovoToken reads the Bnovo access token syncd keeps in the state file (none when absent).
-func storedBnovoToken(t *testing.T, path string) []string {
+func storedBnovoToken(t *testing.T, r *simRig) []string {
 	t.Helper()
-	db, err := state.Open(path, state.Options{LockTimeout: time.Second})
+	db, err := state.Open(r.state, state.Options{LockTimeout: time.Second})
 	if err != nil {
 		t.Fatalf("opening state: %v", err)
 	}
 	defer db.Close()
-	tok, _, err := db.TokenStore("bnovo").LoadToken()
+	tok, _, err := db.TokenStore(pipeline.BnovoTokenName(1, r.bn.URL)).LoadToken()
 	if err != nil || tok == "" {
 		return nil
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -108,6 +110,14 @@ func Open(cfg config.Config, opt Options) (*Pipeline, error) {
 	return p, nil
 }
 
+// BnovoTokenName names the Bnovo access token in the state file after the account and origin it
+// was issued for, so a token kept for another (bnovo.account_id or base_url changed, a state
+// file brought from another install) is never sent: it would read another hotel's bookings, or
+// hand one host's credential to another.
+func BnovoTokenName(accountID int64, baseURL string) string {
+	return "bnovo:" + strconv.FormatInt(accountID, 10) + "@" + strings.TrimSuffix(strings.ToLower(baseURL), "/")
+}
+
 // Close closes the state file; the rest holds no resources of its own.
 func (p *Pipeline) Close() error { return p.DB.Close() }
 
@@ -133,7 +143,7 @@ func build(db *state.DB, cfg config.Config, opt Options) (*Pipeline, error) {
 		PageSize:       cfg.Bnovo.PageSize,
 		HTTPClient:     opt.httpClient(APIBnovo),
 		Limiter:        limiter,
-		Tokens:         db.TokenStore("bnovo"),
+		Tokens:         db.TokenStore(BnovoTokenName(cfg.Bnovo.AccountID, cfg.Bnovo.BaseURL)),
 		Logger:         opt.Logger.With().Str("api", "bnovo").Logger(),
 	})
 	if err != nil {
