@@ -113,10 +113,16 @@ func IsNotFound(err error) bool {
 
 // kindOfReply classifies a failed reply. A 404 without the API's own error body comes from
 // something in front of the API (a proxy's page, a wrong route): it says nothing about the
-// booking, so it is Transient, never "the booking no longer exists".
+// booking, so it is Transient, never "the booking no longer exists". Likewise a 403 without it
+// is not Forbidden.
 func kindOfReply(status int, body []byte) ErrorKind {
 	if status == http.StatusNotFound && !isAPIError(body) {
 		return Transient
+	}
+	if status == http.StatusForbidden && !isAPIError(body) {
+		// A firewall's page refusing this request, not Bnovo refusing a read-only account's
+		// writes (which turns write-back off for the process): a refusal of this record.
+		return Permanent
 	}
 	return kindOfStatus(status)
 }

@@ -185,3 +185,21 @@ func TestProxyNotFoundPageIsNotNotFound(t *testing.T) {
 		t.Fatalf("Bnovo's own 404: %v, want IsNotFound", err)
 	}
 }
+
+// A 403 that is a firewall's page, not Bnovo's {"message": ...}, is not the read-only account
+// refusing writes (which turns write-back off for the process): it is a refusal of that request.
+func TestFirewallForbiddenPageIsNotAReadOnlyAccount(t *testing.T) {
+	srv := newServer(t, roomyLimits)
+	putStays(srv, 100, 1, june24)
+	c := newClient(t, srv, nil)
+	srv.HostileNext(bnovotest.EndpointUpdateGuest, 1, hostile.ForbiddenPage)
+	_, err := c.UpdateGuest(t.Context(), 100, 1100, "x")
+	if err == nil || bnovo.IsForbidden(err) || bnovo.KindOf(err) != bnovo.Permanent {
+		t.Fatalf("a firewall's 403 page: %v (kind %v), want Permanent and not IsForbidden", err, bnovo.KindOf(err))
+	}
+	readOnly := newServer(t, bnovotest.Options{ReadOnly: true})
+	putStays(readOnly, 100, 1, june24)
+	if _, err := newClient(t, readOnly, nil).UpdateGuest(t.Context(), 100, 1100, "x"); !bnovo.IsForbidden(err) {
+		t.Fatalf("Bnovo's own 403: %v, want IsForbidden", err)
+	}
+}

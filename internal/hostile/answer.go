@@ -35,6 +35,9 @@ const (
 	// URLErrorPage is 502 with a text/html page quoting the URL asked for, query string and all,
 	// as a caching proxy (Squid's "The requested URL could not be retrieved") answers.
 	URLErrorPage
+	// ForbiddenPage is 403 with a text/html page, as a web application firewall in front of the
+	// API answers a request it blocks: not the API refusing the account.
+	ForbiddenPage
 )
 
 // Write gives answer a when its form does not depend on the API, redirecting to c, and reports
@@ -63,6 +66,11 @@ func Write(w http.ResponseWriter, r *http.Request, a Answer, c *Capture) bool {
 			"<h2>The requested URL could not be retrieved</h2><p>While trying to retrieve the URL: <a href=\"http://" +
 			html.EscapeString(r.Host+r.URL.RequestURI()) + "\">http://" + html.EscapeString(r.Host+r.URL.RequestURI()) +
 			"</a></p><p>The following error was encountered: Connection to upstream failed.</p></body></html>\n"))
+	case ForbiddenPage:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("<html><head><title>403 Forbidden</title></head><body><center><h1>403 Forbidden</h1></center>" +
+			"<hr><center>nginx</center></body></html>\n"))
 	case Redirect:
 		c.Redirect(w, r)
 	default:
