@@ -25,6 +25,12 @@ func testConfig(t *testing.T) config.Config {
 probonus: {base_url: "http://127.0.0.1:2", token: test-token, account_group_id: 1}
 state: {path: ` + filepath.Join(dir, "state.db") + `, lock_timeout: 100ms}
 `
+	return loadConfig(t, path, yaml)
+}
+
+// loadConfig writes yaml to path and loads it as syncd's config.
+func loadConfig(t *testing.T, path, yaml string) config.Config {
+	t.Helper()
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

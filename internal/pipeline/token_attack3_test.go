@@ -1,13 +1,11 @@
 package pipeline
 
 import (
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/hotelsync/syncd/bnovo/bnovotest"
-	"github.com/hotelsync/syncd/config"
 )
 
 // A state file whose Bnovo token was issued for another account or host (bnovo.base_url or
@@ -22,14 +20,7 @@ func TestStoredTokenOfAnotherAccountOrHostIsNotUsed(t *testing.T) {
 probonus: {base_url: "http://127.0.0.1:2", token: test-token, account_group_id: 1}
 state: {path: ` + filepath.Join(dir, "state.db") + `, lock_timeout: 100ms}
 `
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg, _, err := config.Load(path, func(string) string { return "" })
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Open(cfg, Options{})
+		p, err := Open(loadConfig(t, path, yaml), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
