@@ -29,12 +29,17 @@ func serveControl(ctx context.Context, path string, handle func(cmd string) []st
 		close(done)
 		return done, nil
 	}
-	// A socket left by a killed daemon is stale: we hold the state lock, so no other syncd uses
-	// it. Anything else at that path (the state file, a config file, a directory) is the
-	// operator's and is never removed.
+	// A socket left by a killed daemon is stale: nothing answers on it. One that answers belongs
+	// to a daemon of another config (state files in one directory share the default socket):
+	// taking it would send that config's -status and -backfill here. Anything else at that path
+	// (the state file, a config file, a directory) is the operator's and is never removed.
 	if info, err := os.Lstat(path); err == nil {
 		if info.Mode().Type() != fs.ModeSocket {
 			return nil, usageError("status.socket: %s exists and is not a socket (%s); syncd removes only a stale socket there: choose another path", path, describeMode(info.Mode()))
+		}
+		if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			conn.Close()
+			return nil, usageError("status.socket: %s is served by another running syncd (a config with another state file?): give each config its own status.socket", path)
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("status socket %s: %w", path, err)
