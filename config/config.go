@@ -227,6 +227,9 @@ func Load(path string, env func(string) string) (Config, []string, error) {
 			if errors.As(err, &invalid) {
 				return Config{}, nil, err
 			}
+			if line := firstTabIndent(data); line > 0 {
+				return Config{}, nil, fmt.Errorf("config file %s: line %d is indented with a tab; YAML indents with spaces only: %w", path, line, err)
+			}
 			return Config{}, nil, fmt.Errorf("config file %s: %w", path, err)
 		}
 		if held := fileSecrets(&cfg); len(held) > 0 && mode.Perm()&0o077 != 0 {
@@ -281,6 +284,17 @@ func Load(path string, env func(string) string) (Config, []string, error) {
 	}
 	warnings = append(warnings, cfg.transportWarnings()...)
 	return cfg, warnings, nil
+}
+
+// firstTabIndent is the number of the first line whose indentation holds a tab, or 0.
+func firstTabIndent(data []byte) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 func lineOrder(line int) int {

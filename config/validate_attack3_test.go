@@ -85,3 +85,13 @@ func TestLoadStatePathIsConfigFile(t *testing.T) {
 		t.Errorf("Load() = %v, want state.path named as the config file itself", err)
 	}
 }
+
+// YAML forbids tabs in indentation and yaml.v3 says only "found character that cannot start
+// any token": the error names the tab, so the operator knows what to fix.
+func TestLoadTabIndentNamesTheTab(t *testing.T) {
+	path := writeConfig(t, minimalConfig+"accrual:\n\tpercent: 5\n", 0o600)
+	_, _, err := Load(path, envOf(map[string]string{EnvBnovoAPIKey: "k", EnvProBonusToken: "t"}))
+	if err == nil || !strings.Contains(err.Error(), "line 8") || !strings.Contains(err.Error(), "tab") {
+		t.Errorf("Load() = %v, want the error to name the tab on line 8", err)
+	}
+}
