@@ -165,6 +165,10 @@ func (c *Config) Validate() error {
 		if ok && !isLoopbackHost(host) {
 			p.add("metrics.listen", "must be a loopback address like 127.0.0.1:9464, got %q: metrics are not for the network", c.Metrics.Listen)
 		}
+		if ok && c.Webhook.Listen != "" && listenersClash(c.Webhook.Listen, c.Metrics.Listen) {
+			// Caught here, -check-config says so; otherwise every start fails to bind.
+			p.add("webhook.listen", "%q and metrics.listen %q use one port: give them two", c.Webhook.Listen, c.Metrics.Listen)
+		}
 	}
 
 	switch c.Log.Level {
@@ -397,6 +401,23 @@ func checkOrigin(p *problems, key, raw, example, prefix string) string {
 		return scheme + "://" + u.Host
 	}
 	return raw
+}
+
+// listenersClash tells whether two host:port addresses would bind the same port: the same
+// port on the same host, on localhost and a loopback address, or with either on every interface.
+func listenersClash(a, b string) bool {
+	hostA, portA, errA := net.SplitHostPort(a)
+	hostB, portB, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || portA != portB {
+		return false
+	}
+	wildcard := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "" || (ip != nil && ip.IsUnspecified())
+	}
+	named := func(h string) bool { return strings.EqualFold(h, "localhost") }
+	return strings.EqualFold(hostA, hostB) || wildcard(hostA) || wildcard(hostB) ||
+		(isLoopbackHost(hostA) && isLoopbackHost(hostB) && (named(hostA) || named(hostB)))
 }
 
 // checkListen validates host:port and returns the host.

@@ -95,3 +95,30 @@ func TestLoadTabIndentNamesTheTab(t *testing.T) {
 		t.Errorf("Load() = %v, want the error to name the tab on line 8", err)
 	}
 }
+
+// webhook.listen and metrics.listen on one port: -check-config said the config was good and
+// the daemon then failed to bind (exit 1) at every start.
+func TestValidateWebhookAndMetricsShareAPort(t *testing.T) {
+	for _, tc := range []struct {
+		webhook, metrics string
+		clash            bool
+	}{
+		{"127.0.0.1:9464", "127.0.0.1:9464", true},
+		{":9464", "127.0.0.1:9464", true},
+		{"0.0.0.0:9464", "localhost:9464", true},
+		{"[::]:9464", "[::1]:9464", true},
+		{"[::1]:9464", "127.0.0.1:9464", false},
+		{"localhost:9464", "127.0.0.1:9464", true},
+		{"192.168.1.5:9464", "127.0.0.1:9464", false},
+		{":8080", "127.0.0.1:9464", false},
+	} {
+		cfg := validConfig()
+		cfg.Webhook.Listen, cfg.Webhook.Secret, cfg.Metrics.Listen = tc.webhook, "abcdefghijklmnop", tc.metrics
+		err := cfg.Validate()
+		var invalid *ValidationError
+		got := errors.As(err, &invalid) && len(invalid.Problems) == 1 && invalid.Problems[0].Key == "webhook.listen"
+		if got != tc.clash || (!tc.clash && err != nil) {
+			t.Errorf("webhook %s, metrics %s: Validate() = %v, want a clash %v", tc.webhook, tc.metrics, err, tc.clash)
+		}
+	}
+}
