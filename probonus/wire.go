@@ -304,6 +304,9 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
+// maxRetryAfterRead bounds what Retry-After is read as; the retry policy caps the wait further.
+const maxRetryAfterRead = 24 * time.Hour
+
 // parseRetryAfter reads Retry-After as delay-seconds or an HTTP date; 0 when absent or unreadable.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
@@ -314,11 +317,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		return time.Duration(secs) * time.Second
+		// Capped before multiplying: a huge value would overflow into a negative wait.
+		return time.Duration(min(secs, int64(maxRetryAfterRead/time.Second))) * time.Second
 	}
 	if at, err := http.ParseTime(v); err == nil {
 		if d := at.Sub(now); d > 0 {
-			return d
+			return min(d, maxRetryAfterRead)
 		}
 	}
 	return 0

@@ -77,6 +77,10 @@ func TestParseRetryAfter(t *testing.T) {
 		"soon":                          0,
 		"Wed, 24 Jun 2026 12:00:30 GMT": 30 * time.Second,
 		"Wed, 24 Jun 2026 11:00:00 GMT": 0,
+		// Beyond a day is read as a day: multiplied out, 9999999999 s overflowed into a
+		// negative wait, and the server's "come back much later" became "retry at once".
+		"9999999999": 24 * time.Hour,
+		"86401":      24 * time.Hour,
 	}
 	for in, want := range cases {
 		if got := parseRetryAfter(in, now); got != want {
