@@ -264,3 +264,29 @@ func TestCreationRefusalQuotingTheIdentifierMasksIt(t *testing.T) {
 		t.Fatalf("the error shows the guest's identifiers (or not the refusal): %s", msg)
 	}
 }
+
+// A deposit answered 2xx without a readable operation (an empty 200, a 204, a 201 with an empty
+// body, a gzip body the transport was not asked for) is an unknown outcome: the server said
+// yes, so it is looked up by marker, never sent again blindly nor taken as not posted.
+func TestDepositAnsweredSuccessWithoutAnOperationIsOutcomeUnknown(t *testing.T) {
+	for name, answer := range map[string]func(http.ResponseWriter){
+		"200 empty": func(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) },
+		"204":       func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) },
+		"201 empty": func(w http.ResponseWriter) { w.WriteHeader(http.StatusCreated) },
+		"unasked gzip": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write([]byte{0x1f, 0x8b, 0x08, 0x00, 0x00})
+		},
+	} {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { answer(w) }))
+		c, err := probonus.New(probonus.Config{BaseURL: ts.URL, Token: "t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Deposit(t.Context(), 1, 100, "x"); !probonus.IsOutcomeUnknown(err) {
+			t.Errorf("%s: %v, want an unknown outcome", name, err)
+		}
+		ts.Close()
+	}
+}
