@@ -126,10 +126,15 @@ func IsUnreachable(err error) bool { return KindOf(err) == Unreachable }
 
 // kindOfReply classifies a failed reply. A 404 without FastAPI's {"detail": ...} comes from
 // something in front of the API (a proxy's page): it is Transient and never ErrNotFound, so it
-// cannot lead to creating a second account for a guest who has one.
+// cannot lead to creating a second account for a guest who has one. A 403 without it is a
+// firewall refusing that request, not ProBonus refusing the token: Permanent for that request,
+// never a run stopped with "check probonus.token".
 func kindOfReply(status int, body []byte) ErrorKind {
 	if status == http.StatusNotFound && !isFastAPIError(body) {
 		return Transient
+	}
+	if status == http.StatusForbidden && !isFastAPIError(body) {
+		return Permanent
 	}
 	return kindOfStatus(status)
 }

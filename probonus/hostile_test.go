@@ -290,3 +290,23 @@ func TestDepositAnsweredSuccessWithoutAnOperationIsOutcomeUnknown(t *testing.T) 
 		ts.Close()
 	}
 }
+
+// A 403 that is a firewall's page, not FastAPI's {"detail": ...}, says nothing of the token: it
+// must not stop the run with "check probonus.token". It is a refusal of that request, and a
+// deposit refused so was not executed.
+func TestFirewallForbiddenPageIsNotRefusedCredentials(t *testing.T) {
+	srv, c := newPair(t, probonustest.Options{}, nil)
+	srv.AddAccount(anna())
+	srv.HostileNext("deposit", 1, hostile.ForbiddenPage)
+	_, err := c.Deposit(t.Context(), 1, 100, "x")
+	if probonus.KindOf(err) != probonus.Permanent || probonus.IsOutcomeUnknown(err) || len(srv.Operations(1)) != 0 {
+		t.Fatalf("a firewall's 403 page on a deposit: %v (kind %v), want Permanent, not executed", err, probonus.KindOf(err))
+	}
+	wrong, err := probonus.New(probonus.Config{BaseURL: srv.URL, Token: "wrong", Retry: fastRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wrong.Account(t.Context(), 1); probonus.KindOf(err) != probonus.Auth {
+		t.Fatalf("ProBonus's own refusal of the token: %v, want Auth", err)
+	}
+}
