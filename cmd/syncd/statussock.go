@@ -101,9 +101,25 @@ func askDaemon(ctx context.Context, path, cmd string, stdout io.Writer) error {
 	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
 		return err
 	}
-	_, err = io.Copy(stdout, conn)
+	// The whole answer first: a refusal is a failure on stderr (exit 1), not output, and an
+	// answer cut off (the daemon stopping) is none.
+	answer, err := io.ReadAll(io.LimitReader(conn, maxControlAnswer))
+	if err != nil {
+		return fmt.Errorf("the running daemon's answer on %s: %w", path, err)
+	}
+	text := strings.TrimSpace(string(answer))
+	if text == "" {
+		return fmt.Errorf("the running daemon closed %s without an answer (is it stopping?): %q was not done; try again", path, cmd)
+	}
+	if reason, refused := strings.CutPrefix(text, "error: "); refused {
+		return fmt.Errorf("the running daemon refused %q: %s", cmd, reason)
+	}
+	_, err = stdout.Write(answer)
 	return err
 }
+
+// maxControlAnswer bounds a control answer: status lines are a few kilobytes.
+const maxControlAnswer = 1 << 20
 
 // statusFromDaemon reads the running daemon's status lines.
 func statusFromDaemon(ctx context.Context, path string, stdout io.Writer) error {
