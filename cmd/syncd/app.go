@@ -34,6 +34,8 @@ type app struct {
 	stop *budgetStop
 	// live is fed by the engine's commits and the budget waits; the daemon's watchdog reads it.
 	live *liveness
+	// dryRun: the engine commits nothing, so work handed over the control socket would vanish.
+	dryRun bool
 }
 
 // loadConfig loads and validates the config file; any problem is a usage error (exit 2).
@@ -79,7 +81,7 @@ func openApp(cfg config.Config, log zerolog.Logger, dryRun bool, dm *daemonMetri
 	if err != nil {
 		return nil, withExitCode(err)
 	}
-	return &app{cfg: cfg, log: log, pipe: p, db: p.DB, limits: p.Limits, engine: p.Engine, metrics: dm, stop: stop, live: live}, nil
+	return &app{cfg: cfg, log: log, pipe: p, db: p.DB, limits: p.Limits, engine: p.Engine, metrics: dm, stop: stop, live: live, dryRun: dryRun}, nil
 }
 
 // withExitCode gives the pipeline's errors syncd's exit codes: 3 for a state file locked by

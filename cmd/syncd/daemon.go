@@ -470,6 +470,10 @@ func (d *daemonState) control(cmd string) []string {
 		}
 		return lines
 	case "backfill":
+		if a.dryRun {
+			// A dry run commits nothing: the request would be neither kept nor run.
+			return []string{"error: the running daemon was started with -dry-run and keeps nothing: stop it, then run the backfill again"}
+		}
 		from, to, err := parseRange(arg, a.cfg.Location)
 		if err == nil {
 			err = d.withEngine("backfill request", func() error { return a.engine.RequestBackfill(from, to) })

@@ -43,9 +43,9 @@ type runningDaemon struct {
 	scrape string // the /metrics URL
 }
 
-// startDaemon runs the daemon in-process with the webhook receiver on a free loopback port and
-// waits until the receiver answers.
-func startDaemon(t testing.TB, r *simRig) *runningDaemon {
+// startDaemon runs the daemon in-process (with extraArgs after -config) with the webhook
+// receiver on a free loopback port and waits until the receiver answers.
+func startDaemon(t testing.TB, r *simRig, extraArgs ...string) *runningDaemon {
 	t.Helper()
 	addr, metricsAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
 	r.env["SYNCD_WEBHOOK_SECRET"] = testWebhookSecret
@@ -60,7 +60,7 @@ func startDaemon(t testing.TB, r *simRig) *runningDaemon {
 		hook: "http://" + addr + "/bnovo/" + testWebhookSecret, scrape: "http://" + metricsAddr + "/metrics"}
 	go func() {
 		var errOut bytes.Buffer
-		code := exitCode(run(ctx, []string{"-config", r.cfgPath}, d.out, &errOut, r.getenv), &errOut)
+		code := exitCode(run(ctx, append([]string{"-config", r.cfgPath}, extraArgs...), d.out, &errOut, r.getenv), &errOut)
 		d.out.Write(errOut.Bytes())
 		d.done <- code
 	}()
