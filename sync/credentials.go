@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/hotelsync/syncd/bnovo"
 	"github.com/hotelsync/syncd/probonus"
@@ -31,7 +32,13 @@ func refusedCredentials(err error) *CredentialsError {
 	case probonus.KindOf(err) == probonus.Auth:
 		return &CredentialsError{API: "ProBonus", Keys: "probonus.token (credential probonus_token, or SYNCD_PROBONUS_TOKEN) and probonus.token_header", Err: err}
 	case bnovo.KindOf(err) == bnovo.Auth:
-		return &CredentialsError{API: "Bnovo", Keys: "bnovo.api_key (credential bnovo_api_key, or SYNCD_BNOVO_API_KEY) and bnovo.account_id", Err: err}
+		keys := "bnovo.api_key (credential bnovo_api_key, or SYNCD_BNOVO_API_KEY) and bnovo.account_id"
+		var bnovoErr *bnovo.Error
+		if errors.As(err, &bnovoErr) && bnovoErr.Status == http.StatusNotFound {
+			// Bnovo answers a wrong key with 404, and so does any host that is not its API.
+			keys += ", or bnovo.base_url if the answer below is not Bnovo's (any other host answers 404 too; the API's origin is like https://api.pms.bnovo.ru)"
+		}
+		return &CredentialsError{API: "Bnovo", Keys: keys, Err: err}
 	}
 	return nil
 }
