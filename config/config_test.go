@@ -643,24 +643,7 @@ func TestValidateFields(t *testing.T) {
 		{"log format", func(c *Config) { c.Log.Format = "text" }, "log.format"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := validConfig()
-			tt.edit(&cfg)
-			err := cfg.Validate()
-			if tt.wantKey == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want no error", err)
-				}
-				return
-			}
-			var invalid *ValidationError
-			if !errors.As(err, &invalid) {
-				t.Fatalf("Validate() = %v, want a *ValidationError", err)
-			}
-			if len(invalid.Problems) != 1 || invalid.Problems[0].Key != tt.wantKey {
-				t.Errorf("problems = %q, want exactly one for %s", err, tt.wantKey)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantValidation(t, tt.edit, tt.wantKey, "") })
 	}
 }
 

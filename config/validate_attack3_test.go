@@ -33,24 +33,7 @@ func TestValidateOperatorSlips(t *testing.T) {
 		{"state path in an existing directory", func(c *Config) { c.State.Path = filepath.Join(stateDir, "state.db") }, "", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := validConfig()
-			tt.edit(&cfg)
-			err := cfg.Validate()
-			if tt.wantKey == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want no error", err)
-				}
-				return
-			}
-			var invalid *ValidationError
-			if !errors.As(err, &invalid) {
-				t.Fatalf("Validate() = %v, want a *ValidationError naming %s", err, tt.wantKey)
-			}
-			if len(invalid.Problems) != 1 || invalid.Problems[0].Key != tt.wantKey || !strings.Contains(invalid.Problems[0].Message, tt.wantMsg) {
-				t.Errorf("problems = %q, want exactly one for %s saying %q", err, tt.wantKey, tt.wantMsg)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantValidation(t, tt.edit, tt.wantKey, tt.wantMsg) })
 	}
 }
 
@@ -120,5 +103,27 @@ func TestValidateWebhookAndMetricsShareAPort(t *testing.T) {
 		if got != tc.clash || (!tc.clash && err != nil) {
 			t.Errorf("webhook %s, metrics %s: Validate() = %v, want a clash %v", tc.webhook, tc.metrics, err, tc.clash)
 		}
+	}
+}
+
+// wantValidation applies edit to a valid config and wants Validate to accept it (wantKey "")
+// or to report exactly one problem, for wantKey, whose message contains wantMsg.
+func wantValidation(t *testing.T, edit func(*Config), wantKey, wantMsg string) {
+	t.Helper()
+	cfg := validConfig()
+	edit(&cfg)
+	err := cfg.Validate()
+	if wantKey == "" {
+		if err != nil {
+			t.Fatalf("Validate() = %v, want no error", err)
+		}
+		return
+	}
+	var invalid *ValidationError
+	if !errors.As(err, &invalid) {
+		t.Fatalf("Validate() = %v, want a *ValidationError naming %s", err, wantKey)
+	}
+	if len(invalid.Problems) != 1 || invalid.Problems[0].Key != wantKey || !strings.Contains(invalid.Problems[0].Message, wantMsg) {
+		t.Errorf("problems = %q, want exactly one for %s saying %q", err, wantKey, wantMsg)
 	}
 }
