@@ -41,8 +41,16 @@ type Config struct {
 	HTTPClient     *http.Client  // nil = own client with RequestTimeout; TLS verification always on
 	RequestTimeout time.Duration // default 15s
 	Retry          retry.Policy  // for reads; zero = retry.DefaultPolicy
-	Logger         zerolog.Logger
+	// WrongURLAfter is how long reads retry answers not in the API's shape (an HTML 404, a
+	// page that is not the documented answer) while nothing at BaseURL has yet answered as the
+	// API: then the read fails as Unreachable, naming the origin. Default 10s.
+	WrongURLAfter time.Duration
+	Logger        zerolog.Logger
 }
+
+// DefaultWrongURLAfter is Config.WrongURLAfter's default: a few retries, so a proxy's passing
+// hiccup on the very first call is ridden over, and a wrong base URL named in seconds.
+const DefaultWrongURLAfter = 10 * time.Second
 
 // Client talks to one ProBonus installation. It is safe for concurrent use.
 type Client struct {
@@ -58,6 +66,12 @@ type Client struct {
 	// reached is set by the first answer from ProBonus: from then on a failure to connect is
 	// taken as passing (a restart) and retried for a short while.
 	reached atomic.Bool
+	// understood is set by the first answer in the API's own shape (a 2xx syncd could read, or
+	// an error with FastAPI's detail): until then, a foreign answer (an HTML 404, a page that is
+	// not the API's) means probonus.base_url names something else (the vendor's website),
+	// which retrying for minutes does not heal.
+	understood    atomic.Bool
+	wrongURLAfter time.Duration
 }
 
 // New validates cfg and returns a client. It makes no network call.
@@ -89,19 +103,24 @@ func New(cfg Config) (*Client, error) {
 	if policy == (retry.Policy{}) {
 		policy = retry.DefaultPolicy
 	}
+	wrongURLAfter := cfg.WrongURLAfter
+	if wrongURLAfter <= 0 {
+		wrongURLAfter = DefaultWrongURLAfter
+	}
 	hc, err := httpClient(cfg.HTTPClient, origin)
 	if err != nil {
 		return nil, err
 	}
 	return &Client{
-		apiBase:     strings.TrimSuffix(origin.String(), "/") + APIPrefix,
-		origin:      origin,
-		token:       token,
-		tokenHeader: header,
-		http:        hc,
-		timeout:     timeout,
-		retry:       policy,
-		log:         cfg.Logger,
+		apiBase:       strings.TrimSuffix(origin.String(), "/") + APIPrefix,
+		origin:        origin,
+		token:         token,
+		tokenHeader:   header,
+		http:          hc,
+		timeout:       timeout,
+		retry:         policy,
+		log:           cfg.Logger,
+		wrongURLAfter: wrongURLAfter,
 	}, nil
 }
 
@@ -307,9 +326,12 @@ func (c *Client) directory(ctx context.Context, path string) ([]DirectoryEntry, 
 // get performs a read, retrying transient failures and 429s (honouring Retry-After).
 func (c *Client) get(ctx context.Context, path string, query url.Values, decode func([]byte) error) error {
 	start := time.Now()
-	return retry.Do(ctx, c.retry, func(ctx context.Context) error {
+	err := retry.Do(ctx, c.retry, func(ctx context.Context) error {
 		return c.exchange(ctx, http.MethodGet, path, query, nil, decode)
 	}, func(err error) (bool, time.Duration) {
+		if c.neverTheAPI(err) && time.Since(start) >= c.wrongURLAfter {
+			return false, 0
+		}
 		if IsUnreachable(err) {
 			// Never reached: a wrong URL or no route, which waiting does not heal. Reached
 			// before: ride over a restart, but leave longer outages to the next run.
@@ -323,6 +345,21 @@ func (c *Client) get(ctx context.Context, path string, query url.Values, decode 
 	}, func(err error, wait time.Duration) {
 		c.log.Warn().Err(err).Str("retry_in", wait.Round(time.Millisecond).String()).Msg("probonus read failed; retrying")
 	})
+	if c.neverTheAPI(err) && time.Since(start) >= c.wrongURLAfter {
+		// A read changed nothing, so calling it unreachable is safe: the run stops at once,
+		// naming probonus.base_url, instead of retrying every lookup for minutes.
+		e := err.(*Error)
+		e.Kind = Unreachable
+		e.Detail = "nothing at " + c.origin.String() + " has answered as ProBonus's API yet: " + e.Detail
+	}
+	return err
+}
+
+// neverTheAPI tells whether err is a foreign answer (see Error.foreign) from a base URL that has
+// not once answered in the API's shape.
+func (c *Client) neverTheAPI(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.foreign && !c.understood.Load()
 }
 
 // unreachableGrace is how long one read keeps retrying a ProBonus it has reached before but
@@ -386,12 +423,17 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// The status alone classifies the failure; a body that broke off only loses the detail.
+		api := isFastAPIError(data)
+		if api {
+			c.understood.Store(true)
+		}
 		e := &Error{
-			Op:     op,
-			Status: resp.StatusCode,
-			Kind:   kindOfReply(resp.StatusCode, data),
-			Detail: c.redact(errorDetail([]byte(maskQuery(string(data), query)))),
-			Sent:   true,
+			Op:      op,
+			Status:  resp.StatusCode,
+			Kind:    kindOfReply(resp.StatusCode, data),
+			Detail:  c.redact(errorDetail([]byte(maskQuery(string(data), query)))),
+			Sent:    true,
+			foreign: resp.StatusCode == http.StatusNotFound && !api,
 		}
 		if e.Kind == RateLimited || resp.StatusCode == http.StatusServiceUnavailable {
 			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -412,10 +454,11 @@ func (c *Client) exchange(ctx context.Context, method, path string, query url.Va
 	if err := decode(data); err != nil {
 		var ua *unexpectedAnswer
 		if errors.As(err, &ua) {
-			return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Detail: maskQuery(c.redact(ua.reason), query), Err: ErrUnexpectedAnswer}
+			return &Error{Op: op, Status: resp.StatusCode, Kind: Transient, Sent: true, Detail: maskQuery(c.redact(ua.reason), query), Err: ErrUnexpectedAnswer, foreign: true}
 		}
 		return &Error{Op: op, Status: resp.StatusCode, Kind: Permanent, Sent: true, Err: err}
 	}
+	c.understood.Store(true)
 	return nil
 }
 

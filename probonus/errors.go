@@ -54,6 +54,9 @@ type Error struct {
 	Err    error
 	// RetryAfter is the server's Retry-After on a 429 (or 503), 0 when absent.
 	RetryAfter time.Duration
+	// foreign: the answer is not in the API's shape (a 404 without FastAPI's detail, a 2xx
+	// that is not the documented answer): a proxy's page, or not ProBonus at all.
+	foreign bool
 }
 
 func (e *Error) Error() string {
