@@ -243,6 +243,11 @@ func TestDaemonStopsWhenItsStateFileIsSwapped(t *testing.T) {
 	said := map[string]string{"replaced": "was replaced by another file", "deleted": "was deleted", "copied over": "was overwritten in place"}
 	for _, swap := range []string{"replaced", "deleted", "copied over"} {
 		t.Run(swap+": a second syncd is locked out", func(t *testing.T) {
+			if swap == "copied over" {
+				// The lock file is untouched, and the daemon's next write into the copy stops
+				// it (the subtest below): once it has, a second syncd may rightly open the copy.
+				t.Skip("the lock file stays; the daemon stops at its next write")
+			}
 			r := newSimRig(t, rigOptions{bookings: 5}) // no cycle but the first for minutes
 			p := startDaemonProc(t, bin, r, nil)
 			p.waitLog("cycle finished", 20*time.Second)
