@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 )
@@ -55,10 +56,7 @@ func Write(w http.ResponseWriter, r *http.Request, a Answer, c *Capture) bool {
 		_, _ = w.Write([]byte("<!DOCTYPE html>\n<html><head><title>Технические работы</title></head>" +
 			"<body><h1>Сервис временно недоступен</h1><p>Ведутся технические работы.</p></body></html>\n"))
 	case NotFoundPage:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center>" +
-			"<hr><center>nginx</center></body></html>\n"))
+		writeNginxPage(w, http.StatusNotFound)
 	case URLErrorPage:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
@@ -67,10 +65,7 @@ func Write(w http.ResponseWriter, r *http.Request, a Answer, c *Capture) bool {
 			html.EscapeString(r.Host+r.URL.RequestURI()) + "\">http://" + html.EscapeString(r.Host+r.URL.RequestURI()) +
 			"</a></p><p>The following error was encountered: Connection to upstream failed.</p></body></html>\n"))
 	case ForbiddenPage:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte("<html><head><title>403 Forbidden</title></head><body><center><h1>403 Forbidden</h1></center>" +
-			"<hr><center>nginx</center></body></html>\n"))
+		writeNginxPage(w, http.StatusForbidden)
 	case Redirect:
 		c.Redirect(w, r)
 	default:
@@ -82,4 +77,14 @@ func Write(w http.ResponseWriter, r *http.Request, a Answer, c *Capture) bool {
 func writeJSON(w http.ResponseWriter, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(body))
+}
+
+// writeNginxPage answers status with the error page nginx serves for it, as a proxy in front of
+// the API would.
+func writeNginxPage(w http.ResponseWriter, status int) {
+	title := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte("<html><head><title>" + title + "</title></head><body><center><h1>" + title + "</h1></center>" +
+		"<hr><center>nginx</center></body></html>\n"))
 }
